@@ -1,0 +1,121 @@
+import GRDB
+
+/// Versioned migrations. A migration, once shipped, is never edited: add a new one.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-initial") { db in
+            try db.execute(sql: """
+                CREATE TABLE sessions (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    agent_id TEXT NOT NULL,
+                    started_at INTEGER NOT NULL,
+                    last_activity_at INTEGER NOT NULL,
+                    idle_timeout_s INTEGER CHECK (idle_timeout_s IS NULL OR idle_timeout_s >= 0),
+                    idle_deadline_at INTEGER,
+                    ended_at INTEGER,
+                    ended_reason TEXT CHECK (ended_reason IN ('client', 'idle', 'webhook')),
+                    idle_since INTEGER,
+                    summary TEXT,
+                    metadata TEXT NOT NULL DEFAULT '{}',
+                    consolidated_at INTEGER,
+                    consolidated_into TEXT,
+                    CHECK ((ended_at IS NULL) = (ended_reason IS NULL)),
+                    CHECK (ended_at IS NULL OR idle_deadline_at IS NULL)
+                );
+                -- Open sessions by deadline: the orphan sweep and "next deadline" are range scans.
+                CREATE INDEX sessions_by_idle_deadline ON sessions(idle_deadline_at)
+                    WHERE idle_deadline_at IS NOT NULL;
+                -- Consolidation candidates per agent, oldest first.
+                CREATE INDEX sessions_unconsolidated ON sessions(agent_id, started_at)
+                    WHERE ended_at IS NOT NULL AND consolidated_at IS NULL;
+                CREATE INDEX sessions_by_agent ON sessions(agent_id, started_at);
+
+                CREATE TABLE memories (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    agent_id TEXT NOT NULL,
+                    session_id TEXT,
+                    content TEXT NOT NULL,
+                    memory_type TEXT NOT NULL
+                        CHECK (memory_type IN ('episodic', 'semantic', 'procedural', 'working')),
+                    importance REAL NOT NULL CHECK (importance BETWEEN 0 AND 1),
+                    base_importance REAL NOT NULL CHECK (base_importance BETWEEN 0 AND 1),
+                    decay_ref_at INTEGER NOT NULL,
+                    tags TEXT NOT NULL DEFAULT '[]',
+                    metadata TEXT NOT NULL DEFAULT '{}',
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    last_accessed_at INTEGER,
+                    access_count INTEGER NOT NULL DEFAULT 0,
+                    expires_at INTEGER,
+                    archived_at INTEGER,
+                    archived_reason TEXT CHECK (archived_reason IN ('consolidated', 'decayed')),
+                    superseded_by TEXT,
+                    CHECK ((archived_at IS NULL) = (archived_reason IS NULL))
+                );
+                CREATE INDEX memories_by_expiry ON memories(expires_at) WHERE expires_at IS NOT NULL;
+                CREATE INDEX memories_archived_by_decay_ref ON memories(decay_ref_at)
+                    WHERE archived_at IS NOT NULL;
+                CREATE INDEX memories_archived_by_time ON memories(archived_at)
+                    WHERE archived_at IS NOT NULL;
+                CREATE INDEX memories_live_by_type ON memories(memory_type, decay_ref_at)
+                    WHERE archived_at IS NULL;
+                CREATE INDEX memories_by_session ON memories(session_id) WHERE session_id IS NOT NULL;
+                CREATE INDEX memories_by_agent ON memories(agent_id, created_at);
+
+                CREATE VIRTUAL TABLE memories_fts USING fts5(
+                    content, content='memories', content_rowid='rowid', tokenize='unicode61');
+                CREATE TRIGGER memories_fts_insert AFTER INSERT ON memories BEGIN
+                    INSERT INTO memories_fts(rowid, content) VALUES (new.rowid, new.content);
+                END;
+                CREATE TRIGGER memories_fts_delete AFTER DELETE ON memories BEGIN
+                    INSERT INTO memories_fts(memories_fts, rowid, content) VALUES ('delete', old.rowid, old.content);
+                END;
+                CREATE TRIGGER memories_fts_update AFTER UPDATE OF content ON memories BEGIN
+                    INSERT INTO memories_fts(memories_fts, rowid, content) VALUES ('delete', old.rowid, old.content);
+                    INSERT INTO memories_fts(rowid, content) VALUES (new.rowid, new.content);
+                END;
+
+                CREATE TABLE summary_sources (
+                    summary_id TEXT NOT NULL,
+                    source_memory_id TEXT NOT NULL,
+                    source_session_id TEXT,
+                    PRIMARY KEY (summary_id, source_memory_id)
+                ) WITHOUT ROWID;
+                CREATE INDEX summary_sources_by_source ON summary_sources(source_memory_id);
+
+                CREATE TABLE job_runs (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    job TEXT NOT NULL,
+                    trigger TEXT NOT NULL CHECK (trigger IN ('schedule', 'once', 'webhook', 'admin')),
+                    holder TEXT NOT NULL,
+                    started_at INTEGER NOT NULL,
+                    finished_at INTEGER,
+                    duration_ms REAL,
+                    status TEXT NOT NULL CHECK (status IN ('running', 'ok', 'failed', 'interrupted')),
+                    examined INTEGER NOT NULL DEFAULT 0,
+                    changed INTEGER NOT NULL DEFAULT 0,
+                    complete INTEGER NOT NULL DEFAULT 1,
+                    dry_run INTEGER NOT NULL DEFAULT 0,
+                    error TEXT
+                );
+                CREATE INDEX job_runs_by_job ON job_runs(job, id);
+                CREATE INDEX job_runs_by_start ON job_runs(started_at);
+
+                CREATE TABLE leases (
+                    job TEXT PRIMARY KEY NOT NULL,
+                    holder TEXT NOT NULL,
+                    acquired_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+
+                CREATE TABLE webhook_receipts (
+                    webhook_id TEXT PRIMARY KEY NOT NULL,
+                    received_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX webhook_receipts_by_time ON webhook_receipts(received_at);
+                """)
+        }
+        return migrator
+    }
+}

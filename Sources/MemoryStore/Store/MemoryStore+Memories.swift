@@ -1,0 +1,190 @@
+import GRDB
+
+public struct NewMemory: Sendable {
+    public var id: String?
+    public var agentID: String
+    public var sessionID: String?
+    public var content: String
+    public var memoryType: String
+    public var importance: Double
+    public var tags: [String]
+    public var metadata: JSONValue
+    public var ttlSeconds: Int64?
+    /// An explicit expiry wins over `ttlSeconds`.
+    public var expiresAt: UnixMillis?
+
+    public init(
+        id: String? = nil, agentID: String, sessionID: String? = nil, content: String,
+        memoryType: String = MemoryType.episodic.rawValue, importance: Double = 0.5, tags: [String] = [],
+        metadata: JSONValue = .emptyObject, ttlSeconds: Int64? = nil, expiresAt: UnixMillis? = nil
+    ) {
+        self.id = id
+        self.agentID = agentID
+        self.sessionID = sessionID
+        self.content = content
+        self.memoryType = memoryType
+        self.importance = importance
+        self.tags = tags
+        self.metadata = metadata
+        self.ttlSeconds = ttlSeconds
+        self.expiresAt = expiresAt
+    }
+}
+
+public struct MemoryUpdate: Sendable {
+    public var content: String?
+    public var importance: Double?
+    public var tags: [String]?
+    public var metadata: JSONValue?
+    public var memoryType: String?
+
+    public init(
+        content: String? = nil, importance: Double? = nil, tags: [String]? = nil, metadata: JSONValue? = nil,
+        memoryType: String? = nil
+    ) {
+        self.content = content
+        self.importance = importance
+        self.tags = tags
+        self.metadata = metadata
+        self.memoryType = memoryType
+    }
+}
+
+/// The visibility rule every read applies: an expired memory is gone from the instant it expires.
+let visibleMemory = "(expires_at IS NULL OR expires_at > :now)"
+
+extension MemoryStore {
+    public func storeMemory(_ new: NewMemory) async throws -> Memory {
+        try Validation.agentID(new.agentID)
+        if let id = new.id { try Validation.recordID(id) }
+        try Validation.content(new.content)
+        let type = try Validation.memoryType(new.memoryType)
+        try Validation.importance(new.importance)
+        try Validation.tags(new.tags)
+        try Validation.metadata(new.metadata)
+        if let ttl = new.ttlSeconds, ttl <= 0 {
+            throw StoreError.invalidArgument(field: "ttl_seconds", reason: "must be a positive number of seconds")
+        }
+        let now = clock.now()
+        let memory = Memory(
+            id: new.id ?? Self.newID(now: now), agentID: new.agentID, sessionID: new.sessionID, content: new.content,
+            memoryType: type, importance: new.importance, decayRefAt: now, tags: new.tags, metadata: new.metadata,
+            createdAt: now, expiresAt: new.expiresAt ?? new.ttlSeconds.map { now + $0 * 1000 })
+        return try await transaction { db in
+            if let sessionID = memory.sessionID {
+                guard let session = try Self.fetchSession(db, id: sessionID), session.agentID == memory.agentID else {
+                    throw StoreError.sessionNotFound(sessionID)
+                }
+                try self.recordActivity(db, sessionID: sessionID, now: now)
+            }
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM memories WHERE id = ?", arguments: [memory.id]) == true {
+                throw StoreError.alreadyExists(kind: "memory", id: memory.id)
+            }
+            try memory.insert(db)
+            return memory
+        }
+    }
+
+    /// A visible memory (archived ones included: they are still readable by id).
+    public func memory(id: String) async throws -> Memory? {
+        let now = clock.now()
+        return try await read { db in try Self.fetchVisibleMemory(db, id: id, now: now) }
+    }
+
+    static func fetchVisibleMemory(_ db: Database, id: String, now: UnixMillis) throws -> Memory? {
+        try Memory.fetchOne(
+            db, sql: "SELECT \(Memory.columns) FROM memories WHERE id = :id AND \(visibleMemory)",
+            arguments: ["id": id, "now": now])
+    }
+
+    public func updateMemory(id: String, _ update: MemoryUpdate) async throws -> Memory {
+        if let content = update.content { try Validation.content(content) }
+        if let importance = update.importance { try Validation.importance(importance) }
+        if let tags = update.tags { try Validation.tags(tags) }
+        if let metadata = update.metadata { try Validation.metadata(metadata) }
+        let type = try update.memoryType.map { type throws(StoreError) in try Validation.memoryType(type) }
+        let now = clock.now()
+        return try await transaction { db in
+            guard var memory = try Self.fetchVisibleMemory(db, id: id, now: now) else {
+                throw StoreError.memoryNotFound(id)
+            }
+            if let content = update.content { memory.content = content }
+            if let importance = update.importance {
+                // A new importance restarts decay from it.
+                memory.importance = importance
+                memory.baseImportance = importance
+                memory.decayRefAt = now
+            }
+            if let tags = update.tags { memory.tags = tags }
+            if let metadata = update.metadata { memory.metadata = metadata }
+            if let type { memory.memoryType = type }
+            memory.updatedAt = now
+            try db.execute(
+                sql: """
+                    UPDATE memories SET content = ?, importance = ?, base_importance = ?, decay_ref_at = ?, tags = ?,
+                        metadata = ?, memory_type = ?, updated_at = ? WHERE id = ?
+                    """,
+                arguments: [
+                    memory.content, memory.importance, memory.baseImportance, memory.decayRefAt,
+                    Memory.tagsText(memory.tags), memory.metadata.jsonText(), memory.memoryType.rawValue, now, id,
+                ])
+            return memory
+        }
+    }
+
+    /// Deletes memories by id; returns how many existed.
+    public func forget(ids: [String]) async throws -> Int {
+        try await transaction { db in
+            var count = 0
+            for id in ids {
+                try db.execute(sql: "DELETE FROM memories WHERE id = ?", arguments: [id])
+                count += db.changesCount
+            }
+            return count
+        }
+    }
+
+    /// Visible memories, newest first.
+    public func memories(
+        agentID: String? = nil, sessionID: String? = nil, includeArchived: Bool = false, limit: Int = 100
+    ) async throws -> [Memory] {
+        let now = clock.now()
+        return try await read { db in
+            var conditions = [visibleMemory]
+            var arguments: [String: (any DatabaseValueConvertible)?] = ["now": now, "limit": limit]
+            if let agentID {
+                conditions.append("agent_id = :agent")
+                arguments["agent"] = agentID
+            }
+            if let sessionID {
+                conditions.append("session_id = :session")
+                arguments["session"] = sessionID
+            }
+            if !includeArchived { conditions.append("archived_at IS NULL") }
+            return try Memory.fetchAll(
+                db,
+                sql: """
+                    SELECT \(Memory.columns) FROM memories WHERE \(conditions.joined(separator: " AND "))
+                    ORDER BY created_at DESC, id LIMIT :limit
+                    """,
+                arguments: StatementArguments(arguments))
+        }
+    }
+
+    /// Access reinforcement: what recall returned is accessed now, and its decay starts over.
+    public func recordAccess(ids: [String], sessionID: String? = nil) async throws {
+        let now = clock.now()
+        try await transaction { db in
+            for id in ids {
+                try db.execute(
+                    sql: """
+                        UPDATE memories SET access_count = access_count + 1, last_accessed_at = :now,
+                            decay_ref_at = :now, importance = base_importance
+                        WHERE id = :id AND archived_at IS NULL AND \(visibleMemory)
+                        """,
+                    arguments: ["now": now, "id": id])
+            }
+            if let sessionID { try self.recordActivity(db, sessionID: sessionID, now: now) }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import GRDB
+
+public struct StoreConfiguration: Sendable, Equatable {
+    /// How long a writer waits for the lock before SQLITE_BUSY. Never zero: jobs, the daemon and
+    /// embedders share the file.
+    public var busyTimeout: Duration
+    /// The idle timeout of sessions that do not set their own; 0 means never.
+    public var defaultIdleTimeoutSeconds: Int64
+
+    public init(busyTimeout: Duration = .seconds(5), defaultIdleTimeoutSeconds: Int64 = 1800) {
+        self.busyTimeout = busyTimeout
+        self.defaultIdleTimeoutSeconds = defaultIdleTimeoutSeconds
+    }
+}
+
+/// The shared SQLite store. One instance (one `DatabasePool`) per process; every SQL statement of
+/// memkeep lives in this module.
+public final class MemoryStore: Sendable {
+    let pool: DatabasePool
+    public let clock: any WallClock
+    public let configuration: StoreConfiguration
+    public let path: String
+
+    /// Opens (creating if needed) the store at `path` and runs pending migrations.
+    public init(path: String, configuration: StoreConfiguration = .init(), clock: any WallClock = SystemClock()) throws {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var config = Configuration()
+        let seconds = Double(configuration.busyTimeout.components.seconds)
+            + Double(configuration.busyTimeout.components.attoseconds) / 1e18
+        config.busyMode = .timeout(seconds)
+        config.prepareDatabase { db in
+            // Only takes effect on a new, empty file, which is exactly when it must be set.
+            try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        self.pool = try DatabasePool(path: path, configuration: config)
+        self.clock = clock
+        self.configuration = configuration
+        self.path = path
+        try Schema.migrator.migrate(pool)
+    }
+
+    /// Whether every migration this build knows has been applied.
+    public func isMigrated() throws -> Bool {
+        try pool.read { db in try Schema.migrator.hasCompletedMigrations(db) }
+    }
+
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction; a dry run rolls it back, so it reports
+    /// exactly what the real run would change and changes nothing.
+    func transaction<T: Sendable>(dryRun: Bool = false, _ body: @escaping @Sendable (Database) throws -> T)
+        async throws -> T
+    {
+        try await pool.writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try body(db)
+                return dryRun ? .rollback : .commit
+            }
+            return result!
+        }
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.read(body)
+    }
+
+    /// A fresh time-ordered id (UUIDv7 layout): ids sort by creation time, which keeps exports and
+    /// index inserts in order.
+    public static func newID(now: UnixMillis) -> String {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        let ms = UInt64(max(0, now))
+        for i in 0..<6 { bytes[i] = UInt8(truncatingIfNeeded: ms >> (8 * (5 - UInt64(i)))) }
+        var generator = SystemRandomNumberGenerator()
+        for i in 6..<16 { bytes[i] = generator.next() }
+        bytes[6] = (bytes[6] & 0x0F) | 0x70
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        let hex = bytes.map { String(format: "%02x", $0) }.joined()
+        let parts = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4),
+                     hex.dropFirst(16).prefix(4), hex.dropFirst(20)]
+        return parts.joined(separator: "-")
+    }
+}
+
+/// A keyset position: the sort key and the rowid of the last row seen. Jobs page with it so that
+/// a dry run, which changes nothing, still advances.
+public struct Cursor: Sendable, Equatable {
+    public var key: Int64
+    public var rowid: Int64
+    public static let start = Cursor(key: .min, rowid: .min)
+    public init(key: Int64, rowid: Int64) {
+        self.key = key
+        self.rowid = rowid
+    }
+}

@@ -1,0 +1,21 @@
+/// Errors of the store, typed so that the CLI and the HTTP API can map them to exit codes and
+/// status codes, and worded so that an operator can act on them.
+public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A value supplied by a caller is not acceptable; `field` names it.
+    case invalidArgument(field: String, reason: String)
+    case sessionNotFound(String)
+    case memoryNotFound(String)
+    /// The memory exists but is not a consolidation summary, or its sources are gone.
+    case notRestorable(id: String, reason: String)
+    case alreadyExists(kind: String, id: String)
+
+    public var description: String {
+        switch self {
+        case .invalidArgument(let field, let reason): "\(field) \(reason)"
+        case .sessionNotFound(let id): "session not found: \(id)"
+        case .memoryNotFound(let id): "memory not found: \(id)"
+        case .notRestorable(let id, let reason): "cannot restore \(id): \(reason)"
+        case .alreadyExists(let kind, let id): "\(kind) \(id) already exists"
+        }
+    }
+}
