@@ -1,0 +1,102 @@
+import GRDB
+
+public enum DecayScope: Sendable, Equatable {
+    /// Every archived memory.
+    case archived
+    /// Live memories of one type (those with a policy).
+    case live(MemoryType)
+}
+
+public struct DecayCandidate: Sendable {
+    public var id: String
+    public var importance: Double
+    public var baseImportance: Double
+    public var decayRefAt: UnixMillis
+    public var isPinned: Bool
+
+    public init(id: String, importance: Double, baseImportance: Double, decayRefAt: UnixMillis, isPinned: Bool) {
+        self.id = id
+        self.importance = importance
+        self.baseImportance = baseImportance
+        self.decayRefAt = decayRefAt
+        self.isPinned = isPinned
+    }
+}
+
+public enum DecayDecision: Sendable, Equatable {
+    case keep
+    case set(Double)
+    /// A live memory fell below `decay.archive_below`: it is archived (reason `decayed`).
+    case archive(Double)
+}
+
+public struct DecayBatch: Sendable {
+    public var examined: Int
+    public var decayed: Int
+    public var archived: Int
+    public var next: Cursor?
+}
+
+extension MemoryStore {
+    /// Applies `decide` to up to `limit` memories of `scope`, in decay_ref_at order, in one transaction.
+    public func decayBatch(
+        scope: DecayScope, after cursor: Cursor, limit: Int, now: UnixMillis, dryRun: Bool,
+        decide: @escaping @Sendable (DecayCandidate) -> DecayDecision
+    ) async throws -> DecayBatch {
+        try await transaction(dryRun: dryRun) { db in
+            var arguments: StatementArguments = ["key": cursor.key, "rowid": cursor.rowid, "limit": limit]
+            let filter: String
+            switch scope {
+            case .archived:
+                filter = "INDEXED BY memories_archived_by_decay_ref WHERE archived_at IS NOT NULL"
+            case .live(let type):
+                filter = "INDEXED BY memories_live_by_type WHERE archived_at IS NULL AND memory_type = :type"
+                arguments += ["type": type.rawValue]
+            }
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT rowid, id, importance, base_importance, decay_ref_at, tags FROM memories \(filter)
+                      AND (decay_ref_at, rowid) > (:key, :rowid)
+                    ORDER BY decay_ref_at, rowid LIMIT :limit
+                    """,
+                arguments: arguments)
+            let set = try db.cachedStatement(sql: "UPDATE memories SET importance = ? WHERE rowid = ?")
+            let archive = try db.cachedStatement(
+                sql: """
+                    UPDATE memories SET importance = :v, base_importance = :v, decay_ref_at = :now,
+                        archived_at = :now, archived_reason = 'decayed'
+                    WHERE rowid = :rowid
+                    """)
+            var decayed = 0
+            var archived = 0
+            for row in rows {
+                let tags: String = row["tags"]
+                let candidate = DecayCandidate(
+                    id: row["id"], importance: row["importance"], baseImportance: row["base_importance"],
+                    decayRefAt: row["decay_ref_at"], isPinned: Self.hasPinnedTag(tags))
+                let rowid: Int64 = row["rowid"]
+                switch decide(candidate) {
+                case .keep:
+                    break
+                case .set(let value):
+                    try set.execute(arguments: [value, rowid])
+                    decayed += 1
+                case .archive(let value):
+                    try archive.execute(arguments: ["v": value, "now": now, "rowid": rowid])
+                    decayed += 1
+                    archived += 1
+                }
+            }
+            let next = rows.count == limit ? rows.last.map { Cursor(key: $0["decay_ref_at"], rowid: $0["rowid"]) } : nil
+            return DecayBatch(examined: rows.count, decayed: decayed, archived: archived, next: next)
+        }
+    }
+
+    static func hasPinnedTag(_ tagsText: String) -> Bool {
+        // Cheap pre-check; the JSON parse only runs for the few rows that may carry the tag.
+        guard tagsText.contains("\"\(Memory.pinnedTag)\"") else { return false }
+        guard case .array(let values) = try? JSONValue.parse(tagsText) else { return false }
+        return values.contains(.string(Memory.pinnedTag))
+    }
+}

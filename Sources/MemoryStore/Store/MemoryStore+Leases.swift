@@ -1,0 +1,50 @@
+import GRDB
+
+public enum LeaseOutcome: Sendable, Equatable {
+    case acquired
+    case heldBy(holder: String, expiresAt: UnixMillis)
+}
+
+extension MemoryStore {
+    /// Takes the lease of `job` for `holder` until `now + ttl`, if it is free, expired, already
+    /// ours, or held by a holder that `isHolderDead` says is gone (a crashed process on this host).
+    /// Leases run on real time, never on a `--now` clock, because they arbitrate between live processes.
+    public func acquireLease(
+        job: String, holder: String, now: UnixMillis, ttl: UnixMillis,
+        isHolderDead: @escaping @Sendable (String) -> Bool
+    ) async throws -> LeaseOutcome {
+        try await transaction { db in
+            if let row = try Row.fetchOne(db, sql: "SELECT holder, expires_at FROM leases WHERE job = ?", arguments: [job]) {
+                let current: String = row["holder"]
+                let expiresAt: UnixMillis = row["expires_at"]
+                if current != holder, expiresAt > now, !isHolderDead(current) {
+                    return .heldBy(holder: current, expiresAt: expiresAt)
+                }
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO leases (job, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(job) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at,
+                        expires_at = excluded.expires_at
+                    """,
+                arguments: [job, holder, now, now + ttl])
+            return .acquired
+        }
+    }
+
+    /// Extends a lease we hold; false when it was lost (taken over after expiry).
+    public func renewLease(job: String, holder: String, now: UnixMillis, ttl: UnixMillis) async throws -> Bool {
+        try await transaction { db in
+            try db.execute(
+                sql: "UPDATE leases SET expires_at = ? WHERE job = ? AND holder = ?",
+                arguments: [now + ttl, job, holder])
+            return db.changesCount == 1
+        }
+    }
+
+    public func releaseLease(job: String, holder: String) async throws {
+        try await transaction { db in
+            try db.execute(sql: "DELETE FROM leases WHERE job = ? AND holder = ?", arguments: [job, holder])
+        }
+    }
+}
