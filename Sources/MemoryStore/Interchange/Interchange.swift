@@ -90,3 +90,10 @@ extension MemoryStore {
         return try await transaction { db in try parsed.write(db) }
     }
 }
+
+extension Interchange {
+    /// One memory as an export line (without provenance), for the purge export.
+    public static func line(for memory: Memory) -> String {
+        memoryLine(memory, sources: []).jsonText()
+    }
+}

@@ -1,0 +1,69 @@
+import MemoryStore
+
+/// Everything the jobs need from the configuration file, already validated and in store units.
+public struct MaintenanceConfiguration: Sendable, Equatable {
+    public var orphans = Orphans()
+    public var consolidation = Consolidation()
+    public var decay = Decay()
+    public var purge = Purge()
+    public var jobs = Jobs()
+
+    public init() {}
+
+    public struct Orphans: Sendable, Equatable {
+        public var maxSleep: Duration = .seconds(60)
+        public var batchSize = 500
+        public init() {}
+    }
+
+    public struct Consolidation: Sendable, Equatable {
+        public var maxSessions = 50
+        public var batchSessions = 30
+        public var minAge: UnixMillis = 30 * .day
+        public var summaryImportance = 0.6
+        public var summarizer = "extractive"
+        public var archiveRetention: UnixMillis = 90 * .day
+        public var maxSummaryFacts = 40
+        public var maxSummaryCharacters = 4000
+        public init() {}
+    }
+
+    public struct Decay: Sendable, Equatable {
+        public var archived = DecayPolicy.exponential(halfLife: 30 * .day, floor: 0)
+        public var policies: [MemoryType: DecayPolicy] = [:]
+        public var archiveBelow = 0.05
+        public var batchSize = 1000
+        public init() {}
+    }
+
+    public struct Purge: Sendable, Equatable {
+        public var batchSize = 1000
+        public var exportDirectory: String?
+        public var jobRunsRetention: UnixMillis = 30 * .day
+        /// Webhook ids are remembered for twice the ±5 min signature tolerance: after that a
+        /// replay is rejected by its timestamp alone.
+        public var webhookReceiptsRetention: UnixMillis = 10 * .minute
+        /// After this many deletions in one run, checkpoint the WAL and vacuum some pages.
+        public var reclaimAfterRows = 10_000
+        public var vacuumPages = 2048
+        public init() {}
+    }
+
+    public struct Jobs: Sendable, Equatable {
+        /// Time per run; a job stops after the batch that crosses it and continues next run.
+        public var budget: [JobName: Duration] = [
+            .orphans: .seconds(10), .consolidate: .seconds(60), .decay: .seconds(60), .purge: .seconds(60),
+        ]
+        /// Pause between batches so foreground writers get the lock.
+        public var batchPause: Duration = .milliseconds(2)
+        /// How long a lease lasts without renewal; renewed between batches.
+        public var leaseTTL: Duration = .seconds(60)
+        public init() {}
+    }
+}
+
+extension Duration {
+    public var milliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}

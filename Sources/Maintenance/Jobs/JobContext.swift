@@ -1,0 +1,37 @@
+import Logging
+import MemoryStore
+
+/// What a job run gets: the store, the run's `now` (fixed for the whole run), and the pacing
+/// between batches (pause, lease renewal, time budget).
+public struct JobContext: Sendable {
+    public var store: MemoryStore
+    public var configuration: MaintenanceConfiguration
+    public var now: UnixMillis
+    public var dryRun: Bool
+    /// Manual consolidation of one agent (`--agent`, the admin route).
+    public var agent: String?
+    public var logger: Logger
+    let pacer: Pacer
+
+    /// Between two batches: pauses so foreground writers get the lock, keeps the lease, and
+    /// answers whether the run may take another batch within its budget.
+    public func nextBatchAllowed() async throws -> Bool {
+        try await pacer.nextBatchAllowed()
+    }
+}
+
+/// Paces a run: a budget on the monotonic clock (never the `--now` clock) and a hook to keep
+/// the job's lease alive.
+struct Pacer: Sendable {
+    let deadline: ContinuousClock.Instant
+    let pause: Duration
+    let keepLease: @Sendable () async throws -> Void
+
+    func nextBatchAllowed() async throws -> Bool {
+        try Task.checkCancellation()
+        guard ContinuousClock.now < deadline else { return false }
+        if pause > .zero { try await Task.sleep(for: pause) }
+        try await keepLease()
+        return true
+    }
+}

@@ -1,0 +1,3 @@
+public enum JobName: String, Sendable, Codable, CaseIterable, Hashable {
+    case orphans, consolidate, decay, purge
+}

@@ -1,0 +1,45 @@
+/// What one run of one job did: the figures of `memkeepd run`'s report, the `job_runs` row and
+/// the journal entry.
+public struct JobReport: Sendable, Equatable, Codable {
+    public enum Status: String, Sendable, Codable {
+        case ok, failed, skipped
+    }
+
+    public var job: JobName
+    public var status: Status
+    public var examined = 0
+    public var changed = 0
+    public var durationMs = 0.0
+    /// False when the run stopped at its time budget with work left for the next run.
+    public var complete = true
+    public var runID: Int64?
+    public var error: String?
+    /// Who holds the lease when the job was skipped.
+    public var heldBy: String?
+
+    public var closedSessions: [String]?
+    public var summaries: [String]?
+    public var sessionsConsolidated: Int?
+    public var decayed: Int?
+    public var archived: Int?
+    public var deletedMemories: Int?
+    public var deletedArchived: Int?
+
+    public init(job: JobName, status: Status = .ok) {
+        self.job = job
+        self.status = status
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case job, status, examined, changed, complete, error
+        case durationMs = "duration_ms"
+        case runID = "run_id"
+        case heldBy = "held_by"
+        case closedSessions = "closed_sessions"
+        case summaries
+        case sessionsConsolidated = "sessions_consolidated"
+        case decayed, archived
+        case deletedMemories = "deleted_memories"
+        case deletedArchived = "deleted_archived"
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import MemoryStore
+
+/// Deletes expired memories, archived memories past retention, old webhook receipts and old
+/// job runs, in small batches.
+public enum PurgeJob {
+    public static func run(_ context: JobContext) async throws -> JobReport {
+        var report = JobReport(job: .purge)
+        let config = context.configuration.purge
+        let exporter = try config.exportDirectory.map { try PurgeExporter(directory: $0, now: context.now) }
+        var deleted = [0, 0]
+        let targets: [PurgeTarget] = [
+            .expired(context.now), .archivedBefore(context.now - context.configuration.consolidation.archiveRetention),
+        ]
+        var beforeCommit: (@Sendable ([Memory]) throws -> Void)?
+        if let exporter, !context.dryRun {
+            beforeCommit = { memories in try exporter.append(memories) }
+        }
+        targets: for (index, target) in targets.enumerated() {
+            var cursor = Cursor.start
+            while true {
+                let batch = try await context.store.purgeBatch(
+                    target: target, after: cursor, limit: config.batchSize, dryRun: context.dryRun,
+                    beforeCommit: beforeCommit)
+                deleted[index] += batch.deletedCount
+                guard let next = batch.next else { break }
+                cursor = next
+                guard try await context.nextBatchAllowed() else {
+                    report.complete = false
+                    break targets
+                }
+            }
+        }
+        var pruned = 0
+        if report.complete {
+            pruned += try await prune(context) { limit in
+                try await context.store.pruneWebhookReceipts(
+                    before: context.now - config.webhookReceiptsRetention, limit: limit, dryRun: context.dryRun)
+            }
+            pruned += try await prune(context) { limit in
+                try await context.store.pruneJobRuns(
+                    before: context.now - config.jobRunsRetention, limit: limit, dryRun: context.dryRun)
+            }
+        }
+        let memories = deleted[0] + deleted[1]
+        if !context.dryRun, memories >= config.reclaimAfterRows {
+            try await context.store.reclaimSpace(vacuumPages: config.vacuumPages)
+        }
+        report.deletedMemories = deleted[0]
+        report.deletedArchived = deleted[1]
+        report.examined = memories + pruned
+        report.changed = memories + pruned
+        return report
+    }
+
+    /// Runs a prune step until a batch comes back short (a dry run counts everything at once).
+    static func prune(_ context: JobContext, step: (Int) async throws -> Int) async throws -> Int {
+        let limit = context.configuration.purge.batchSize
+        var total = 0
+        while true {
+            let count = try await step(limit)
+            total += count
+            guard count == limit, !context.dryRun, try await context.nextBatchAllowed() else { return total }
+        }
+    }
+}
+
+/// Appends purged memories to `purge-YYYY-MM-DD.jsonl` in `purge.export_dir`, flushed to disk
+/// before the deleting transaction commits: a crash can repeat a line, never lose one.
+final class PurgeExporter: Sendable {
+    let path: String
+
+    init(directory: String, now: UnixMillis) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let day = TimeFormat.rfc3339(now).prefix(10)
+        path = URL(fileURLWithPath: directory).appendingPathComponent("purge-\(day).jsonl").path
+    }
+
+    func append(_ memories: [Memory]) throws {
+        guard !memories.isEmpty else { return }
+        let text = memories.map { Interchange.line(for: $0) + "\n" }.joined()
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw PurgeExportError(path: path, errno: errno) }
+        defer { close(fd) }
+        var data = Array(text.utf8)
+        var offset = 0
+        while offset < data.count {
+            let written = data.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            guard written > 0 else { throw PurgeExportError(path: path, errno: errno) }
+            offset += written
+        }
+        guard fsync(fd) == 0 else { throw PurgeExportError(path: path, errno: errno) }
+    }
+}
+
+public struct PurgeExportError: Error, CustomStringConvertible {
+    public var path: String
+    public var errno: Int32
+    public var description: String { "cannot write purge export \(path): \(String(cString: strerror(errno)))" }
+}

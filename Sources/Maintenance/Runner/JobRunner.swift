@@ -1,0 +1,124 @@
+import Logging
+import MemoryStore
+
+/// Runs one job the way every trigger needs it: single flight through the job's lease, a
+/// `job_runs` row, the time budget, and one log entry with the figures.
+public struct JobRunner: Sendable {
+    public var store: MemoryStore
+    public var configuration: MaintenanceConfiguration
+    public var logger: Logger
+    public var holder: LeaseHolder
+    public var summarizer: any Summarizer
+    /// Real time for leases, whatever clock the jobs run on.
+    public var leaseClock: any WallClock
+
+    public init(
+        store: MemoryStore, configuration: MaintenanceConfiguration, logger: Logger,
+        holder: LeaseHolder = .current(), summarizer: (any Summarizer)? = nil, leaseClock: any WallClock = SystemClock()
+    ) {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+        self.holder = holder
+        self.summarizer =
+            summarizer
+            ?? ExtractiveSummarizer(
+                maxFacts: configuration.consolidation.maxSummaryFacts,
+                maxCharacters: configuration.consolidation.maxSummaryCharacters)
+        self.leaseClock = leaseClock
+    }
+
+    /// Never throws: a failure is reported (and recorded) as a failed run.
+    public func run(_ job: JobName, trigger: JobTrigger, now: UnixMillis, dryRun: Bool, agent: String? = nil) async
+        -> JobReport
+    {
+        let started = ContinuousClock.now
+        let holderID = holder.description
+        let ttl = configuration.jobs.leaseTTL.milliseconds
+        var logger = logger
+        logger[metadataKey: LogKey.job] = .string(job.rawValue)
+        logger[metadataKey: LogKey.dryRun] = .stringConvertible(dryRun)
+        var report = JobReport(job: job)
+        do {
+            let lease = try await store.acquireLease(
+                job: job.rawValue, holder: holderID, now: leaseClock.now(), ttl: ttl, isHolderDead: LeaseHolder.isDead)
+            if case .heldBy(let other, _) = lease {
+                report.status = .skipped
+                report.heldBy = other
+                logger.notice("job skipped: another process holds its lease", metadata: [LogKey.holder: .string(other)])
+                return report
+            }
+        } catch {
+            report.status = .failed
+            report.error = "\(error)"
+            logger.error("job failed to take its lease: \(error)", metadata: [LogKey.messageID: .string(MessageID.jobFailed)])
+            return report
+        }
+        defer { report.durationMs = Self.milliseconds(since: started) }
+        var runID: Int64?
+        do {
+            runID = try await store.beginJobRun(
+                job: job.rawValue, trigger: trigger, holder: holderID, now: now, dryRun: dryRun)
+            logger[metadataKey: LogKey.runID] = .stringConvertible(runID!)
+            let keeper = LeaseKeeper(store: store, job: job.rawValue, holder: holderID, ttl: ttl, clock: leaseClock)
+            let context = JobContext(
+                store: store, configuration: configuration, now: now, dryRun: dryRun, agent: agent, logger: logger,
+                pacer: Pacer(
+                    deadline: started + (configuration.jobs.budget[job] ?? .seconds(60)),
+                    pause: configuration.jobs.batchPause, keepLease: keeper.keep))
+            report = try await Self.execute(job, context: context, summarizer: summarizer)
+        } catch {
+            report.status = .failed
+            report.error = "\(error)"
+        }
+        report.runID = runID
+        report.durationMs = Self.milliseconds(since: started)
+        if let runID {
+            do {
+                try await store.finishJobRun(
+                    id: runID, now: now,
+                    outcome: JobRunOutcome(
+                        status: report.status == .ok ? .ok : .failed, examined: report.examined,
+                        changed: report.changed, complete: report.complete, durationMs: report.durationMs,
+                        error: report.error))
+            } catch {
+                logger.error("could not record the job run: \(error)")
+            }
+        }
+        try? await store.releaseLease(job: job.rawValue, holder: holderID)
+        log(report, logger: logger)
+        return report
+    }
+
+    static func execute(_ job: JobName, context: JobContext, summarizer: any Summarizer) async throws -> JobReport {
+        switch job {
+        case .orphans: try await OrphanSweep.run(context)
+        case .consolidate: try await ConsolidationJob.run(context, summarizer: summarizer)
+        case .decay: try await DecayJob.run(context)
+        case .purge: try await PurgeJob.run(context)
+        }
+    }
+
+    func log(_ report: JobReport, logger: Logger) {
+        var metadata: Logger.Metadata = [
+            LogKey.examined: .stringConvertible(report.examined), LogKey.changed: .stringConvertible(report.changed),
+            LogKey.durationMs: .string(String(format: "%.1f", report.durationMs)),
+            LogKey.complete: .stringConvertible(report.complete),
+        ]
+        if report.status == .failed {
+            metadata[LogKey.messageID] = .string(MessageID.jobFailed)
+            metadata[LogKey.error] = .string(report.error ?? "")
+            logger.error("job \(report.job.rawValue) failed: \(report.error ?? "")", metadata: metadata)
+        } else {
+            metadata[LogKey.messageID] = .string(MessageID.jobFinished)
+            logger.info(
+                "job \(report.job.rawValue) finished: \(report.changed) changed of \(report.examined) examined",
+                metadata: metadata)
+        }
+    }
+
+    static func milliseconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+    }
+}
