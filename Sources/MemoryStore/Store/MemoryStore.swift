@@ -31,8 +31,9 @@ public final class MemoryStore: Sendable {
             + Double(configuration.busyTimeout.components.attoseconds) / 1e18
         config.busyMode = .timeout(seconds)
         config.prepareDatabase { db in
-            // Only takes effect on a new, empty file, which is exactly when it must be set.
-            try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+            // Only takes effect on a new, empty file, which is exactly when it must be set;
+            // reader connections are read-only and cannot set it.
+            if !db.configuration.readonly { try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL") }
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         self.pool = try DatabasePool(path: path, configuration: config)

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import MemoryStore
+
+@main
+struct Memkeepd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "memkeepd",
+        abstract: "Maintenance daemon for AI-agent memory stores.",
+        subcommands: [
+            RunCommand.self, StatusCommand.self, ImportCommand.self, ExportCommand.self, RestoreCommand.self,
+            CloseSessionCommand.self, MigrateCommand.self, CheckConfigCommand.self,
+        ])
+}
+
+/// Exit codes (sysexits): what a wrapper script or systemd can act on.
+enum Exit {
+    static let jobFailed = ExitCode(1)
+    static let dataError = ExitCode(65)
+    static let leaseHeld = ExitCode(75)
+    static let badConfiguration = ExitCode(78)
+}
+
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "The configuration file (default: config/memkeep.yaml if present).")
+    var config: String?
+}
+
+extension AsyncParsableCommand {
+    /// Builds the app, turning configuration and store errors into their exit codes.
+    func makeApp(_ options: GlobalOptions, clock: any WallClock = SystemClock()) throws -> App {
+        do {
+            return try buildApp(configPath: options.config ?? ProcessInfo.processInfo.environment["MEMKEEP_CONFIG"], clock: clock)
+        } catch let error as ConfigurationError {
+            printError("memkeepd: bad configuration: \(error)")
+            throw Exit.badConfiguration
+        } catch {
+            printError("memkeepd: \(error)")
+            throw Exit.jobFailed
+        }
+    }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Maps a store error on user-supplied data to exit 65 with its message.
+func dataError(_ error: any Error) -> ExitCode {
+    dataError("\(error)")
+}
+
+func dataError(_ message: String) -> ExitCode {
+    printError("memkeepd: \(message)")
+    return Exit.dataError
+}

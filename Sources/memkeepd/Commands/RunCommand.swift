@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import Maintenance
+import MemoryStore
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Run maintenance jobs once and print a report.")
+
+    enum Target: String, ExpressibleByArgument, CaseIterable {
+        case orphans, consolidate, decay, purge, all
+
+        var jobs: [JobName] {
+            switch self {
+            case .all: JobName.allCases
+            default: [JobName(rawValue: rawValue)!]
+            }
+        }
+    }
+
+    @Argument(help: "orphans, consolidate, decay, purge or all.")
+    var target: Target = .all
+
+    @Flag(help: "Report what would change; change nothing.")
+    var dryRun = false
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    @Option(help: "Run as if it were this time (RFC 3339, e.g. 2026-06-01T00:00:00Z).")
+    var now: String?
+
+    @Option(help: "Consolidate this agent's ended sessions now, whatever the thresholds.")
+    var agent: String?
+
+    @OptionGroup var options: GlobalOptions
+
+    func validate() throws {
+        if let now, TimeFormat.parseRFC3339(now) == nil {
+            throw ValidationError("--now must be an RFC 3339 time such as 2026-06-01T00:00:00Z, not '\(now)'")
+        }
+        if let agent {
+            do { try Validation.agentID(agent, field: "--agent") } catch { throw ValidationError(error.description) }
+        }
+    }
+
+    func run() async throws {
+        let clock: any WallClock = now.flatMap(TimeFormat.parseRFC3339).map { ManualClock($0) } ?? SystemClock()
+        let app = try makeApp(options, clock: clock)
+        let runNow = clock.now()
+        var reports: [JobReport] = []
+        for job in target.jobs {
+            reports.append(await app.runner.run(job, trigger: .once, now: runNow, dryRun: dryRun, agent: agent))
+        }
+        let report = RunReport(now: TimeFormat.rfc3339(runNow), dryRun: dryRun, jobs: reports)
+        print(json ? report.json() : report.table())
+        if reports.contains(where: { $0.status == .failed }) { throw Exit.jobFailed }
+        if target != .all, reports.contains(where: { $0.status == .skipped }) { throw Exit.leaseHeld }
+    }
+}
+
+struct RunReport: Codable {
+    var now: String
+    var dryRun: Bool
+    var jobs: [JobReport]
+
+    enum CodingKeys: String, CodingKey {
+        case now
+        case dryRun = "dry_run"
+        case jobs
+    }
+
+    func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try! encoder.encode(self), as: UTF8.self)
+    }
+
+    func table() -> String {
+        var lines = ["memkeepd run at \(now)\(dryRun ? " (dry run: nothing changed)" : "")"]
+        let header = ["job", "status", "examined", "changed", "ms", "details"]
+        var rows = [header]
+        for job in jobs {
+            rows.append([
+                job.job.rawValue, job.status.rawValue + (job.complete ? "" : " (budget reached)"),
+                "\(job.examined)", "\(job.changed)", String(format: "%.1f", job.durationMs), details(job),
+            ])
+        }
+        let widths = (0..<header.count).map { column in rows.map { $0[column].count }.max()! }
+        for row in rows {
+            lines.append(
+                zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                    .trimmingWhitespace())
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    func details(_ job: JobReport) -> String {
+        if let error = job.error { return "error: \(error)" }
+        if let holder = job.heldBy { return "lease held by \(holder)" }
+        switch job.job {
+        case .orphans: return "closed \(job.closedSessions?.count ?? 0) sessions"
+        case .consolidate:
+            return "\(job.sessionsConsolidated ?? 0) sessions into \(job.summaries?.count ?? 0) summaries"
+        case .decay: return "decayed \(job.decayed ?? 0), archived \(job.archived ?? 0)"
+        case .purge: return "deleted \(job.deletedMemories ?? 0) expired, \(job.deletedArchived ?? 0) archived"
+        }
+    }
+}

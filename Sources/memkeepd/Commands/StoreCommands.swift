@@ -1,0 +1,192 @@
+import ArgumentParser
+import Foundation
+import Maintenance
+import MemoryStore
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show the last run of each job and the store's counts.")
+
+    @Flag(help: "Print as JSON.")
+    var json = false
+
+    @OptionGroup var options: GlobalOptions
+
+    struct Report: Codable {
+        var store: String
+        var now: String
+        var counts: StoreCounts
+        var lastRuns: [Run]
+
+        struct Run: Codable {
+            var job: String
+            var status: String
+            var trigger: String
+            var startedAt: String
+            var durationMs: Double?
+            var examined: Int64
+            var changed: Int64
+            var complete: Bool
+            var dryRun: Bool
+            var error: String?
+
+            enum CodingKeys: String, CodingKey {
+                case job, status, trigger, examined, changed, complete, error
+                case startedAt = "started_at"
+                case durationMs = "duration_ms"
+                case dryRun = "dry_run"
+            }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case store, now, counts
+            case lastRuns = "last_runs"
+        }
+    }
+
+    func run() async throws {
+        let app = try makeApp(options)
+        let now = app.clock.now()
+        let runs = try await app.store.lastJobRuns().map {
+            Report.Run(
+                job: $0.job, status: $0.status, trigger: $0.trigger, startedAt: TimeFormat.rfc3339($0.startedAt),
+                durationMs: $0.durationMs, examined: $0.examined, changed: $0.changed, complete: $0.complete,
+                dryRun: $0.dryRun, error: $0.error)
+        }
+        let report = Report(
+            store: app.store.path, now: TimeFormat.rfc3339(now), counts: try await app.store.counts(now: now),
+            lastRuns: runs)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            return
+        }
+        let c = report.counts
+        print("store      \(report.store)")
+        print("sessions   \(c.openSessions) open, \(c.endedSessions) ended (\(c.unconsolidatedSessions) not consolidated)")
+        print("memories   \(c.liveMemories) live, \(c.archivedMemories) archived, \(c.expiredMemories) expired awaiting purge")
+        print("next       idle deadline \(c.nextIdleDeadline.map(TimeFormat.rfc3339) ?? "none"), expiry \(c.nextExpiry.map(TimeFormat.rfc3339) ?? "none")")
+        for run in runs {
+            print("last \(run.job.padding(toLength: 12, withPad: " ", startingAt: 0)) \(run.status) at \(run.startedAt): \(run.changed) changed of \(run.examined)\(run.dryRun ? " (dry run)" : "")\(run.error.map { " — \($0)" } ?? "")")
+        }
+        if runs.isEmpty { print("last       no job has run yet") }
+    }
+}
+
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import", abstract: "Import sessions and memories from JSON lines, all or nothing.")
+
+    @Argument(help: "The JSON-lines file, or - for standard input.")
+    var file: String
+
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        let app = try makeApp(options)
+        let data: Data
+        if file == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            guard let contents = FileManager.default.contents(atPath: file) else {
+                printError("memkeepd: cannot read \(file)")
+                throw ExitCode(66)
+            }
+            data = contents
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        do {
+            let summary = try await app.store.importLines(text.split(separator: "\n", omittingEmptySubsequences: false))
+            print("imported \(summary.sessions) sessions and \(summary.memories) memories")
+        } catch let error as Interchange.ImportError {
+            throw dataError("\(file): \(error); nothing was imported")
+        }
+    }
+}
+
+struct ExportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export", abstract: "Write the store (or one agent) as JSON lines to standard output.")
+
+    @Option(help: "Only this agent's sessions and memories.")
+    var agent: String?
+
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        let app = try makeApp(options)
+        let output = FileHandle.standardOutput
+        try await app.store.export(agentID: agent) { line in output.write(Data((line + "\n").utf8)) }
+    }
+}
+
+struct RestoreCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore", abstract: "Undo a consolidation: bring back its sources and delete the summary.")
+
+    @Argument(help: "The id of the summary memory.")
+    var summaryID: String
+
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        let app = try makeApp(options)
+        do {
+            let result = try await app.store.restoreSummary(id: summaryID)
+            print("restored \(result.memoryIDs.count) memories of \(result.sessionIDs.count) sessions; summary \(summaryID) deleted")
+        } catch let error as StoreError {
+            throw dataError(error)
+        }
+    }
+}
+
+struct CloseSessionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "close-session", abstract: "End a session now (reason client).")
+
+    @Argument(help: "The session id.")
+    var id: String
+
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        let app = try makeApp(options)
+        do {
+            let session = try await app.store.endSession(id: id, reason: .client)
+            print("session \(id) ended at \(TimeFormat.rfc3339(session.endedAt!)) (\(session.endedReason!.rawValue))")
+        } catch let error as StoreError {
+            throw dataError(error)
+        }
+    }
+}
+
+struct MigrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate", abstract: "Create or upgrade the store's schema.")
+
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        let app = try makeApp(options)
+        print("store \(app.store.path): schema up to date")
+    }
+}
+
+struct CheckConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config", abstract: "Validate the configuration and exit (0 valid, 78 invalid).")
+
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        let path = options.config ?? ProcessInfo.processInfo.environment["MEMKEEP_CONFIG"]
+        do {
+            let configuration = try ConfigurationLoader.load(path: path)
+            print("configuration OK: store \(configuration.storePath)")
+        } catch {
+            printError("memkeepd: bad configuration: \(error)")
+            throw Exit.badConfiguration
+        }
+    }
+}

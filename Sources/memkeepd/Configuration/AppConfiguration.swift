@@ -1,0 +1,27 @@
+import Logging
+import Maintenance
+import MemoryStore
+
+/// The whole validated configuration of memkeepd.
+struct AppConfiguration: Sendable, Equatable {
+    var storePath = "./var/memkeep.db"
+    var store = StoreConfiguration()
+    var maintenance = MaintenanceConfiguration()
+    var logLevel = Logger.Level.info
+
+    /// Where the file comes from when `--config` is not given.
+    static let defaultPath = "config/memkeep.yaml"
+}
+
+struct ConfigurationError: Error, Equatable, CustomStringConvertible {
+    /// The file or environment variable the bad value came from.
+    var source: String
+    var line: Int?
+    var key: String
+    var reason: String
+
+    var description: String {
+        let location = line.map { "\(source):\($0)" } ?? source
+        return key.isEmpty ? "\(location): \(reason)" : "\(location): \(key): \(reason)"
+    }
+}

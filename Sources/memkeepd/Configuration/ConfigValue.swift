@@ -1,0 +1,55 @@
+import Maintenance
+import MemoryStore
+
+/// Readers for the scalar forms the configuration accepts, each failing with the rule it checks.
+enum ConfigValue {
+    /// `500ms`, `90s`, `30m`, `4h`, `30d`; a bare `0` means zero.
+    static func duration(_ text: String) throws(ConfigReason) -> Duration {
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+        let trimmed = text.trimmingWhitespace()
+        if trimmed == "0" { return .zero }
+        for (suffix, millis) in units where trimmed.hasSuffix(suffix) {
+            let number = trimmed.dropLast(suffix.count)
+            if suffix == "s", number.hasSuffix("m") { continue }
+            guard let value = Int64(number), value >= 0, value < Int64.max / millis else { break }
+            return .milliseconds(value * millis)
+        }
+        throw ConfigReason("must be a duration such as 500ms, 90s, 30m, 4h or 30d")
+    }
+
+    static func millis(_ text: String) throws(ConfigReason) -> UnixMillis {
+        try duration(text).milliseconds
+    }
+
+    static func positiveInt(_ text: String) throws(ConfigReason) -> Int {
+        guard let value = Int(text.trimmingWhitespace()), value > 0 else {
+            throw ConfigReason("must be a positive integer")
+        }
+        return value
+    }
+
+    static func fraction(_ text: String) throws(ConfigReason) -> Double {
+        guard let value = Double(text.trimmingWhitespace()), value >= 0, value <= 1 else {
+            throw ConfigReason("must be a number between 0 and 1")
+        }
+        return value
+    }
+
+    static func nonNegative(_ text: String) throws(ConfigReason) -> Double {
+        guard let value = Double(text.trimmingWhitespace()), value >= 0, value.isFinite else {
+            throw ConfigReason("must be a number of at least 0")
+        }
+        return value
+    }
+}
+
+struct ConfigReason: Error {
+    var text: String
+    init(_ text: String) { self.text = text }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        String(self.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+}

@@ -1,0 +1,254 @@
+import Foundation
+import Logging
+import Maintenance
+import MemoryStore
+import Yams
+
+/// Reads `memkeep.yaml` and `MEMKEEP_<SECTION>_<KEY>` variables into an `AppConfiguration`.
+/// Unknown keys and bad values are errors naming the key and the line: a typo must not
+/// silently fall back to a default.
+struct ConfigurationLoader {
+    typealias Apply = (inout AppConfiguration, String) throws(ConfigReason) -> Void
+
+    /// Every scalar key: its path and how it is applied.
+    static var scalarKeys: [(String, Apply)] { [
+        ("store.path", { c, v throws(ConfigReason) in
+            guard !v.isEmpty else { throw ConfigReason("must not be empty") }
+            c.storePath = v
+        }),
+        ("store.busy_timeout", { c, v throws(ConfigReason) in
+            let d = try ConfigValue.duration(v)
+            guard d > .zero else { throw ConfigReason("must be more than 0: a zero busy timeout fails writers at once") }
+            c.store.busyTimeout = d
+        }),
+        ("sessions.idle_timeout", { c, v throws(ConfigReason) in
+            c.store.defaultIdleTimeoutSeconds = try ConfigValue.millis(v) / 1000
+        }),
+        ("orphans.max_sleep", { c, v throws(ConfigReason) in c.maintenance.orphans.maxSleep = try ConfigValue.duration(v) }),
+        ("orphans.batch_size", { c, v throws(ConfigReason) in c.maintenance.orphans.batchSize = try ConfigValue.positiveInt(v) }),
+        ("consolidation.max_sessions", { c, v throws(ConfigReason) in
+            c.maintenance.consolidation.maxSessions = try ConfigValue.positiveInt(v)
+        }),
+        ("consolidation.batch_sessions", { c, v throws(ConfigReason) in
+            c.maintenance.consolidation.batchSessions = try ConfigValue.positiveInt(v)
+        }),
+        ("consolidation.min_age", { c, v throws(ConfigReason) in c.maintenance.consolidation.minAge = try ConfigValue.millis(v) }),
+        ("consolidation.summary_importance", { c, v throws(ConfigReason) in
+            c.maintenance.consolidation.summaryImportance = try ConfigValue.fraction(v)
+        }),
+        ("consolidation.summarizer", { c, v throws(ConfigReason) in
+            guard v == "extractive" else { throw ConfigReason("must be extractive (the only summarizer in this build)") }
+            c.maintenance.consolidation.summarizer = v
+        }),
+        ("consolidation.archive_retention", { c, v throws(ConfigReason) in
+            c.maintenance.consolidation.archiveRetention = try ConfigValue.millis(v)
+        }),
+        ("consolidation.max_summary_facts", { c, v throws(ConfigReason) in
+            c.maintenance.consolidation.maxSummaryFacts = try ConfigValue.positiveInt(v)
+        }),
+        ("consolidation.max_summary_chars", { c, v throws(ConfigReason) in
+            c.maintenance.consolidation.maxSummaryCharacters = try ConfigValue.positiveInt(v)
+        }),
+        ("decay.archive_below", { c, v throws(ConfigReason) in c.maintenance.decay.archiveBelow = try ConfigValue.fraction(v) }),
+        ("decay.batch_size", { c, v throws(ConfigReason) in c.maintenance.decay.batchSize = try ConfigValue.positiveInt(v) }),
+        ("purge.batch_size", { c, v throws(ConfigReason) in c.maintenance.purge.batchSize = try ConfigValue.positiveInt(v) }),
+        ("purge.export_dir", { c, v throws(ConfigReason) in c.maintenance.purge.exportDirectory = v.isEmpty ? nil : v }),
+        ("purge.job_runs_retention", { c, v throws(ConfigReason) in
+            c.maintenance.purge.jobRunsRetention = try ConfigValue.millis(v)
+        }),
+        ("jobs.batch_pause", { c, v throws(ConfigReason) in c.maintenance.jobs.batchPause = try ConfigValue.duration(v) }),
+        ("jobs.lease_ttl", { c, v throws(ConfigReason) in
+            let d = try ConfigValue.duration(v)
+            guard d >= .seconds(1) else { throw ConfigReason("must be at least 1s") }
+            c.maintenance.jobs.leaseTTL = d
+        }),
+        ("log.level", { c, v throws(ConfigReason) in
+            guard let level = Logger.Level(rawValue: v) else {
+                throw ConfigReason("must be one of trace, debug, info, notice, warning, error, critical")
+            }
+            c.logLevel = level
+        }),
+    ] + JobName.allCases.map { job in
+        ("jobs.\(job.rawValue).budget", { c, v throws(ConfigReason) in
+            c.maintenance.jobs.budget[job] = try ConfigValue.duration(v)
+        })
+    } }
+
+    /// Loads `path` (nil: `config/memkeep.yaml` if it exists, else the built-in defaults), then
+    /// the environment.
+    static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws(
+        ConfigurationError
+    ) -> AppConfiguration {
+        var configuration = AppConfiguration()
+        let filePath = path ?? (FileManager.default.fileExists(atPath: AppConfiguration.defaultPath)
+            ? AppConfiguration.defaultPath : nil)
+        if let filePath {
+            guard let data = FileManager.default.contents(atPath: filePath) else {
+                throw ConfigurationError(source: filePath, line: nil, key: "", reason: "cannot read the file")
+            }
+            try apply(yaml: String(decoding: data, as: UTF8.self), source: filePath, to: &configuration)
+        }
+        try applyEnvironment(environment, to: &configuration)
+        try validate(configuration, source: filePath ?? "configuration")
+        return configuration
+    }
+
+    static func apply(yaml: String, source: String, to configuration: inout AppConfiguration) throws(ConfigurationError) {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw ConfigurationError(source: source, line: error.line, key: "", reason: "not valid YAML: \(error)")
+        } catch {
+            throw ConfigurationError(source: source, line: nil, key: "", reason: "not valid YAML: \(error)")
+        }
+        guard let root else { return }
+        guard let mapping = root.mapping else {
+            throw ConfigurationError(source: source, line: root.mark?.line, key: "", reason: "must be a mapping of sections")
+        }
+        let scalars = Dictionary(uniqueKeysWithValues: scalarKeys)
+        for (sectionNode, sectionValue) in mapping {
+            let section = sectionNode.string ?? ""
+            guard let entries = sectionValue.mapping else {
+                if sectionValue.null != nil { continue }
+                throw ConfigurationError(
+                    source: source, line: sectionValue.mark?.line ?? sectionNode.mark?.line, key: section,
+                    reason: "must be a mapping")
+            }
+            for (keyNode, valueNode) in entries {
+                let key = "\(section).\(keyNode.string ?? "")"
+                let line = valueNode.mark?.line ?? keyNode.mark?.line
+                func fail(_ reason: String) -> ConfigurationError {
+                    ConfigurationError(source: source, line: line, key: key, reason: reason)
+                }
+                if let apply = scalars[key] {
+                    if valueNode.null != nil, key == "purge.export_dir" { continue }
+                    guard let text = valueNode.scalar?.string else { throw fail("must be a single value") }
+                    do { try apply(&configuration, text) } catch { throw fail(error.text) }
+                } else if key == "decay.archived" {
+                    do { configuration.maintenance.decay.archived = try policy(valueNode) } catch { throw fail(error.text) }
+                } else if key == "decay.policies" {
+                    try policies(valueNode, key: key, source: source, into: &configuration)
+                } else if section == "jobs", JobName(rawValue: keyNode.string ?? "") != nil, let job = valueNode.mapping {
+                    for (field, value) in job {
+                        let jobKey = "\(key).\(field.string ?? "")"
+                        guard let apply = scalars[jobKey], let text = value.scalar?.string else {
+                            throw ConfigurationError(
+                                source: source, line: value.mark?.line, key: jobKey, reason: "is not a known key")
+                        }
+                        do { try apply(&configuration, text) } catch {
+                            throw ConfigurationError(source: source, line: value.mark?.line, key: jobKey, reason: error.text)
+                        }
+                    }
+                } else {
+                    throw ConfigurationError(
+                        source: source, line: keyNode.mark?.line, key: key, reason: "is not a known key")
+                }
+            }
+        }
+    }
+
+    static func policies(_ node: Node, key: String, source: String, into configuration: inout AppConfiguration)
+        throws(ConfigurationError)
+    {
+        if node.null != nil { return }
+        guard let mapping = node.mapping else {
+            throw ConfigurationError(
+                source: source, line: node.mark?.line, key: key, reason: "must map memory types to policies")
+        }
+        for (typeNode, policyNode) in mapping {
+            let typeKey = "\(key).\(typeNode.string ?? "")"
+            guard let type = MemoryType(rawValue: typeNode.string ?? "") else {
+                throw ConfigurationError(
+                    source: source, line: typeNode.mark?.line, key: typeKey,
+                    reason: "is not a memory type (episodic, semantic, procedural, working)")
+            }
+            do {
+                configuration.maintenance.decay.policies[type] = try policy(policyNode)
+            } catch {
+                throw ConfigurationError(source: source, line: policyNode.mark?.line, key: typeKey, reason: error.text)
+            }
+        }
+    }
+
+    /// `{strategy: exponential, half_life: 30d, floor: 0}`, `{strategy: linear, per_day: 0.01,
+    /// floor: 0}` or `{strategy: step, steps: [{after: 7d, factor: 0.5}], floor: 0}`.
+    static func policy(_ node: Node) throws(ConfigReason) -> DecayPolicy {
+        guard let mapping = node.mapping else { throw ConfigReason("must be a policy mapping with a strategy") }
+        var fields: [String: Node] = [:]
+        for (key, value) in mapping { fields[key.string ?? ""] = value }
+        func scalar(_ name: String) throws(ConfigReason) -> String {
+            guard let text = fields[name]?.scalar?.string else { throw ConfigReason("needs \(name)") }
+            return text
+        }
+        let floor = try fields["floor"] == nil ? 0 : ConfigValue.fraction(scalar("floor"))
+        let strategy = try scalar("strategy")
+        let allowed: Set<String>
+        let policy: DecayPolicy
+        switch strategy {
+        case "exponential":
+            allowed = ["strategy", "half_life", "floor"]
+            let halfLife = try ConfigValue.millis(scalar("half_life"))
+            guard halfLife > 0 else { throw ConfigReason("half_life must be more than 0") }
+            policy = .exponential(halfLife: halfLife, floor: floor)
+        case "linear":
+            allowed = ["strategy", "per_day", "floor"]
+            policy = .linear(perDay: try ConfigValue.nonNegative(scalar("per_day")), floor: floor)
+        case "step":
+            allowed = ["strategy", "steps", "floor"]
+            guard let steps = fields["steps"]?.sequence, steps.count > 0 else {
+                throw ConfigReason("needs steps: a list of {after, factor}")
+            }
+            var parsed: [DecayPolicy.Step] = []
+            for step in steps {
+                guard let after = step["after"]?.string, let factor = step["factor"]?.string else {
+                    throw ConfigReason("each step needs after and factor")
+                }
+                parsed.append(DecayPolicy.Step(after: try ConfigValue.millis(after), factor: try ConfigValue.fraction(factor)))
+            }
+            policy = .step(steps: parsed.sorted { $0.after < $1.after }, floor: floor)
+        default:
+            throw ConfigReason("strategy must be exponential, linear or step")
+        }
+        if let unknown = fields.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw ConfigReason("\(unknown) is not a field of a \(strategy) policy")
+        }
+        return policy
+    }
+
+    /// `MEMKEEP_STORE_PATH`, `MEMKEEP_CONSOLIDATION_MAX_SESSIONS`, `MEMKEEP_JOBS_DECAY_BUDGET`, …
+    static func environmentName(_ key: String) -> String {
+        "MEMKEEP_" + key.replacingOccurrences(of: ".", with: "_").uppercased()
+    }
+
+    static func applyEnvironment(_ environment: [String: String], to configuration: inout AppConfiguration)
+        throws(ConfigurationError)
+    {
+        for (key, apply) in scalarKeys {
+            let name = environmentName(key)
+            guard let value = environment[name] else { continue }
+            do { try apply(&configuration, value) } catch {
+                throw ConfigurationError(source: "environment \(name)", line: nil, key: key, reason: error.text)
+            }
+        }
+    }
+
+    /// Rules across keys.
+    static func validate(_ configuration: AppConfiguration, source: String) throws(ConfigurationError) {
+        let consolidation = configuration.maintenance.consolidation
+        if consolidation.batchSessions > consolidation.maxSessions {
+            throw ConfigurationError(
+                source: source, line: nil, key: "consolidation.batch_sessions",
+                reason: "must not exceed consolidation.max_sessions (\(consolidation.maxSessions))")
+        }
+    }
+}
+
+extension YamlError {
+    var line: Int? {
+        switch self {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _): mark.line
+        default: nil
+        }
+    }
+}
