@@ -7,11 +7,21 @@ public enum Interchange {
         public var line: Int
         public var reason: String
         public var description: String { "line \(line): \(reason)" }
+
+        public init(line: Int, reason: String) {
+            self.line = line
+            self.reason = reason
+        }
     }
 
     public struct ImportSummary: Sendable, Equatable {
         public var sessions: Int
         public var memories: Int
+
+        public init(sessions: Int, memories: Int) {
+            self.sessions = sessions
+            self.memories = memories
+        }
     }
 
     static func time(_ value: UnixMillis?) -> JSONValue {

@@ -48,3 +48,26 @@ extension MemoryStore {
         }
     }
 }
+
+extension MemoryStore {
+    /// The current holder of a job's lease, if any and unexpired at `now`.
+    public func leaseHolder(job: String, now: UnixMillis) async throws -> String? {
+        try await read { db in
+            try String.fetchOne(
+                db, sql: "SELECT holder FROM leases WHERE job = ? AND expires_at > ?", arguments: [job, now])
+        }
+    }
+
+    /// SQLite's own integrity checks of the file and of the full-text index.
+    public func integrityCheck() async throws -> [String] {
+        try await pool.writeWithoutTransaction { db in
+            var problems = try String.fetchAll(db, sql: "PRAGMA integrity_check").filter { $0 != "ok" }
+            do {
+                try db.execute(sql: "INSERT INTO memories_fts(memories_fts, rank) VALUES ('integrity-check', 1)")
+            } catch {
+                problems.append("memories_fts: \(error)")
+            }
+            return problems
+        }
+    }
+}

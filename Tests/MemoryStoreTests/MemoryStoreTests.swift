@@ -1,0 +1,184 @@
+import Foundation
+import MemoryStore
+import Testing
+
+@Suite struct SessionTests {
+    @Test func startedSessionGetsDeadlineFromDefaultTimeout() async throws {
+        let t = try TestStore(defaultIdleTimeoutSeconds: 600)
+        let session = try await t.store.startSession(SessionStart(agentID: "support-customer-9182"))
+        #expect(session.idleDeadlineAt == TestStore.t0 + 600_000)
+        #expect(try await t.store.nextIdleDeadline() == TestStore.t0 + 600_000)
+    }
+
+    @Test func zeroTimeoutMeansNoDeadline() async throws {
+        let t = try TestStore()
+        let session = try await t.store.startSession(SessionStart(agentID: "a1", idleTimeoutSeconds: 0))
+        #expect(session.idleDeadlineAt == nil)
+        #expect(try await t.store.nextIdleDeadline() == nil)
+    }
+
+    @Test func touchMovesDeadlineButNeverReopens() async throws {
+        let t = try TestStore(defaultIdleTimeoutSeconds: 60)
+        let session = try await t.store.startSession(SessionStart(agentID: "a1"))
+        t.clock.advance(seconds: 30)
+        let touched = try await t.store.touchSession(id: session.id)
+        #expect(touched.idleDeadlineAt == TestStore.t0 + 90_000)
+        _ = try await t.store.endSession(id: session.id)
+        let again = try await t.store.endSession(id: session.id, reason: .webhook)
+        #expect(again.endedReason == .client, "end is idempotent: the first reason stays")
+        let afterEnd = try await t.store.touchSession(id: session.id)
+        #expect(afterEnd.endedAt != nil)
+        #expect(afterEnd.idleDeadlineAt == nil)
+    }
+
+    @Test func storingIntoSessionIsActivity() async throws {
+        let t = try TestStore(defaultIdleTimeoutSeconds: 60)
+        let session = try await t.store.startSession(SessionStart(agentID: "a1"))
+        t.clock.advance(seconds: 50)
+        _ = try await t.store.storeMemory(NewMemory(agentID: "a1", sessionID: session.id, content: "fact"))
+        #expect(try await t.store.session(id: session.id)?.idleDeadlineAt == TestStore.t0 + 110_000)
+    }
+
+    @Test func unknownSessionIsAnError() async throws {
+        let t = try TestStore()
+        await #expect(throws: StoreError.sessionNotFound("nope")) { try await t.store.touchSession(id: "nope") }
+        await #expect(throws: StoreError.sessionNotFound("nope")) {
+            try await t.store.storeMemory(NewMemory(agentID: "a1", sessionID: "nope", content: "x"))
+        }
+    }
+}
+
+@Suite struct MemoryValidationTests {
+    static func badMemory(_ field: String) -> NewMemory {
+        switch field {
+        case "importance": NewMemory(agentID: "a1", content: "x", importance: 1.5)
+        case "agent_id": NewMemory(agentID: "-bad", content: "x")
+        case "memory_type": NewMemory(agentID: "a1", content: "x", memoryType: "dream")
+        case "content": NewMemory(agentID: "a1", content: String(repeating: "x", count: 100_001))
+        case "tags": NewMemory(agentID: "a1", content: "x", tags: (0..<33).map { "t\($0)" })
+        case "metadata": NewMemory(agentID: "a1", content: "x", metadata: .array([]))
+        default: NewMemory(agentID: "a1", content: "x", ttlSeconds: 0)
+        }
+    }
+
+    @Test(arguments: ["importance", "agent_id", "memory_type", "content", "tags", "metadata", "ttl_seconds"])
+    func badInputNamesTheFieldAndStoresNothing(field: String) async throws {
+        let t = try TestStore()
+        do {
+            _ = try await t.store.storeMemory(Self.badMemory(field))
+            Issue.record("accepted bad \(field)")
+        } catch let StoreError.invalidArgument(badField, _) {
+            #expect(badField == field)
+        }
+        #expect(try await t.exportText().isEmpty)
+    }
+}
+
+@Suite struct VisibilityTests {
+    @Test func expiredMemoryIsInvisibleBeforeAnyPurge() async throws {
+        let t = try TestStore()
+        let memory = try await t.store.storeMemory(NewMemory(agentID: "a1", content: "webinar this week", ttlSeconds: 60))
+        #expect(memory.expiresAt == TestStore.t0 + 60_000)
+        #expect(try await t.store.memory(id: memory.id) != nil)
+        t.clock.advance(seconds: 60)
+        #expect(try await t.store.memory(id: memory.id) == nil)
+        #expect(try await t.store.memories(agentID: "a1").isEmpty)
+        await #expect(throws: StoreError.memoryNotFound(memory.id)) {
+            try await t.store.updateMemory(id: memory.id, MemoryUpdate(content: "x"))
+        }
+        #expect(try await t.store.counts(now: t.clock.now()).expiredMemories == 1)
+    }
+
+    @Test func explicitExpiryWinsOverTTL() async throws {
+        let t = try TestStore()
+        let memory = try await t.store.storeMemory(
+            NewMemory(agentID: "a1", content: "x", ttlSeconds: 60, expiresAt: TestStore.t0 + 5000))
+        #expect(memory.expiresAt == TestStore.t0 + 5000)
+    }
+}
+
+@Suite struct LeaseTests {
+    @Test func secondHolderIsRefusedUntilExpiry() async throws {
+        let t = try TestStore()
+        let now = TestStore.t0
+        #expect(try await t.store.acquireLease(job: "purge", holder: "h1", now: now, ttl: 1000) { _ in false } == .acquired)
+        #expect(
+            try await t.store.acquireLease(job: "purge", holder: "h2", now: now + 10, ttl: 1000) { _ in false }
+                == .heldBy(holder: "h1", expiresAt: now + 1000))
+        #expect(try await t.store.acquireLease(job: "purge", holder: "h2", now: now + 1000, ttl: 1000) { _ in false } == .acquired)
+        #expect(try await t.store.renewLease(job: "purge", holder: "h1", now: now + 1001, ttl: 1000) == false)
+    }
+
+    @Test func deadHolderLosesLeaseAtOnce() async throws {
+        let t = try TestStore()
+        _ = try await t.store.acquireLease(job: "decay", holder: "h1", now: TestStore.t0, ttl: 60_000) { _ in false }
+        #expect(try await t.store.acquireLease(job: "decay", holder: "h2", now: TestStore.t0, ttl: 60_000) { $0 == "h1" } == .acquired)
+    }
+}
+
+@Suite struct InterchangeTests {
+    @Test func exportImportReproducesTheStoreByteForByte() async throws {
+        let a = try TestStore()
+        let s = try await a.store.startSession(SessionStart(agentID: "a1", idleTimeoutSeconds: 120, metadata: .object(["k": "v"])))
+        _ = try await a.store.storeMemory(
+            NewMemory(agentID: "a1", sessionID: s.id, content: "runs FastAPI", importance: 0.8, tags: ["stack"], ttlSeconds: 3600))
+        _ = try await a.store.storeMemory(NewMemory(agentID: "a2", content: "ünïcode \"quoted\"", memoryType: "procedural"))
+        _ = try await a.store.endSession(id: s.id)
+        let exported = try await a.exportText()
+        let b = try TestStore()
+        let summary = try await b.store.importLines(exported.split(separator: "\n", omittingEmptySubsequences: false))
+        #expect(summary == Interchange.ImportSummary(sessions: 1, memories: 2))
+        #expect(try await b.exportText() == exported)
+    }
+
+    @Test func oneBadLineRejectsTheWholeFileWithItsLineNumber() async throws {
+        let t = try TestStore()
+        let lines: [Substring] = [
+            #"{"type":"session","id":"s1","agent_id":"a1","started_at":"2026-06-01T00:00:00Z"}"#,
+            #"{"type":"memory","id":"m1","agent_id":"a1","session_id":"s1","content":"ok","created_at":1780000000}"#,
+            #"{"type":"memory","id":"m2","agent_id":"a1","content":"bad","importance":2}"#,
+        ]
+        await #expect(throws: Interchange.ImportError(line: 3, reason: "importance must be between 0 and 1")) {
+            try await t.store.importLines(lines)
+        }
+        #expect(try await t.exportText().isEmpty)
+    }
+
+    @Test func unknownSessionIsCaughtInTheTransaction() async throws {
+        let t = try TestStore()
+        let lines: [Substring] = [
+            #"{"type":"memory","id":"m1","agent_id":"a1","content":"ok"}"#,
+            #"{"type":"memory","id":"m2","agent_id":"a1","session_id":"ghost","content":"x"}"#,
+        ]
+        await #expect(throws: Interchange.ImportError(line: 2, reason: "session_id ghost is unknown")) {
+            try await t.store.importLines(lines)
+        }
+        #expect(try await t.exportText().isEmpty)
+    }
+
+    @Test(arguments: [
+        (#"not json"#, "not a JSON object"),
+        (#"{"type":"memory","id":"m1","agent_id":"a1"}"#, "content is required"),
+        (#"{"type":"session","id":"s1","agent_id":"a1","started_at":"yesterday"}"#,
+         "started_at must be an RFC 3339 time or Unix seconds"),
+        (#"{"type":"note","id":"n1"}"#, "type must be \"session\" or \"memory\""),
+        (#"{"type":"memory","id":"m1","agent_id":"a1","content":"x","memory_type":"dream"}"#,
+         "memory_type must be one of episodic, semantic, procedural, working"),
+    ])
+    func badLinesAreNamed(line: String, reason: String) async throws {
+        let t = try TestStore()
+        await #expect(throws: Interchange.ImportError(line: 1, reason: reason)) {
+            try await t.store.importLines([Substring(line)])
+        }
+    }
+}
+
+@Suite struct TimeFormatTests {
+    @Test func rfc3339RoundTrips() {
+        #expect(TimeFormat.parseRFC3339("2026-06-01T00:00:00Z") == 1_780_272_000_000)
+        #expect(TimeFormat.parseRFC3339("2026-06-01T02:00:00.250+02:00") == 1_780_272_000_250)
+        #expect(TimeFormat.rfc3339(1_780_272_000_250) == "2026-06-01T00:00:00.250Z")
+        #expect(TimeFormat.parseRFC3339("2026-02-30T00:00:00Z") == nil)
+        #expect(TimeFormat.parseRFC3339("2026-06-01 00:00:00") == nil)
+    }
+}
