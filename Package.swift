@@ -37,9 +37,10 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        .testTarget(name: "MemoryStoreTests", dependencies: ["MemoryStore"]),
-        .testTarget(name: "MaintenanceTests", dependencies: ["Maintenance", "MemoryStore"]),
-        .testTarget(name: "memkeepdTests", dependencies: ["memkeepd", "MemoryStore", "Maintenance"]),
+        .target(name: "TestSupport", dependencies: ["MemoryStore"], path: "Tests/TestSupport"),
+        .testTarget(name: "MemoryStoreTests", dependencies: ["MemoryStore", "TestSupport"]),
+        .testTarget(name: "MaintenanceTests", dependencies: ["Maintenance", "MemoryStore", "TestSupport"]),
+        .testTarget(name: "memkeepdTests", dependencies: ["memkeepd", "MemoryStore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import MemoryStore
+import TestSupport
 import Testing
 
 @Suite struct SessionTests {
