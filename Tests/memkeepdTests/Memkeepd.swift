@@ -1,0 +1,93 @@
+import Foundation
+import MemoryStore
+import TestSupport
+
+/// The real `memkeepd` binary, run as a subprocess in a scratch directory with its own store.
+struct Memkeepd {
+    let directory: URL
+    var environment: [String: String]
+
+    static let binary: String = {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("memkeepd").path
+    }()
+
+    init(_ extra: [String: String] = [:]) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("memkeepd-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        environment = ["MEMKEEP_STORE_PATH": directory.appendingPathComponent("store.db").path, "MEMKEEP_LOG_LEVEL": "warning"]
+            .merging(extra) { $1 }
+        environment["PATH"] = ProcessInfo.processInfo.environment["PATH"]
+    }
+
+    var storePath: String { environment["MEMKEEP_STORE_PATH"]! }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    func start(_ arguments: [String]) throws -> (Process, Pipe, Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        process.environment = environment
+        process.currentDirectoryURL = directory
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        return (process, out, err)
+    }
+
+    @discardableResult
+    func run(_ arguments: String...) throws -> Result {
+        let (process, out, err) = try start(arguments)
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func write(_ name: String, _ text: String) throws -> String {
+        let path = directory.appendingPathComponent(name).path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Opens the same store file in the test process, as an embedder would.
+    func store() throws -> MemoryStore { try MemoryStore(path: storePath) }
+
+    /// Waits until a subprocess holds the job's lease (it is past start-up and inside the job).
+    func waitForLease(_ job: String, timeout: Duration = .seconds(30)) async throws -> Bool {
+        let store = try store()
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await store.leaseHolder(job: job, now: SystemClock().now()) != nil { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
+}
+
+/// Test data as JSON lines: `agents` agents with `sessions` ended sessions of `facts` memories.
+func seedLines(agents: Int, sessions: Int, facts: Int, expiredExtra: Int = 0) -> String {
+    var lines: [String] = []
+    for a in 0..<agents {
+        for s in 0..<sessions {
+            let sid = "s-\(a)-\(s)"
+            lines.append(#"{"type":"session","id":"\#(sid)","agent_id":"agent-\#(a)","started_at":\#(1_700_000_000 + s * 100),"ended_at":\#(1_700_000_000 + s * 100 + 50)}"#)
+            for f in 0..<facts {
+                lines.append(#"{"type":"memory","id":"m-\#(a)-\#(s)-\#(f)","agent_id":"agent-\#(a)","session_id":"\#(sid)","content":"agent \#(a) session \#(s) fact \#(f) detail\#(f * 13)","created_at":\#(1_700_000_000 + s * 100 + f)}"#)
+            }
+        }
+    }
+    for e in 0..<expiredExtra {
+        lines.append(#"{"type":"memory","id":"x-\#(e)","agent_id":"agent-x","content":"transient \#(e)","created_at":1700000000,"expires_at":1700000100}"#)
+    }
+    return lines.joined(separator: "\n") + "\n"
+}
