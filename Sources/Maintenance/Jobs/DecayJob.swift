@@ -12,21 +12,15 @@ public enum DecayJob {
         }
         scopes.append((.archived, DecayPlanner(policy: config.archived, archiveBelow: nil)))
         let now = context.now
-        scopes: for (scope, planner) in scopes {
-            var cursor = Cursor.start
-            while true {
+        for (scope, planner) in scopes where report.complete {
+            report.complete = try await context.forEachBatch { cursor in
                 let batch = try await context.store.decayBatch(
                     scope: scope, after: cursor, limit: config.batchSize, now: now, dryRun: context.dryRun
                 ) { planner.decide($0, now: now) }
                 report.examined += batch.examined
                 decayed += batch.decayed
                 archived += batch.archived
-                guard let next = batch.next else { break }
-                cursor = next
-                guard try await context.nextBatchAllowed() else {
-                    report.complete = false
-                    break scopes
-                }
+                return batch.next
             }
         }
         report.changed = decayed

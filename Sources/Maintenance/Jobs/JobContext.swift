@@ -35,3 +35,16 @@ struct Pacer: Sendable {
         return true
     }
 }
+
+extension JobContext {
+    /// Pages through a job's rows: calls `batch` from the start until it returns no next cursor.
+    /// Returns false when the time budget stopped the paging first (work is left for next run).
+    func forEachBatch(_ batch: (Cursor) async throws -> Cursor?) async throws -> Bool {
+        var cursor = Cursor.start
+        while let next = try await batch(cursor) {
+            cursor = next
+            guard try await nextBatchAllowed() else { return false }
+        }
+        return true
+    }
+}

@@ -6,8 +6,7 @@ public enum OrphanSweep {
     public static func run(_ context: JobContext) async throws -> JobReport {
         var report = JobReport(job: .orphans)
         var closed: [String] = []
-        var cursor = Cursor.start
-        while true {
+        report.complete = try await context.forEachBatch { cursor in
             let batch = try await context.store.closeOrphans(
                 now: context.now, after: cursor, limit: context.configuration.orphans.batchSize,
                 dryRun: context.dryRun)
@@ -23,12 +22,7 @@ public enum OrphanSweep {
                     ])
             }
             report.examined += batch.closed.count
-            guard let next = batch.next else { break }
-            cursor = next
-            guard try await context.nextBatchAllowed() else {
-                report.complete = false
-                break
-            }
+            return batch.next
         }
         report.changed = closed.count
         report.closedSessions = closed

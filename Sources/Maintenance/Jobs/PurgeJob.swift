@@ -16,19 +16,13 @@ public enum PurgeJob {
         if let exporter, !context.dryRun {
             beforeCommit = { memories in try exporter.append(memories) }
         }
-        targets: for (index, target) in targets.enumerated() {
-            var cursor = Cursor.start
-            while true {
+        for (index, target) in targets.enumerated() where report.complete {
+            report.complete = try await context.forEachBatch { cursor in
                 let batch = try await context.store.purgeBatch(
                     target: target, after: cursor, limit: config.batchSize, dryRun: context.dryRun,
                     beforeCommit: beforeCommit)
                 deleted[index] += batch.deletedCount
-                guard let next = batch.next else { break }
-                cursor = next
-                guard try await context.nextBatchAllowed() else {
-                    report.complete = false
-                    break targets
-                }
+                return batch.next
             }
         }
         var pruned = 0
