@@ -1,3 +1,4 @@
+import Foundation
 import MemoryStore
 
 /// The default summarizer: no network, deterministic. It keeps facts, it does not write prose:
@@ -17,7 +18,7 @@ public struct ExtractiveSummarizer: Summarizer {
     }
 
     public func summarize(_ facts: [Memory]) async throws -> String {
-        select(facts).map { "- " + $0.content.trimmingWhitespace() }.joined(separator: "\n")
+        select(facts).map { "- " + $0.content.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: "\n")
     }
 
     struct Fact {
@@ -146,11 +147,5 @@ public struct ExtractiveSummarizer: Summarizer {
         }
         if !current.isEmpty { tokens.append(current) }
         return tokens
-    }
-}
-
-extension String {
-    func trimmingWhitespace() -> String {
-        String(self.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
 }

@@ -108,8 +108,10 @@ extension MemoryStore {
 
     /// The earliest idle deadline of any open session: one index lookup.
     public func nextIdleDeadline() async throws -> UnixMillis? {
-        try await read { db in
-            try UnixMillis.fetchOne(db, sql: "SELECT min(idle_deadline_at) FROM sessions WHERE idle_deadline_at IS NOT NULL")
-        }
+        try await read { db in try Self.fetchNextIdleDeadline(db) }
+    }
+
+    static func fetchNextIdleDeadline(_ db: Database) throws -> UnixMillis? {
+        try UnixMillis.fetchOne(db, sql: "SELECT min(idle_deadline_at) FROM sessions WHERE idle_deadline_at IS NOT NULL")
     }
 }

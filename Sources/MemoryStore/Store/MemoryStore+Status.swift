@@ -42,8 +42,7 @@ extension MemoryStore {
                 liveMemories: total - expired - archivedVisible,
                 archivedMemories: archivedVisible,
                 expiredMemories: expired,
-                nextIdleDeadline: try UnixMillis.fetchOne(
-                    db, sql: "SELECT min(idle_deadline_at) FROM sessions WHERE idle_deadline_at IS NOT NULL"),
+                nextIdleDeadline: try Self.fetchNextIdleDeadline(db),
                 nextExpiry: try UnixMillis.fetchOne(
                     db, sql: "SELECT min(expires_at) FROM memories WHERE expires_at > ?", arguments: [now]))
         }

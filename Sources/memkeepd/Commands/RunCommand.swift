@@ -90,7 +90,7 @@ struct RunReport: Codable {
         for row in rows {
             lines.append(
                 zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
-                    .trimmingWhitespace())
+                    .trimmingCharacters(in: .whitespacesAndNewlines))
         }
         return lines.joined(separator: "\n")
     }

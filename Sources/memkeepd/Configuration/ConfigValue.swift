@@ -1,3 +1,4 @@
+import Foundation
 import Maintenance
 import MemoryStore
 
@@ -6,7 +7,7 @@ enum ConfigValue {
     /// `500ms`, `90s`, `30m`, `4h`, `30d`; a bare `0` means zero.
     static func duration(_ text: String) throws(ConfigReason) -> Duration {
         let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
-        let trimmed = text.trimmingWhitespace()
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed == "0" { return .zero }
         for (suffix, millis) in units where trimmed.hasSuffix(suffix) {
             let number = trimmed.dropLast(suffix.count)
@@ -22,21 +23,21 @@ enum ConfigValue {
     }
 
     static func positiveInt(_ text: String) throws(ConfigReason) -> Int {
-        guard let value = Int(text.trimmingWhitespace()), value > 0 else {
+        guard let value = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), value > 0 else {
             throw ConfigReason("must be a positive integer")
         }
         return value
     }
 
     static func fraction(_ text: String) throws(ConfigReason) -> Double {
-        guard let value = Double(text.trimmingWhitespace()), value >= 0, value <= 1 else {
+        guard let value = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)), value >= 0, value <= 1 else {
             throw ConfigReason("must be a number between 0 and 1")
         }
         return value
     }
 
     static func nonNegative(_ text: String) throws(ConfigReason) -> Double {
-        guard let value = Double(text.trimmingWhitespace()), value >= 0, value.isFinite else {
+        guard let value = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)), value >= 0, value.isFinite else {
             throw ConfigReason("must be a number of at least 0")
         }
         return value
@@ -46,10 +47,4 @@ enum ConfigValue {
 struct ConfigReason: Error {
     var text: String
     init(_ text: String) { self.text = text }
-}
-
-extension String {
-    func trimmingWhitespace() -> String {
-        String(self.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
-    }
 }
