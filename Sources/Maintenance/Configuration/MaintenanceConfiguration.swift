@@ -54,6 +54,23 @@ public struct MaintenanceConfiguration: Sendable, Equatable {
         public var budget: [JobName: Duration] = [
             .orphans: .seconds(10), .consolidate: .seconds(60), .decay: .seconds(60), .purge: .seconds(60),
         ]
+        /// Time between scheduled runs of the periodic jobs; orphans is driven by deadlines.
+        public var interval: [JobName: Duration] = [
+            .consolidate: .seconds(3600), .decay: .seconds(3600), .purge: .seconds(300),
+        ]
+        /// Up to this much is added at random to each scheduled time, so daemons sharing a
+        /// store (or many hosts sharing a timer) spread out.
+        public var jitter: [JobName: Duration] = [
+            .orphans: .zero, .consolidate: .seconds(300), .decay: .seconds(300), .purge: .seconds(30),
+        ]
+        /// Hard limit of one run: past it the run is cancelled and its open batch rolled back.
+        public var timeout: [JobName: Duration] = [
+            .orphans: .seconds(60), .consolidate: .seconds(600), .decay: .seconds(600), .purge: .seconds(600),
+        ]
+        /// After a failed run the job waits this long, doubling per consecutive failure up to
+        /// `backoffMax`.
+        public var backoffInitial: Duration = .seconds(5)
+        public var backoffMax: Duration = .seconds(900)
         /// Pause between batches so foreground writers get the lock.
         public var batchPause: Duration = .milliseconds(2)
         /// How long a lease lasts without renewal; renewed between batches.

@@ -26,10 +26,12 @@ struct Pacer: Sendable {
     let deadline: ContinuousClock.Instant
     let pause: Duration
     let keepLease: @Sendable () async throws -> Void
+    /// True once the daemon is shutting down: the run ends after the batch that just committed.
+    let shouldStop: @Sendable () -> Bool
 
     func nextBatchAllowed() async throws -> Bool {
         try Task.checkCancellation()
-        guard ContinuousClock.now < deadline else { return false }
+        guard ContinuousClock.now < deadline, !shouldStop() else { return false }
         if pause > .zero { try await Task.sleep(for: pause) }
         try await keepLease()
         return true

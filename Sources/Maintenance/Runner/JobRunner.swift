@@ -1,5 +1,6 @@
 import Logging
 import MemoryStore
+import Metrics
 
 /// Runs one job the way every trigger needs it: single flight through the job's lease, a
 /// `job_runs` row, the time budget, and one log entry with the figures.
@@ -11,10 +12,12 @@ public struct JobRunner: Sendable {
     public var summarizer: any Summarizer
     /// Real time for leases, whatever clock the jobs run on.
     public var leaseClock: any WallClock
+    public var metrics: JobMetrics
 
     public init(
         store: MemoryStore, configuration: MaintenanceConfiguration, logger: Logger,
-        holder: LeaseHolder = .current(), summarizer: (any Summarizer)? = nil, leaseClock: any WallClock = SystemClock()
+        holder: LeaseHolder = .current(), summarizer: (any Summarizer)? = nil, leaseClock: any WallClock = SystemClock(),
+        metrics: JobMetrics = JobMetrics()
     ) {
         self.store = store
         self.configuration = configuration
@@ -26,12 +29,16 @@ public struct JobRunner: Sendable {
                 maxFacts: configuration.consolidation.maxSummaryFacts,
                 maxCharacters: configuration.consolidation.maxSummaryCharacters)
         self.leaseClock = leaseClock
+        self.metrics = metrics
     }
 
-    /// Never throws: a failure is reported (and recorded) as a failed run.
-    public func run(_ job: JobName, trigger: JobTrigger, now: UnixMillis, dryRun: Bool, agent: String? = nil) async
-        -> JobReport
-    {
+    /// Never throws: a failure is reported (and recorded) as a failed run. A run past
+    /// `jobs.<job>.timeout` is cancelled, which rolls its open batch back. `shouldStop` ends the
+    /// run after the batch in progress commits (graceful shutdown).
+    public func run(
+        _ job: JobName, trigger: JobTrigger, now: UnixMillis, dryRun: Bool, agent: String? = nil,
+        shouldStop: @escaping @Sendable () -> Bool = { false }
+    ) async -> JobReport {
         let started = ContinuousClock.now
         let holderID = holder.description
         let ttl = configuration.jobs.leaseTTL.milliseconds
@@ -65,8 +72,11 @@ public struct JobRunner: Sendable {
                 store: store, configuration: configuration, now: now, dryRun: dryRun, agent: agent, logger: logger,
                 pacer: Pacer(
                     deadline: started + (configuration.jobs.budget[job] ?? .seconds(60)),
-                    pause: configuration.jobs.batchPause, keepLease: keeper.keep))
-            report = try await Self.execute(job, context: context, summarizer: summarizer)
+                    pause: configuration.jobs.batchPause, keepLease: keeper.keep, shouldStop: shouldStop))
+            let summarizer = summarizer
+            report = try await Self.withTimeout(configuration.jobs.timeout[job] ?? .seconds(600), job: job) {
+                try await Self.execute(job, context: context, summarizer: summarizer)
+            }
         } catch {
             report.status = .failed
             report.error = "\(error)"
@@ -87,7 +97,26 @@ public struct JobRunner: Sendable {
         }
         try? await store.releaseLease(job: job.rawValue, holder: holderID)
         log(report, logger: logger)
+        metrics.record(report)
         return report
+    }
+
+    /// Runs `body` in a child task that is cancelled once `limit` has passed.
+    static func withTimeout<T: Sendable>(
+        _ limit: Duration, job: JobName, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else {
+                throw JobError.timedOut(job: job.rawValue, limit: limit)
+            }
+            return value
+        }
     }
 
     static func execute(_ job: JobName, context: JobContext, summarizer: any Summarizer) async throws -> JobReport {

@@ -15,6 +15,7 @@ public enum LogKey {
     public static let holder = "memkeep.holder"
     public static let idleSeconds = "memkeep.idle_seconds"
     public static let summaryID = "memkeep.summary_id"
+    public static let configGeneration = "memkeep.config_generation"
     public static let sessionID = "session_id"
     public static let agentID = "agent_id"
     public static let messageID = "message_id"
@@ -26,4 +27,15 @@ public enum MessageID {
     public static let jobFinished = "5b8a4f1e0c2d4e6f9a1b3c5d7e9f0a21"
     public static let jobFailed = "c3d2e1f0a9b84c7d8e6f5a4b3c2d1e02"
     public static let sessionOrphaned = "7e1f2a3b4c5d4e6f8a9b0c1d2e3f4a53"
+    public static let daemonStarted = "0f3e5a7c9b1d4f2e8a6c4e2b0d9f7a14"
+    public static let daemonStopping = "a8c6e4b2d0f94e1c7a5b3d1f9e7c5a35"
+    public static let configurationReloaded = "1d4b7e0a3c6f4b9e8d2a5c8f1b4e7a96"
+    public static let configurationRejected = "e2a5d8b1f4c74a0d9e3b6f9c2a5d8b17"
+    public static let sessionClosedByWebhook = "6b9e2c5f8a1d4e7b9c0f3a6d9b2e5c88"
+
+    /// Every id, for the catalog.
+    public static let all = [
+        jobFinished, jobFailed, sessionOrphaned, daemonStarted, daemonStopping, configurationReloaded,
+        configurationRejected, sessionClosedByWebhook,
+    ]
 }

@@ -89,7 +89,8 @@ extension MemoryStore {
     /// After large deletions: hand the WAL back to the database file without waiting for readers,
     /// and return some free pages to the file system.
     public func reclaimSpace(vacuumPages: Int) async throws {
-        try await pool.writeWithoutTransaction { db in
+        countAccess()
+        return try await pool.writeWithoutTransaction { db in
             _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")
             _ = try Row.fetchAll(db, sql: "PRAGMA incremental_vacuum(\(vacuumPages))")
         }

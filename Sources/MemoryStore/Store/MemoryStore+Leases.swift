@@ -60,7 +60,8 @@ extension MemoryStore {
 
     /// SQLite's own integrity checks of the file and of the full-text index.
     public func integrityCheck() async throws -> [String] {
-        try await pool.writeWithoutTransaction { db in
+        countAccess()
+        return try await pool.writeWithoutTransaction { db in
             var problems = try String.fetchAll(db, sql: "PRAGMA integrity_check").filter { $0 != "ok" }
             do {
                 try db.execute(sql: "INSERT INTO memories_fts(memories_fts, rank) VALUES ('integrity-check', 1)")

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 public struct StoreConfiguration: Sendable, Equatable {
     /// How long a writer waits for the lock before SQLITE_BUSY. Never zero: jobs, the daemon and
@@ -21,6 +22,13 @@ public final class MemoryStore: Sendable {
     public let clock: any WallClock
     public let configuration: StoreConfiguration
     public let path: String
+    private let accesses = Atomic<Int>(0)
+
+    /// How many reads and write transactions this process has made on the store: the daemon
+    /// exports it so an operator (and a test) can see that an idle daemon leaves the file alone.
+    public var accessCount: Int { accesses.load(ordering: .relaxed) }
+
+    func countAccess() { accesses.add(1, ordering: .relaxed) }
 
     /// Opens (creating if needed) the store at `path` and runs pending migrations.
     public init(path: String, configuration: StoreConfiguration = .init(), clock: any WallClock = SystemClock()) throws {
@@ -53,7 +61,8 @@ public final class MemoryStore: Sendable {
     func transaction<T: Sendable>(dryRun: Bool = false, _ body: @escaping @Sendable (Database) throws -> T)
         async throws -> T
     {
-        try await pool.writeWithoutTransaction { db in
+        countAccess()
+        return try await pool.writeWithoutTransaction { db in
             var result: T?
             try db.inTransaction(.immediate) {
                 result = try body(db)
@@ -64,7 +73,8 @@ public final class MemoryStore: Sendable {
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await pool.read(body)
+        countAccess()
+        return try await pool.read(body)
     }
 
     /// A fresh time-ordered id (UUIDv7 layout): ids sort by creation time, which keeps exports and

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoreMetrics
 import Foundation
 import MemoryStore
 
@@ -8,7 +9,7 @@ struct Memkeepd: AsyncParsableCommand {
         commandName: "memkeepd",
         abstract: "Maintenance daemon for AI-agent memory stores.",
         subcommands: [
-            RunCommand.self, StatusCommand.self, ImportCommand.self, ExportCommand.self, RestoreCommand.self,
+            ServeCommand.self, RunCommand.self, StatusCommand.self, ImportCommand.self, ExportCommand.self, RestoreCommand.self,
             CloseSessionCommand.self, MigrateCommand.self, CheckConfigCommand.self,
         ])
 }
@@ -28,9 +29,14 @@ struct GlobalOptions: ParsableArguments {
 
 extension AsyncParsableCommand {
     /// Builds the app, turning configuration and store errors into their exit codes.
-    func makeApp(_ options: GlobalOptions, clock: any WallClock = SystemClock()) throws -> App {
+    func makeApp(
+        _ options: GlobalOptions, clock: any WallClock = SystemClock(),
+        metrics: any MetricsFactory = NOOPMetricsHandler.instance
+    ) throws -> App {
         do {
-            return try buildApp(configPath: options.config ?? ProcessInfo.processInfo.environment["MEMKEEP_CONFIG"], clock: clock)
+            return try buildApp(
+                configPath: options.config ?? ProcessInfo.processInfo.environment["MEMKEEP_CONFIG"], clock: clock,
+                metrics: metrics)
         } catch let error as ConfigurationError {
             printError("memkeepd: bad configuration: \(error)")
             throw Exit.badConfiguration

@@ -1,13 +1,19 @@
+import HTTPAPI
 import Logging
 import Maintenance
 import MemoryStore
+import Systemd
 
 /// The whole validated configuration of memkeepd.
 struct AppConfiguration: Sendable, Equatable {
     var storePath = "./var/memkeep.db"
     var store = StoreConfiguration()
     var maintenance = MaintenanceConfiguration()
+    var http = HTTPConfiguration()
+    /// How long SIGTERM waits for the running batch to commit before cancelling.
+    var shutdownGrace: Duration = .seconds(10)
     var logLevel = Logger.Level.info
+    var logTarget = LogTarget.auto
 
     /// Where the file comes from when `--config` is not given.
     static let defaultPath = "config/memkeep.yaml"

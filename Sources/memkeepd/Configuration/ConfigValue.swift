@@ -18,6 +18,12 @@ enum ConfigValue {
         throw ConfigReason("must be a duration such as 500ms, 90s, 30m, 4h or 30d")
     }
 
+    static func positiveDuration(_ text: String) throws(ConfigReason) -> Duration {
+        let value = try duration(text)
+        guard value > .zero else { throw ConfigReason("must be more than 0") }
+        return value
+    }
+
     static func millis(_ text: String) throws(ConfigReason) -> UnixMillis {
         try duration(text).milliseconds
     }

@@ -1,7 +1,9 @@
 import Foundation
+import HTTPAPI
 import Logging
 import Maintenance
 import MemoryStore
+import Systemd
 import Yams
 
 /// Reads `memkeep.yaml` and `MEMKEEP_<SECTION>_<KEY>` variables into an `AppConfiguration`.
@@ -62,16 +64,48 @@ struct ConfigurationLoader {
             guard d >= .seconds(1) else { throw ConfigReason("must be at least 1s") }
             c.maintenance.jobs.leaseTTL = d
         }),
+        ("jobs.backoff_initial", { c, v throws(ConfigReason) in
+            c.maintenance.jobs.backoffInitial = try ConfigValue.positiveDuration(v)
+        }),
+        ("jobs.backoff_max", { c, v throws(ConfigReason) in
+            c.maintenance.jobs.backoffMax = try ConfigValue.positiveDuration(v)
+        }),
+        ("http.listen", { c, v throws(ConfigReason) in
+            guard let (host, port) = HTTPConfiguration.parseListen(v) else {
+                throw ConfigReason("must be host:port, [ipv6]:port or :port, with a port from 0 to 65535")
+            }
+            c.http.host = host
+            c.http.port = port
+        }),
+        ("shutdown.grace", { c, v throws(ConfigReason) in c.shutdownGrace = try ConfigValue.positiveDuration(v) }),
+        ("log.target", { c, v throws(ConfigReason) in
+            guard let target = LogTarget(rawValue: v) else { throw ConfigReason("must be auto, journal or stderr") }
+            c.logTarget = target
+        }),
         ("log.level", { c, v throws(ConfigReason) in
             guard let level = Logger.Level(rawValue: v) else {
                 throw ConfigReason("must be one of trace, debug, info, notice, warning, error, critical")
             }
             c.logLevel = level
         }),
-    ] + JobName.allCases.map { job in
-        ("jobs.\(job.rawValue).budget", { c, v throws(ConfigReason) in
-            c.maintenance.jobs.budget[job] = try ConfigValue.duration(v)
-        })
+    ] + JobName.allCases.flatMap { job -> [(String, Apply)] in
+        [
+            ("jobs.\(job.rawValue).budget", { c, v throws(ConfigReason) in
+                c.maintenance.jobs.budget[job] = try ConfigValue.positiveDuration(v)
+            }),
+            ("jobs.\(job.rawValue).timeout", { c, v throws(ConfigReason) in
+                c.maintenance.jobs.timeout[job] = try ConfigValue.positiveDuration(v)
+            }),
+        ]
+    } + Scheduler.periodicJobs.flatMap { job -> [(String, Apply)] in
+        [
+            ("jobs.\(job.rawValue).interval", { c, v throws(ConfigReason) in
+                c.maintenance.jobs.interval[job] = try ConfigValue.positiveDuration(v)
+            }),
+            ("jobs.\(job.rawValue).jitter", { c, v throws(ConfigReason) in
+                c.maintenance.jobs.jitter[job] = try ConfigValue.duration(v)
+            }),
+        ]
     } }
 
     /// Loads `path` (nil: `config/memkeep.yaml` if it exists, else the built-in defaults), then
@@ -80,8 +114,7 @@ struct ConfigurationLoader {
         ConfigurationError
     ) -> AppConfiguration {
         var configuration = AppConfiguration()
-        let filePath = path ?? (FileManager.default.fileExists(atPath: AppConfiguration.defaultPath)
-            ? AppConfiguration.defaultPath : nil)
+        let filePath = resolvedPath(path)
         if let filePath {
             guard let data = FileManager.default.contents(atPath: filePath) else {
                 throw ConfigurationError(source: filePath, line: nil, key: "", reason: "cannot read the file")
@@ -91,6 +124,11 @@ struct ConfigurationLoader {
         try applyEnvironment(environment, to: &configuration)
         try validate(configuration, source: filePath ?? "configuration")
         return configuration
+    }
+
+    /// The file a load reads: `path`, else `config/memkeep.yaml` when it exists, else none.
+    static func resolvedPath(_ path: String?) -> String? {
+        path ?? (FileManager.default.fileExists(atPath: AppConfiguration.defaultPath) ? AppConfiguration.defaultPath : nil)
     }
 
     static func apply(yaml: String, source: String, to configuration: inout AppConfiguration) throws(ConfigurationError) {
@@ -133,8 +171,11 @@ struct ConfigurationLoader {
                     for (field, value) in job {
                         let jobKey = "\(key).\(field.string ?? "")"
                         guard let apply = scalars[jobKey], let text = value.scalar?.string else {
-                            throw ConfigurationError(
-                                source: source, line: value.mark?.line, key: jobKey, reason: "is not a known key")
+                            let reason =
+                                jobKey == "jobs.orphans.interval" || jobKey == "jobs.orphans.jitter"
+                                ? "is not a key: the orphan sweep runs at idle deadlines (see orphans.max_sleep)"
+                                : "is not a known key"
+                            throw ConfigurationError(source: source, line: value.mark?.line, key: jobKey, reason: reason)
                         }
                         do { try apply(&configuration, text) } catch {
                             throw ConfigurationError(source: source, line: value.mark?.line, key: jobKey, reason: error.text)
@@ -240,6 +281,20 @@ struct ConfigurationLoader {
             throw ConfigurationError(
                 source: source, line: nil, key: "consolidation.batch_sessions",
                 reason: "must not exceed consolidation.max_sessions (\(consolidation.maxSessions))")
+        }
+        let jobs = configuration.maintenance.jobs
+        for job in JobName.allCases {
+            let budget = jobs.budget[job] ?? .zero
+            let timeout = jobs.timeout[job] ?? .zero
+            if timeout <= budget {
+                throw ConfigurationError(
+                    source: source, line: nil, key: "jobs.\(job.rawValue).timeout",
+                    reason: "must be longer than the budget (\(budget)): the budget ends a run cleanly, the timeout cancels it")
+            }
+        }
+        if jobs.backoffMax < jobs.backoffInitial {
+            throw ConfigurationError(
+                source: source, line: nil, key: "jobs.backoff_max", reason: "must not be shorter than jobs.backoff_initial")
         }
     }
 }

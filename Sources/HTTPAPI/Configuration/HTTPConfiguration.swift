@@ -1,0 +1,31 @@
+/// The HTTP listener.
+public struct HTTPConfiguration: Sendable, Equatable {
+    public var host = "127.0.0.1"
+    public var port = 3300
+
+    public init() {}
+
+    /// `host:port`, `[v6]:port` or `:port` (all interfaces); port 0 picks a free one.
+    public static func parseListen(_ text: String) -> (host: String, port: Int)? {
+        let host: Substring
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
+                return nil
+            }
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":") else { return nil }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        guard let port = Int(portText), (0...65535).contains(port) else { return nil }
+        return (host.isEmpty ? "0.0.0.0" : String(host), port)
+    }
+
+    /// Loopback only: what an unauthenticated server may bind to.
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}

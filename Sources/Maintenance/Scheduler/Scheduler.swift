@@ -1,0 +1,209 @@
+import Logging
+import MemoryStore
+import ServiceLifecycle
+import Synchronization
+
+/// What the scheduler tells its host: the STATUS line and watchdog pings (systemd in the
+/// daemon; nothing in tests that don't care).
+public struct SchedulerHooks: Sendable {
+    public var status: @Sendable (String) -> Void
+    public var watchdog: @Sendable () -> Void
+    /// How often to ping; nil when no watchdog is armed.
+    public var watchdogPeriod: Duration?
+
+    public init(
+        status: @escaping @Sendable (String) -> Void = { _ in }, watchdog: @escaping @Sendable () -> Void = {},
+        watchdogPeriod: Duration? = nil
+    ) {
+        self.status = status
+        self.watchdog = watchdog
+        self.watchdogPeriod = watchdogPeriod
+    }
+}
+
+/// The daemon's job scheduler: one loop per job (a long decay never delays an orphan
+/// deadline), all in one task group under this service's `run()`. Runs go through the
+/// `JobRunner`, so leases keep them single-flight across processes. On graceful shutdown the
+/// loops stop scheduling and a running job ends after the batch in progress commits.
+public final class Scheduler: Service, Sendable {
+    struct State {
+        var runner: JobRunner
+        var plans: [JobName: JobPlan] = [:]
+        var orphans = OrphanPlan()
+        var liveness = Liveness()
+        var stopping = false
+        var wakeUps = 0
+    }
+
+    public static let periodicJobs: [JobName] = [.consolidate, .decay, .purge]
+
+    let store: MemoryStore
+    let clock: any WallClock
+    let logger: Logger
+    let hooks: SchedulerHooks
+    private let state: Mutex<State>
+    private let signals: [JobName: WakeSignal]
+    private let watchdogSignal = WakeSignal()
+
+    public init(runner: JobRunner, clock: any WallClock, logger: Logger, hooks: SchedulerHooks = SchedulerHooks()) {
+        self.store = runner.store
+        self.clock = clock
+        self.logger = logger
+        self.hooks = hooks
+        state = Mutex(State(runner: runner))
+        signals = Dictionary(uniqueKeysWithValues: JobName.allCases.map { ($0, WakeSignal()) })
+    }
+
+    public var configuration: MaintenanceConfiguration { state.withLock { $0.runner.configuration } }
+
+    /// How often the loops have woken up since start: an idle daemon wakes only for its own
+    /// deadlines and the watchdog.
+    public var wakeUps: Int { state.withLock { $0.wakeUps } }
+
+    /// Applies a reloaded configuration; every loop re-plans with it at once.
+    public func update(configuration: MaintenanceConfiguration) {
+        state.withLock { state in
+            let old = state.runner
+            state.runner = JobRunner(
+                store: old.store, configuration: configuration, logger: old.logger, holder: old.holder,
+                leaseClock: old.leaseClock, metrics: old.metrics)
+        }
+        signals.values.forEach { $0.signal() }
+    }
+
+    /// An idle deadline this process just set (session start, heartbeat, activity): the orphan
+    /// loop wakes at once when it is earlier than what it sleeps for.
+    public func noteIdleDeadline(_ deadline: UnixMillis) {
+        if state.withLock({ $0.orphans.noteDeadline(deadline) }) { signals[.orphans]?.signal() }
+    }
+
+    public var statusLine: String {
+        state.withLock { state in
+            SchedulerStatus.line(
+                plans: Self.periodicJobs.compactMap { state.plans[$0] }, orphans: state.orphans, now: clock.now(),
+                maxSleep: state.runner.configuration.orphans.maxSleep)
+        }
+    }
+
+    public func run() async throws {
+        try await planPeriodicJobs()
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.orphanLoop() }
+                for job in Self.periodicJobs {
+                    group.addTask { await self.periodicLoop(job) }
+                }
+                if let period = hooks.watchdogPeriod {
+                    group.addTask { await self.watchdogLoop(period: period) }
+                }
+            }
+        } onGracefulShutdown: {
+            self.state.withLock { $0.stopping = true }
+            self.signals.values.forEach { $0.signal() }
+            self.watchdogSignal.signal()
+        }
+        logger.notice("scheduler stopped")
+    }
+
+    var isStopping: Bool { state.withLock { $0.stopping } }
+
+    /// Picks up where the store's `job_runs` left off, whoever ran the jobs.
+    func planPeriodicJobs() async throws {
+        let last = try await store.lastJobRuns()
+        let now = clock.now()
+        state.withLock { state in
+            for job in Self.periodicJobs {
+                let complete = last.first { $0.job == job.rawValue && $0.status == "ok" && $0.complete && !$0.dryRun }
+                state.plans[job] = .initial(
+                    job: job, lastCompleteRunAt: complete?.finishedAt, now: now, jobs: state.runner.configuration.jobs,
+                    jitterFraction: .random(in: 0...1))
+            }
+        }
+        publishStatus()
+    }
+
+    func periodicLoop(_ job: JobName) async {
+        while !isStopping {
+            let now = clock.now()
+            let due = state.withLock { $0.plans[job]!.nextDue }
+            if now < due {
+                await sleep(job, for: due - now)
+                continue
+            }
+            let report = await run(job, now: now)
+            state.withLock { state in
+                state.plans[job]!.record(
+                    report, at: clock.now(), jobs: state.runner.configuration.jobs, jitterFraction: .random(in: 0...1))
+            }
+            publishStatus()
+        }
+        state.withLock { $0.liveness.finished(job.rawValue) }
+    }
+
+    func orphanLoop() async {
+        while !isStopping {
+            let now = clock.now()
+            let (action, jobs) = state.withLock { state in
+                (state.orphans.next(now: now, maxSleep: state.runner.configuration.orphans.maxSleep),
+                 state.runner.configuration.jobs)
+            }
+            switch action {
+            case .sleep(let until):
+                await sleep(.orphans, for: until - now)
+            case .lookUp:
+                do {
+                    let deadline = try await store.nextIdleDeadline()
+                    state.withLock { $0.orphans.lookedUp(deadline: deadline, at: now) }
+                } catch {
+                    logger.error(
+                        "cannot read the next idle deadline: \(error)", metadata: [LogKey.job: .string(JobName.orphans.rawValue)])
+                    state.withLock { $0.orphans.lookUpFailed(at: now, jobs: jobs) }
+                }
+            case .sweep:
+                let report = await run(.orphans, now: now)
+                state.withLock { $0.orphans.record(report, at: clock.now(), jobs: jobs) }
+                publishStatus()
+            }
+        }
+        state.withLock { $0.liveness.finished(JobName.orphans.rawValue) }
+    }
+
+    /// Pings the watchdog while every loop keeps its word; a wedged loop silences it.
+    func watchdogLoop(period: Duration) async {
+        var reported: [String] = []
+        while !isStopping {
+            let overdue = state.withLock { $0.liveness.overdue(at: .now) }
+            if overdue.isEmpty {
+                hooks.watchdog()
+                publishStatus()
+            } else if overdue != reported {
+                logger.critical(
+                    "scheduler loop stuck, no longer pinging the watchdog: \(overdue.joined(separator: ", "))")
+            }
+            reported = overdue
+            await watchdogSignal.wait(for: period)
+        }
+    }
+
+    func run(_ job: JobName, now: UnixMillis) async -> JobReport {
+        let runner = state.withLock { state in
+            state.liveness.expect(
+                job.rawValue, by: .now + (state.runner.configuration.jobs.timeout[job] ?? .seconds(600)))
+            return state.runner
+        }
+        return await runner.run(job, trigger: .schedule, now: now, dryRun: false) { [weak self] in
+            self?.isStopping ?? true
+        }
+    }
+
+    func sleep(_ job: JobName, for millis: UnixMillis) async {
+        let duration = Duration.milliseconds(millis)
+        state.withLock { $0.liveness.expect(job.rawValue, by: .now + duration) }
+        await signals[job]!.wait(for: duration)
+        state.withLock { $0.wakeUps += 1 }
+    }
+
+    func publishStatus() {
+        hooks.status(statusLine)
+    }
+}
