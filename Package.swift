@@ -67,7 +67,13 @@ let package = Package(
         ),
         .target(name: "TestSupport", dependencies: ["MemoryStore"], path: "Tests/TestSupport"),
         .testTarget(name: "MemoryStoreTests", dependencies: ["MemoryStore", "TestSupport"]),
-        .testTarget(name: "MaintenanceTests", dependencies: ["Maintenance", "MemoryStore", "TestSupport"]),
+        .testTarget(
+            name: "MaintenanceTests",
+            dependencies: [
+                "Maintenance", "MemoryStore", "TestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"]),
         .testTarget(name: "memkeepdTests", dependencies: ["memkeepd", "MemoryStore", "TestSupport"]),
     ],
