@@ -65,7 +65,12 @@ final class PurgeExporter: Sendable {
     let path: String
 
     init(directory: String, now: UnixMillis) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? any Error
+            throw PurgeExportError(path: directory, errno: underlying.map { Int32(($0 as NSError).code) } ?? EIO)
+        }
         let day = TimeFormat.rfc3339(now).prefix(10)
         path = URL(fileURLWithPath: directory).appendingPathComponent("purge-\(day).jsonl").path
     }

@@ -33,6 +33,7 @@ public final class Scheduler: Service, Sendable {
         var liveness = Liveness()
         var stopping = false
         var wakeUps = 0
+        var publishedStatus = ""
     }
 
     public static let periodicJobs: [JobName] = [.consolidate, .decay, .purge]
@@ -203,7 +204,14 @@ public final class Scheduler: Service, Sendable {
         state.withLock { $0.wakeUps += 1 }
     }
 
+    /// Sends the STATUS line when its text changed: every notification is a datagram the
+    /// service manager has to read.
     func publishStatus() {
-        hooks.status(statusLine)
+        let line = statusLine
+        let changed = state.withLock { state in
+            defer { state.publishedStatus = line }
+            return state.publishedStatus != line
+        }
+        if changed { hooks.status(line) }
     }
 }
