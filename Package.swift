@@ -75,7 +75,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"]),
-        .testTarget(name: "memkeepdTests", dependencies: ["memkeepd", "MemoryStore", "TestSupport"]),
+        .testTarget(name: "memkeepdTests", dependencies: ["memkeepd", "Maintenance", "MemoryStore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+
+@testable import memkeepd
+
+@Suite struct ConfigurationTests {
+    static let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("config/memkeep.yaml").path
+
+    func load(_ yaml: String) throws(ConfigurationError) -> AppConfiguration {
+        var configuration = AppConfiguration()
+        try ConfigurationLoader.apply(yaml: yaml, source: "test.yaml", to: &configuration)
+        try ConfigurationLoader.validate(configuration, source: "test.yaml")
+        return configuration
+    }
+
+    @Test func theShippedFileStatesExactlyTheBuiltInDefaults() throws {
+        #expect(try ConfigurationLoader.load(path: Self.shipped, environment: [:]) == AppConfiguration())
+    }
+
+    @Test func daemonKeysAreRead() throws {
+        let configuration = try load(
+            """
+            jobs:
+              backoff_initial: 1s
+              backoff_max: 1m
+              decay: {interval: 2h, jitter: 0, timeout: 5m}
+            http:
+              listen: "[::1]:8080"
+            shutdown:
+              grace: 30s
+            log:
+              target: journal
+            """)
+        #expect(configuration.maintenance.jobs.interval[.decay] == .seconds(7200))
+        #expect(configuration.maintenance.jobs.jitter[.decay] == .zero)
+        #expect(configuration.maintenance.jobs.timeout[.decay] == .seconds(300))
+        #expect(configuration.maintenance.jobs.backoffInitial == .seconds(1))
+        #expect(configuration.http.host == "::1" && configuration.http.port == 8080)
+        #expect(configuration.shutdownGrace == .seconds(30))
+        #expect(configuration.logTarget == .journal)
+    }
+
+    @Test func badDaemonValuesNameTheKeyAndLine() {
+        let cases: [(String, String)] = [
+            ("http:\n  listen: localhost\n", "test.yaml:2: http.listen: must be host:port"),
+            ("http:\n  listen: 127.0.0.1:70000\n", "test.yaml:2: http.listen: must be host:port"),
+            ("jobs:\n  orphans: {interval: 1m}\n", "test.yaml:2: jobs.orphans.interval: is not a key: the orphan sweep runs at idle deadlines"),
+            ("jobs:\n  decay: {budget: 0}\n", "test.yaml:2: jobs.decay.budget: must be more than 0"),
+            ("jobs:\n  decay: {budget: 5m, timeout: 1m}\n", "jobs.decay.timeout: must be longer than the budget"),
+            ("jobs:\n  backoff_initial: 1m\n  backoff_max: 1s\n", "jobs.backoff_max: must not be shorter than jobs.backoff_initial"),
+            ("shutdown:\n  grace: 0\n", "test.yaml:2: shutdown.grace: must be more than 0"),
+            ("log:\n  target: syslog\n", "test.yaml:2: log.target: must be auto, journal or stderr"),
+        ]
+        for (yaml, message) in cases {
+            #expect(throws: ConfigurationError.self) { try load(yaml) }
+            do {
+                _ = try load(yaml)
+            } catch {
+                #expect(error.description.contains(message), "\(error.description)")
+            }
+        }
+    }
+
+    @Test func aReloadListsTheKeysThatNeedARestart() throws {
+        var changed = AppConfiguration()
+        changed.http.port = 9999
+        changed.logLevel = .debug
+        changed.maintenance.decay.batchSize = 5
+        #expect(AppConfiguration().keysNeedingRestart(comparedWith: changed) == ["http.listen", "log.level"])
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Maintenance
+import Testing
+
+/// Entries go through the real journald and come back with `journalctl -o json`.
+@Suite struct JournalTests {
+    static let socketPath = "/run/systemd/journal/socket"
+
+    /// Whether something answers on the journal socket (a stale socket file refuses).
+    static func journaldListens() -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            buffer.copyBytes(from: Array(socketPath.utf8) + [0])
+        }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
+            }
+        }
+    }
+
+    /// Starts systemd-journald when none runs (a container without systemd as PID 1). It is
+    /// left running: it is the machine's journal, and other runs reuse it.
+    static func ensureJournald() async throws {
+        guard !journaldListens() else { return }
+        let journald = Process()
+        journald.executableURL = URL(fileURLWithPath: "/lib/systemd/systemd-journald")
+        journald.standardOutput = FileHandle.nullDevice
+        journald.standardError = FileHandle.nullDevice
+        try journald.run()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !journaldListens(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+    }
+
+    static func entries(pid: Int32) async throws -> [[String: Any]] {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            let (_, output) = try SystemdUnitTests.tool("/usr/bin/journalctl", ["-o", "json", "_PID=\(pid)"])
+            let entries = output.split(separator: "\n").compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+            }
+            if entries.count >= 5 || ContinuousClock.now > deadline { return entries }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    @Test func jobRunsAndOrphanClosuresReachTheJournalWithTheirFields() async throws {
+        try await Self.ensureJournald()
+        #expect(Self.journaldListens())
+        let m = try Memkeepd(["MEMKEEP_LOG_TARGET": "journal", "MEMKEEP_LOG_LEVEL": "info"])
+        let store = try m.store()
+        let session = try await store.startSession(.init(agentID: "support-customer-9182"))
+        let (process, out, _) = try m.start(["run", "all", "--now", "2030-01-01T00:00:00Z"])
+        _ = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+
+        let entries = try await Self.entries(pid: process.processIdentifier)
+        let finished = try #require(
+            entries.first { $0["MEMKEEP_JOB"] as? String == "orphans" && $0["MESSAGE_ID"] as? String == MessageID.jobFinished },
+            "\(entries)")
+        #expect(finished["MEMKEEP_CHANGED"] as? String == "1")
+        #expect(finished["MEMKEEP_EXAMINED"] as? String == "1")
+        #expect(finished["MEMKEEP_DRY_RUN"] as? String == "false")
+        #expect(Int(finished["MEMKEEP_RUN_ID"] as? String ?? "") != nil)
+        #expect(Double(finished["MEMKEEP_DURATION_MS"] as? String ?? "") != nil)
+        #expect((finished["CODE_FILE"] as? String)?.hasSuffix("JobRunner.swift") == true)
+        #expect(Int(finished["CODE_LINE"] as? String ?? "") != nil)
+        #expect(finished["CODE_FUNC"] as? String != nil)
+        #expect(finished["SYSLOG_IDENTIFIER"] as? String == "memkeepd")
+        #expect(finished["PRIORITY"] as? String == "6")
+        #expect(finished["TID"] as? String != nil)
+
+        let orphan = try #require(entries.first { $0["MESSAGE_ID"] as? String == MessageID.sessionOrphaned })
+        #expect(orphan["SESSION_ID"] as? String == session.id)
+        #expect(orphan["AGENT_ID"] as? String == "support-customer-9182")
+        #expect(Int(orphan["MEMKEEP_IDLE_SECONDS"] as? String ?? "").map { $0 > 1_800 } == true)
+        for job in ["consolidate", "decay", "purge"] {
+            #expect(entries.contains { $0["MEMKEEP_JOB"] as? String == job && $0["MESSAGE_ID"] as? String == MessageID.jobFinished })
+        }
+    }
+}
