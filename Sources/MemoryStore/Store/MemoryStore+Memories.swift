@@ -175,15 +175,7 @@ extension MemoryStore {
     public func recordAccess(ids: [String], sessionID: String? = nil) async throws {
         let now = clock.now()
         try await transaction { db in
-            for id in ids {
-                try db.execute(
-                    sql: """
-                        UPDATE memories SET access_count = access_count + 1, last_accessed_at = :now,
-                            decay_ref_at = :now, importance = base_importance
-                        WHERE id = :id AND archived_at IS NULL AND \(visibleMemory)
-                        """,
-                    arguments: ["now": now, "id": id])
-            }
+            try Self.markAccessed(db, ids: ids, now: now)
             if let sessionID { try self.recordActivity(db, sessionID: sessionID, now: now) }
         }
     }

@@ -90,7 +90,9 @@ extension MemoryStore {
         }
     }
 
-    public func sessions(agentID: String? = nil, openOnly: Bool = false, limit: Int = 100) async throws -> [Session] {
+    public func sessions(agentID: String? = nil, openOnly: Bool = false, limit: Int = 100, offset: Int = 0) async throws
+        -> [Session]
+    {
         try await read { db in
             var conditions: [String] = []
             var arguments: StatementArguments = []
@@ -101,8 +103,9 @@ extension MemoryStore {
             if openOnly { conditions.append("ended_at IS NULL") }
             let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             return try Session.fetchAll(
-                db, sql: "SELECT \(Session.columns) FROM sessions \(whereClause) ORDER BY started_at DESC, id LIMIT ?",
-                arguments: arguments + [limit])
+                db,
+                sql: "SELECT \(Session.columns) FROM sessions \(whereClause) ORDER BY started_at DESC, id LIMIT ? OFFSET ?",
+                arguments: arguments + [limit, offset])
         }
     }
 

@@ -1,0 +1,226 @@
+import Foundation
+import GRDB
+
+/// How recall ranks: a blend of full-text relevance, importance and recency.
+public struct RecallWeights: Sendable, Equatable {
+    public var relevance = 0.6
+    public var importance = 0.3
+    public var recency = 0.1
+    /// Recency halves every this many milliseconds of age.
+    public var recencyHalfLife: UnixMillis = 7 * 86_400_000
+
+    public init() {}
+}
+
+public struct RecallQuery: Sendable {
+    public var agentID: String
+    public var query: String
+    public var topK = 5
+    public var minImportance: Double?
+    public var memoryType: MemoryType?
+    /// Any of these tags.
+    public var tags: [String]?
+    public var sessionID: String?
+    public var since: UnixMillis?
+    public var until: UnixMillis?
+    public var includeArchived = false
+    public var includeSuperseded = false
+
+    public init(agentID: String, query: String) {
+        self.agentID = agentID
+        self.query = query
+    }
+}
+
+public struct RecallHit: Sendable {
+    public var memory: Memory
+    /// Full-text relevance in 0…1 (1 = the best match of this query).
+    public var score: Double
+    /// The blended ranking value the results are ordered by.
+    public var rankScore: Double
+}
+
+/// Filters of the bulk (filter-only) recall: Dakera's `BatchMemoryFilter`.
+public struct MemoryFilter: Sendable {
+    public var tags: [String]?
+    public var minImportance: Double?
+    public var maxImportance: Double?
+    public var createdAfter: UnixMillis?
+    public var createdBefore: UnixMillis?
+    public var memoryType: MemoryType?
+    public var sessionID: String?
+    public init() {}
+}
+
+extension MemoryStore {
+    public static let maxTopK = 100
+
+    /// Ranked recall for one agent. What it returns counts as accessed (access reinforcement)
+    /// and, with a session, as activity of that session — in the same transaction.
+    public func recall(_ query: RecallQuery, weights: RecallWeights) async throws -> [RecallHit] {
+        try Validation.agentID(query.agentID)
+        guard (1...Self.maxTopK).contains(query.topK) else {
+            throw StoreError.invalidArgument(field: "top_k", reason: "must be between 1 and \(Self.maxTopK)")
+        }
+        if let minImportance = query.minImportance { try Validation.importance(minImportance, field: "min_importance") }
+        if let tags = query.tags { try Validation.tags(tags) }
+        let now = clock.now()
+        let match = Self.ftsQuery(query.query)
+        return try await transaction { db in
+            if let sessionID = query.sessionID {
+                guard let session = try Self.fetchSession(db, id: sessionID), session.agentID == query.agentID else {
+                    throw StoreError.sessionNotFound(sessionID)
+                }
+            }
+            var (conditions, arguments) = Self.recallFilter(query, now: now)
+            var candidates: [(Memory, Double)] = []
+            if let match {
+                arguments["match"] = match
+                arguments["pool"] = max(query.topK * 20, 200)
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        WITH matches AS (
+                            SELECT rowid, bm25(memories_fts) AS rank FROM memories_fts
+                            WHERE memories_fts MATCH :match ORDER BY rank LIMIT :pool)
+                        SELECT \(Memory.columns), matches.rank AS rank FROM memories JOIN matches
+                            ON matches.rowid = memories.rowid
+                        WHERE \(conditions.joined(separator: " AND "))
+                        """,
+                    arguments: StatementArguments(arguments))
+                let best = rows.map { $0["rank"] as Double }.min() ?? -1
+                for row in rows {
+                    let rank: Double = row["rank"]
+                    candidates.append((try Memory(row: row), best < 0 ? rank / best : 0))
+                }
+            }
+            if candidates.count < query.topK {
+                // Too few full-text matches: fill with the agent's other memories, newest first,
+                // as a similarity search would still answer with its nearest neighbours.
+                let seen = Set(candidates.map(\.0.id))
+                conditions.append("1 = 1")
+                arguments["fill"] = query.topK + seen.count
+                let rest = try Memory.fetchAll(
+                    db,
+                    sql: """
+                        SELECT \(Memory.columns) FROM memories WHERE \(conditions.joined(separator: " AND "))
+                        ORDER BY created_at DESC LIMIT :fill
+                        """,
+                    arguments: StatementArguments(arguments))
+                candidates += rest.filter { !seen.contains($0.id) }.map { ($0, 0) }
+            }
+            let hits = candidates.map { memory, relevance in
+                let age = Double(max(0, now - (memory.lastAccessedAt ?? memory.createdAt)))
+                let recency = pow(0.5, age / Double(weights.recencyHalfLife))
+                let rank = weights.relevance * relevance + weights.importance * memory.importance + weights.recency * recency
+                return RecallHit(memory: memory, score: relevance, rankScore: rank)
+            }
+            .sorted { ($0.rankScore, $0.memory.createdAt, $0.memory.id) > ($1.rankScore, $1.memory.createdAt, $1.memory.id) }
+            .prefix(query.topK)
+            try Self.markAccessed(db, ids: hits.map(\.memory.id), now: now)
+            if let sessionID = query.sessionID { try self.recordActivity(db, sessionID: sessionID, now: now) }
+            return hits.map { hit in
+                var hit = hit
+                if hit.memory.archivedAt == nil {
+                    hit.memory.accessCount += 1
+                    hit.memory.lastAccessedAt = now
+                    hit.memory.importance = hit.memory.baseImportance
+                    hit.memory.decayRefAt = now
+                }
+                return hit
+            }
+        }
+    }
+
+    /// The WHERE conditions every recall applies.
+    static func recallFilter(_ query: RecallQuery, now: UnixMillis) -> ([String], [String: (any DatabaseValueConvertible)?]) {
+        var conditions = ["memories.agent_id = :agent", visibleMemory.replacingOccurrences(of: "expires_at", with: "memories.expires_at")]
+        var arguments: [String: (any DatabaseValueConvertible)?] = ["agent": query.agentID, "now": now]
+        if !query.includeArchived { conditions.append("memories.archived_at IS NULL") }
+        if !query.includeSuperseded { conditions.append("memories.superseded_by IS NULL") }
+        if let minImportance = query.minImportance {
+            conditions.append("memories.importance >= :min_importance")
+            arguments["min_importance"] = minImportance
+        }
+        if let type = query.memoryType {
+            conditions.append("memories.memory_type = :type")
+            arguments["type"] = type.rawValue
+        }
+        if let tags = query.tags, !tags.isEmpty {
+            conditions.append("EXISTS (SELECT 1 FROM json_each(memories.tags) WHERE value IN (SELECT value FROM json_each(:tags)))")
+            arguments["tags"] = Memory.tagsText(tags)
+        }
+        if let sessionID = query.sessionID {
+            conditions.append("memories.session_id = :session")
+            arguments["session"] = sessionID
+        }
+        if let since = query.since {
+            conditions.append("memories.created_at >= :since")
+            arguments["since"] = since
+        }
+        if let until = query.until {
+            conditions.append("memories.created_at <= :until")
+            arguments["until"] = until
+        }
+        return (conditions, arguments)
+    }
+
+    /// The words of a query as an FTS5 OR query of quoted terms; nil when it has none.
+    static func ftsQuery(_ text: String) -> String? {
+        let words = text.lowercased().split { !($0.isLetter || $0.isNumber) }.map(String.init)
+        var seen = Set<String>()
+        let terms = words.filter { seen.insert($0).inserted }.prefix(32).map { "\"\($0)\"" }
+        return terms.isEmpty ? nil : terms.joined(separator: " OR ")
+    }
+
+    static func markAccessed(_ db: Database, ids: [String], now: UnixMillis) throws {
+        for id in ids {
+            try db.execute(
+                sql: """
+                    UPDATE memories SET access_count = access_count + 1, last_accessed_at = :now,
+                        decay_ref_at = :now, importance = base_importance
+                    WHERE id = :id AND archived_at IS NULL AND \(visibleMemory)
+                    """,
+                arguments: ["now": now, "id": id])
+        }
+    }
+
+    /// Filter-only bulk recall (no ranking, no access): the agent's visible, live memories that
+    /// pass `filter`, newest first, with the agent's total and the filtered count.
+    public func filteredMemories(agentID: String, filter: MemoryFilter, limit: Int) async throws
+        -> (memories: [Memory], total: Int, filtered: Int)
+    {
+        try Validation.agentID(agentID)
+        guard (1...1000).contains(limit) else {
+            throw StoreError.invalidArgument(field: "limit", reason: "must be between 1 and 1000")
+        }
+        let now = clock.now()
+        var base = RecallQuery(agentID: agentID, query: "")
+        base.minImportance = filter.minImportance
+        base.memoryType = filter.memoryType
+        base.tags = filter.tags
+        base.sessionID = filter.sessionID
+        base.since = filter.createdAfter
+        base.until = filter.createdBefore
+        let query = base
+        let maxImportance = filter.maxImportance
+        return try await read { db in
+            var (conditions, arguments) = Self.recallFilter(query, now: now)
+            if let maxImportance {
+                conditions.append("memories.importance <= :max_importance")
+                arguments["max_importance"] = maxImportance
+            }
+            let predicate = conditions.joined(separator: " AND ")
+            let total = try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM memories WHERE agent_id = :agent AND archived_at IS NULL AND \(visibleMemory)",
+                arguments: ["agent": agentID, "now": now]) ?? 0
+            let filtered = try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM memories WHERE \(predicate)", arguments: StatementArguments(arguments)) ?? 0
+            arguments["limit"] = limit
+            let memories = try Memory.fetchAll(
+                db, sql: "SELECT \(Memory.columns) FROM memories WHERE \(predicate) ORDER BY created_at DESC, id LIMIT :limit",
+                arguments: StatementArguments(arguments))
+            return (memories, total, filtered)
+        }
+    }
+}
