@@ -1,7 +1,19 @@
-/// The HTTP listener.
+import Crypto
+import MemoryStore
+
+/// The HTTP listener and the API's own settings.
 public struct HTTPConfiguration: Sendable, Equatable {
     public var host = "127.0.0.1"
     public var port = 3300
+    /// Request bodies over this many bytes are refused with 413.
+    public var maxBody = 1 << 20
+    /// With none, the API is open and may only listen on loopback.
+    public var keys: [APIKey] = []
+    /// `whsec_…` secrets, as configured; the first also signs beacon tokens.
+    public var webhookSecrets: [String] = []
+    public var webhookTolerance: UnixMillis = 300_000
+    public var beaconLifetime: UnixMillis = 86_400_000
+    public var recall = RecallWeights()
 
     public init() {}
 

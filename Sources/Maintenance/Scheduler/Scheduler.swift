@@ -78,6 +78,13 @@ public final class Scheduler: Service, Sendable {
         if state.withLock({ $0.orphans.noteDeadline(deadline) }) { signals[.orphans]?.signal() }
     }
 
+    /// Runs a job now for the API (admin route, agent consolidation), with the configuration in
+    /// force and the daemon's lease holder, so it is single-flight with the scheduled runs.
+    public func runNow(_ job: JobName, trigger: JobTrigger, dryRun: Bool, agent: String? = nil) async -> JobReport {
+        let runner = state.withLock { $0.runner }
+        return await runner.run(job, trigger: trigger, now: clock.now(), dryRun: dryRun, agent: agent)
+    }
+
     public var statusLine: String {
         state.withLock { state in
             SchedulerStatus.line(

@@ -55,8 +55,44 @@ let visibleMemory = "(expires_at IS NULL OR expires_at > :now)"
 
 extension MemoryStore {
     public func storeMemory(_ new: NewMemory) async throws -> Memory {
+        try await storeMemories([new])[0]
+    }
+
+    /// Stores all of `news` in one transaction, or none: every item is validated first, and a
+    /// missing session or a taken id rolls the whole batch back.
+    public func storeMemories(_ news: [NewMemory]) async throws -> [Memory] {
+        let now = clock.now()
+        var memories: [Memory] = []
+        for (index, new) in news.enumerated() {
+            do {
+                memories.append(try Self.validated(new, now: now))
+            } catch {
+                guard news.count > 1, case .invalidArgument(let field, let reason) = error else { throw error }
+                throw StoreError.invalidArgument(field: "memories[\(index)].\(field)", reason: reason)
+            }
+        }
+        let batch = memories
+        return try await transaction { db in
+            for memory in batch {
+                if let sessionID = memory.sessionID {
+                    guard let session = try Self.fetchSession(db, id: sessionID), session.agentID == memory.agentID else {
+                        throw StoreError.sessionNotFound(sessionID)
+                    }
+                    try self.recordActivity(db, sessionID: sessionID, now: now)
+                }
+                if try Bool.fetchOne(db, sql: "SELECT 1 FROM memories WHERE id = ?", arguments: [memory.id]) == true {
+                    throw StoreError.alreadyExists(kind: "memory", id: memory.id)
+                }
+                try memory.insert(db)
+            }
+            return batch
+        }
+    }
+
+    static func validated(_ new: NewMemory, now: UnixMillis) throws(StoreError) -> Memory {
         try Validation.agentID(new.agentID)
         if let id = new.id { try Validation.recordID(id) }
+        if let sessionID = new.sessionID { try Validation.recordID(sessionID, field: "session_id") }
         try Validation.content(new.content)
         let type = try Validation.memoryType(new.memoryType)
         try Validation.importance(new.importance)
@@ -65,24 +101,10 @@ extension MemoryStore {
         if let ttl = new.ttlSeconds, ttl <= 0 {
             throw StoreError.invalidArgument(field: "ttl_seconds", reason: "must be a positive number of seconds")
         }
-        let now = clock.now()
-        let memory = Memory(
-            id: new.id ?? Self.newID(now: now), agentID: new.agentID, sessionID: new.sessionID, content: new.content,
+        return Memory(
+            id: new.id ?? newID(now: now), agentID: new.agentID, sessionID: new.sessionID, content: new.content,
             memoryType: type, importance: new.importance, decayRefAt: now, tags: new.tags, metadata: new.metadata,
             createdAt: now, expiresAt: new.expiresAt ?? new.ttlSeconds.map { now + $0 * 1000 })
-        return try await transaction { db in
-            if let sessionID = memory.sessionID {
-                guard let session = try Self.fetchSession(db, id: sessionID), session.agentID == memory.agentID else {
-                    throw StoreError.sessionNotFound(sessionID)
-                }
-                try self.recordActivity(db, sessionID: sessionID, now: now)
-            }
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM memories WHERE id = ?", arguments: [memory.id]) == true {
-                throw StoreError.alreadyExists(kind: "memory", id: memory.id)
-            }
-            try memory.insert(db)
-            return memory
-        }
     }
 
     /// A visible memory (archived ones included: they are still readable by id).
@@ -132,12 +154,13 @@ extension MemoryStore {
         }
     }
 
-    /// Deletes memories by id; returns how many existed.
-    public func forget(ids: [String]) async throws -> Int {
+    /// Deletes memories by id (only `agentID`'s, when given); returns how many existed.
+    public func forget(ids: [String], agentID: String? = nil) async throws -> Int {
         try await transaction { db in
             var count = 0
             for id in ids {
-                try db.execute(sql: "DELETE FROM memories WHERE id = ?", arguments: [id])
+                try db.execute(
+                    sql: "DELETE FROM memories WHERE id = ? AND agent_id = coalesce(?, agent_id)", arguments: [id, agentID])
                 count += db.changesCount
             }
             return count
@@ -146,12 +169,12 @@ extension MemoryStore {
 
     /// Visible memories, newest first.
     public func memories(
-        agentID: String? = nil, sessionID: String? = nil, includeArchived: Bool = false, limit: Int = 100
+        agentID: String? = nil, sessionID: String? = nil, includeArchived: Bool = false, limit: Int = 100, offset: Int = 0
     ) async throws -> [Memory] {
         let now = clock.now()
         return try await read { db in
             var conditions = [visibleMemory]
-            var arguments: [String: (any DatabaseValueConvertible)?] = ["now": now, "limit": limit]
+            var arguments: [String: (any DatabaseValueConvertible)?] = ["now": now, "limit": limit, "offset": offset]
             if let agentID {
                 conditions.append("agent_id = :agent")
                 arguments["agent"] = agentID
@@ -165,7 +188,7 @@ extension MemoryStore {
                 db,
                 sql: """
                     SELECT \(Memory.columns) FROM memories WHERE \(conditions.joined(separator: " AND "))
-                    ORDER BY created_at DESC, id LIMIT :limit
+                    ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset
                     """,
                 arguments: StatementArguments(arguments))
         }

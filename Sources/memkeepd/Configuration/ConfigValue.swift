@@ -24,6 +24,18 @@ enum ConfigValue {
         return value
     }
 
+    /// `1048576`, `512KiB`, `1MiB`.
+    static func byteSize(_ text: String) throws(ConfigReason) -> Int {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        for (suffix, factor) in [("KiB", 1024), ("MiB", 1024 * 1024), ("", 1)] where trimmed.hasSuffix(suffix) {
+            if let value = Int(trimmed.dropLast(suffix.count)), value > 0, value <= (64 << 20) / factor {
+                return value * factor
+            }
+            break
+        }
+        throw ConfigReason("must be a size from 1 byte to 64MiB, such as 1048576, 512KiB or 1MiB")
+    }
+
     static func millis(_ text: String) throws(ConfigReason) -> UnixMillis {
         try duration(text).milliseconds
     }

@@ -77,6 +77,14 @@ struct ConfigurationLoader {
             c.http.host = host
             c.http.port = port
         }),
+        ("http.max_body", { c, v throws(ConfigReason) in c.http.maxBody = try ConfigValue.byteSize(v) }),
+        ("webhooks.beacon_ttl", { c, v throws(ConfigReason) in c.http.beaconLifetime = try ConfigValue.positiveDuration(v).milliseconds }),
+        ("recall.relevance_weight", { c, v throws(ConfigReason) in c.http.recall.relevance = try ConfigValue.nonNegative(v) }),
+        ("recall.importance_weight", { c, v throws(ConfigReason) in c.http.recall.importance = try ConfigValue.nonNegative(v) }),
+        ("recall.recency_weight", { c, v throws(ConfigReason) in c.http.recall.recency = try ConfigValue.nonNegative(v) }),
+        ("recall.recency_half_life", { c, v throws(ConfigReason) in
+            c.http.recall.recencyHalfLife = try ConfigValue.positiveDuration(v).milliseconds
+        }),
         ("shutdown.grace", { c, v throws(ConfigReason) in c.shutdownGrace = try ConfigValue.positiveDuration(v) }),
         ("log.target", { c, v throws(ConfigReason) in
             guard let target = LogTarget(rawValue: v) else { throw ConfigReason("must be auto, journal or stderr") }
@@ -165,6 +173,10 @@ struct ConfigurationLoader {
                     do { try apply(&configuration, text) } catch { throw fail(error.text) }
                 } else if key == "decay.archived" {
                     do { configuration.maintenance.decay.archived = try policy(valueNode) } catch { throw fail(error.text) }
+                } else if key == "auth.keys" {
+                    try apiKeys(valueNode, key: key, source: source, into: &configuration)
+                } else if key == "webhooks.secrets" {
+                    try webhookSecrets(valueNode, key: key, source: source, into: &configuration)
                 } else if key == "decay.policies" {
                     try policies(valueNode, key: key, source: source, into: &configuration)
                 } else if section == "jobs", JobName(rawValue: keyNode.string ?? "") != nil, let job = valueNode.mapping {
@@ -209,6 +221,53 @@ struct ConfigurationLoader {
             } catch {
                 throw ConfigurationError(source: source, line: policyNode.mark?.line, key: typeKey, reason: error.text)
             }
+        }
+    }
+
+    /// `- {sha256: <64 hex>, scope: read|write|admin, agents: "pattern*"}` entries.
+    static func apiKeys(_ node: Node, key: String, source: String, into configuration: inout AppConfiguration)
+        throws(ConfigurationError)
+    {
+        if node.null != nil { return }
+        guard let entries = node.sequence else {
+            throw ConfigurationError(source: source, line: node.mark?.line, key: key, reason: "must be a list of keys")
+        }
+        for (index, entry) in entries.enumerated() {
+            func fail(_ reason: String) -> ConfigurationError {
+                ConfigurationError(source: source, line: entry.mark?.line, key: "\(key)[\(index)]", reason: reason)
+            }
+            guard let fields = entry.mapping else { throw fail("must be a mapping with sha256, scope and agents") }
+            var values: [String: String] = [:]
+            for (name, value) in fields {
+                let field = name.string ?? ""
+                guard ["sha256", "scope", "agents"].contains(field) else { throw fail("\(field) is not a field of a key") }
+                guard let text = value.scalar?.string else { throw fail("\(field) must be a single value") }
+                values[field] = text
+            }
+            guard let digest = values["sha256"].flatMap(APIKey.digest(hex:)) else {
+                throw fail("sha256 must be the 64 hex digits of the key's SHA-256 (printf %s KEY | sha256sum)")
+            }
+            guard let scope = values["scope"].flatMap(Scope.init(rawValue:)) else {
+                throw fail("scope must be read, write or admin")
+            }
+            configuration.http.keys.append(APIKey(sha256: digest, scope: scope, agents: AgentPattern(values["agents"] ?? "*")))
+        }
+    }
+
+    /// `["whsec_<base64>", …]`: several during a key rotation.
+    static func webhookSecrets(_ node: Node, key: String, source: String, into configuration: inout AppConfiguration)
+        throws(ConfigurationError)
+    {
+        if node.null != nil { return }
+        guard let entries = node.sequence else {
+            throw ConfigurationError(source: source, line: node.mark?.line, key: key, reason: "must be a list of whsec_ secrets")
+        }
+        for entry in entries {
+            guard let secret = entry.scalar?.string, WebhookVerifier.key(fromSecret: secret) != nil else {
+                throw ConfigurationError(
+                    source: source, line: entry.mark?.line, key: key, reason: "each secret must be whsec_ followed by base64")
+            }
+            configuration.http.webhookSecrets.append(secret)
         }
     }
 
@@ -291,6 +350,11 @@ struct ConfigurationLoader {
                     source: source, line: nil, key: "jobs.\(job.rawValue).timeout",
                     reason: "must be longer than the budget (\(budget)): the budget ends a run cleanly, the timeout cancels it")
             }
+        }
+        if configuration.http.keys.isEmpty, !configuration.http.isLoopback {
+            throw ConfigurationError(
+                source: source, line: nil, key: "http.listen",
+                reason: "must be a loopback address while auth.keys is empty: the API would be open to the network")
         }
         if jobs.backoffMax < jobs.backoffInitial {
             throw ConfigurationError(

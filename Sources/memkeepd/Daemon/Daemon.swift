@@ -27,10 +27,14 @@ func buildDaemon(
         runner: app.runner, clock: app.clock, logger: logger,
         hooks: SchedulerHooks(
             status: notifier.status, watchdog: notifier.watchdog, watchdogPeriod: notifier.watchdogInterval.map { $0 / 2 }))
-    let dependencies = APIDependencies(
-        store: app.store, scheduler: scheduler, registry: registry, state: state, clock: app.clock, logger: logger)
     let http = app.configuration.http
-    let server = buildHTTPServer(dependencies, configuration: http) { port in
+    let dependencies = APIDependencies(
+        store: app.store, scheduler: scheduler, registry: registry, state: state, clock: app.clock, logger: logger,
+        http: http)
+    if http.keys.isEmpty {
+        logger.notice("no auth.keys configured: the API is open and listens on loopback only (\(http.host))")
+    }
+    let server = buildHTTPServer(dependencies) { port in
         state.markReady()
         logger.notice(
             "memkeepd started: store \(app.store.path), listening on \(http.host):\(port)",

@@ -44,16 +44,19 @@ struct OperationsRoutes: Sendable {
         namespace: "memkeep", subsystem: "scheduler", metricName: "wakeups", unitName: "total",
         helpText: "Times the scheduler's loops woke up from a sleep.") }
 
-    func add(to router: Router<BasicRequestContext>) {
-        router.get("/health") { _, _ in health() }
-        router.get("/health/live") { _, _ in Probe(status: "alive") }
-        router.get("/health/ready") { _, _ -> EditedResponse<Probe> in
-            let state = dependencies.state
-            if state.isReady { return EditedResponse(status: .ok, response: Probe(status: "ready")) }
-            return EditedResponse(
-                status: .serviceUnavailable, response: Probe(status: state.isStopping ? "stopping" : "starting"))
+    func add(to routes: RouteRegistrar) {
+        routes.on(.get, "/health") { request, context in try health().response(from: request, context: context) }
+        routes.on(.get, "/health/live") { request, context in
+            try Probe(status: "alive").response(from: request, context: context)
         }
-        router.get("/metrics") { _, _ in try await metrics() }
+        routes.on(.get, "/health/ready") { request, context in
+            let state = dependencies.state
+            if state.isReady { return try Probe(status: "ready").response(from: request, context: context) }
+            var response = try Probe(status: state.isStopping ? "stopping" : "starting").response(from: request, context: context)
+            response.status = .serviceUnavailable
+            return response
+        }
+        routes.on(.get, "/metrics") { _, _ in try await metrics() }
     }
 
     func health() -> Health {

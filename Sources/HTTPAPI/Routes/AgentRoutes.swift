@@ -1,0 +1,72 @@
+import Foundation
+import Hummingbird
+import Maintenance
+import MemoryStore
+
+extension APIHandlers {
+    func addAgentRoutes(to routes: RouteRegistrar) {
+        routes.on(.get, "/v1/agents") { _, context in
+            let agents = try await store.agents().filter { context.principal.sees(agent: $0.agentID) }
+            return JSONResponse.make(.array(agents.map { agent in
+                .object([
+                    "agent_id": .string(agent.agentID), "memory_count": .number(Double(agent.memoryCount)),
+                    "session_count": .number(Double(agent.sessionCount)),
+                    "active_sessions": .number(Double(agent.activeSessions)),
+                ])
+            }))
+        }
+        routes.on(.get, "/v1/agents/{id}/stats") { _, context in
+            let agent = try context.parameters.require("id")
+            try Validation.agentID(agent)
+            try context.principal.authorize(.read, agent: agent, notFound: APIError.notFound("agent \(agent)"))
+            guard let stats = try await store.agentStats(agentID: agent) else { throw APIError.notFound("agent \(agent)") }
+            return JSONResponse.make(.object([
+                "agent_id": .string(agent), "total_memories": .number(Double(stats.totalMemories)),
+                "archived_memories": .number(Double(stats.archivedMemories)),
+                "memories_by_type": .object(stats.memoriesByType.mapValues { .number(Double($0)) }),
+                "total_sessions": .number(Double(stats.totalSessions)), "active_sessions": .number(Double(stats.activeSessions)),
+                "avg_importance": stats.averageImportance.map(JSONValue.number) ?? .null,
+                "oldest_memory_at": Representation.seconds(stats.oldestMemoryAt),
+                "newest_memory_at": Representation.seconds(stats.newestMemoryAt),
+            ]))
+        }
+        routes.on(.get, "/v1/agents/{id}/sessions") { request, context in
+            let agent = try context.parameters.require("id")
+            try Validation.agentID(agent)
+            try context.principal.authorize(.read, agent: agent, notFound: APIError.notFound("agent \(agent)"))
+            let query = QueryParameters(request)
+            return try await sessionList(
+                agent: agent, openOnly: try query.bool("active_only") ?? false,
+                limit: try query.int("limit", default: 100, range: 1...1000), offset: 0, context: context)
+        }
+        routes.on(.post, "/v1/agents/{id}/consolidate") { _, context in
+            let agent = try context.parameters.require("id")
+            try authorize(.write, agent: agent, context: context)
+            let report = await dependencies.scheduler.runNow(.consolidate, trigger: .admin, dryRun: false, agent: agent)
+            return try jobAnswer(report, extra: [
+                "agent_id": .string(agent), "sessions_consolidated": .number(Double(report.sessionsConsolidated ?? 0)),
+                "summaries": .array((report.summaries ?? []).map(JSONValue.string)),
+            ])
+        }
+    }
+
+    /// A job run as an answer: 200 with its report, 409 when another process holds the job,
+    /// 500 when it failed.
+    func jobAnswer(_ report: JobReport, extra: [String: JSONValue] = [:]) throws -> Response {
+        switch report.status {
+        case .skipped:
+            throw APIError(
+                .conflict, code: "CONFLICT",
+                "job \(report.job.rawValue) is running in another process (\(report.heldBy ?? "unknown")); retry later")
+        case .failed:
+            throw APIError(.internalServerError, code: "INTERNAL_ERROR", "job \(report.job.rawValue) failed: \(report.error ?? "")")
+        case .ok:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            guard case .object(var fields) = try JSONValue.parse(String(decoding: try encoder.encode(report), as: UTF8.self))
+            else { preconditionFailure("a JobReport encodes as an object") }
+            fields.merge(extra) { $1 }
+            return JSONResponse.make(.object(fields))
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Hummingbird
+import MemoryStore
+
+/// An error answer in Dakera's shape, `{"error", "code", "status"}`, naming what was wrong.
+public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConvertible {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var message: String
+
+    public init(_ status: HTTPResponse.Status, code: String, _ message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(status.code) \(code): \(message)" }
+
+    public static func invalid(_ field: String, _ reason: String) -> APIError {
+        APIError(.badRequest, code: "INVALID_ARGUMENT", "\(field) \(reason)")
+    }
+
+    public static func notFound(_ what: String) -> APIError {
+        APIError(.notFound, code: "NOT_FOUND", "\(what) not found")
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        Self.json(status: status, code: code, message: message)
+    }
+
+    static func json(status: HTTPResponse.Status, code: String, message: String) -> Response {
+        let body = JSONValue.object([
+            "error": .string(message), "code": .string(code), "status": .number(Double(status.code)),
+        ])
+        return JSONResponse.make(body, status: status)
+    }
+
+    /// Maps whatever a handler threw to the answer a client gets.
+    static func from(_ error: any Error) -> APIError? {
+        switch error {
+        case let error as APIError: return error
+        case let error as StoreError:
+            switch error {
+            case .invalidArgument(let field, let reason): return .invalid(field, reason)
+            case .sessionNotFound(let id): return .notFound("session \(id)")
+            case .memoryNotFound(let id): return .notFound("memory \(id)")
+            case .alreadyExists: return APIError(.conflict, code: "CONFLICT", error.description)
+            case .notRestorable: return APIError(.badRequest, code: "INVALID_ARGUMENT", error.description)
+            }
+        case let error as HTTPError:
+            switch error.status {
+            case .notFound: return APIError(.notFound, code: "ROUTE_NOT_FOUND", "no such route")
+            case .contentTooLarge: return APIError(.contentTooLarge, code: "PAYLOAD_TOO_LARGE", "request body is too large")
+            case .methodNotAllowed: return APIError(.methodNotAllowed, code: "METHOD_NOT_ALLOWED", "method not allowed here")
+            default: return APIError(error.status, code: "INVALID_REQUEST", error.body ?? error.status.reasonPhrase)
+            }
+        default: return nil
+        }
+    }
+}
+
+/// JSON answers built from `JSONValue`, with sorted keys.
+enum JSONResponse {
+    static func make(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: value.jsonText())))
+    }
+}
