@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+
+/// The official `dakera` Python SDK, installed with pip in a virtual environment, runs the
+/// script `Tests/compat/dakera_compat.py` unchanged against a live `memkeepd serve`.
+@Suite struct DakeraCompatibilityTests {
+    static let sdkVersion = "0.14.1"
+    static let repository = SystemdUnitTests.repository
+
+    /// A venv with the SDK, kept between runs on this machine (CI builds it fresh).
+    static func python() throws -> String {
+        let venv = FileManager.default.temporaryDirectory.appendingPathComponent("memkeep-dakera-\(sdkVersion)").path
+        let python = venv + "/bin/python"
+        let importable = try FileManager.default.isExecutableFile(atPath: python)
+            && SystemdUnitTests.tool(python, ["-c", "import dakera"]).status == 0
+        if !importable {
+            let created = try SystemdUnitTests.tool("/usr/bin/python3", ["-m", "venv", "--clear", venv])
+            #expect(created.status == 0, "\(created.output)")
+            let installed = try SystemdUnitTests.tool(venv + "/bin/pip", ["install", "-q", "dakera==\(sdkVersion)"])
+            #expect(installed.status == 0, "\(installed.output)")
+        }
+        return python
+    }
+
+    @Test func theOfficialPythonSDKRunsUnchangedAgainstMemkeepd() async throws {
+        let python = try Self.python()
+        let key = "compat-key-\(UUID().uuidString)"
+        let digest = try SystemdUnitTests.tool("/usr/bin/sh", ["-c", "printf %s '\(key)' | sha256sum"]).output.prefix(64)
+        let m = try Memkeepd(["MEMKEEP_ORPHANS_MAX_SLEEP": "1h"])
+        let config = try m.write(
+            "memkeep.yaml",
+            """
+            auth:
+              keys:
+                - sha256: \(digest)
+                  scope: admin
+                  agents: "support-customer-*"
+            """)
+        let daemon = try m.serve(["--config", config])
+        #expect(try await daemon.notify.next("READY=1") != nil)
+        let script = Self.repository.appendingPathComponent("Tests/compat/dakera_compat.py").path
+        let run = try SystemdUnitTests.tool(python, [script, "http://127.0.0.1:\(daemon.port)", key])
+        let (exit, stderr) = daemon.stop()
+        #expect(run.status == 0, "\(run.output)\n--- memkeepd stderr ---\n\(stderr)")
+        #expect(run.output.contains("all ok"), "\(run.output)")
+        #expect(exit == 0)
+    }
+}
