@@ -1,0 +1,88 @@
+import Crypto
+import Foundation
+import HTTPAPI
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Maintenance
+import MemoryStore
+import Prometheus
+import TestSupport
+
+/// The API's real router on a real Hummingbird server on a loopback port, over a real store in a
+/// temporary directory on a manual clock.
+struct APIHarness {
+    let test: TestStore
+    let dependencies: APIDependencies
+
+    static let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+
+    init(_ configure: (inout HTTPConfiguration) -> Void = { _ in }) throws {
+        test = try TestStore()
+        var http = HTTPConfiguration()
+        configure(&http)
+        let runner = JobRunner(store: test.store, configuration: MaintenanceConfiguration(), logger: Self.logger)
+        dependencies = APIDependencies(
+            store: test.store, scheduler: Scheduler(runner: runner, clock: test.clock, logger: Self.logger),
+            registry: PrometheusCollectorRegistry(), state: ServiceState(startedAt: test.clock.now()), clock: test.clock,
+            logger: Self.logger, http: http)
+    }
+
+    var store: MemoryStore { test.store }
+    var clock: ManualClock { test.clock }
+
+    func run(_ body: @Sendable (APIClient) async throws -> Void) async throws {
+        let app = Application(
+            router: buildRouter(dependencies).router,
+            configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)), logger: Self.logger)
+        try await app.test(.live) { client in try await body(APIClient(client: client)) }
+    }
+}
+
+struct Reply: Sendable {
+    var status: Int
+    var text: String
+
+    var json: JSONValue? { try? JSONValue.parse(text) }
+    var object: [String: JSONValue] { json?.objectValue ?? [:] }
+    var error: String { object["error"].flatMap { if case .string(let s) = $0 { s } else { nil } } ?? "" }
+    var code: String { object["code"].flatMap { if case .string(let s) = $0 { s } else { nil } } ?? "" }
+
+    func string(_ path: String...) -> String? {
+        var value: JSONValue? = json
+        for key in path { value = value?.objectValue?[key] }
+        if case .string(let text)? = value { return text }
+        return nil
+    }
+}
+
+struct APIClient: Sendable {
+    let client: any TestClientProtocol
+
+    func call(_ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil, headers: [String: String] = [:])
+        async throws -> Reply
+    {
+        var fields = HTTPFields()
+        for (name, value) in headers { fields[HTTPField.Name(name)!] = value }
+        if body != nil, fields[.contentType] == nil { fields[.contentType] = "application/json" }
+        let response = try await client.executeRequest(
+            uri: uri, method: method, headers: fields, body: body.map { ByteBuffer(string: $0) })
+        return Reply(status: Int(response.status.code), text: String(buffer: response.body))
+    }
+}
+
+extension JSONValue {
+    /// The string at a key of an object, for short assertions.
+    subscript(key: String) -> JSONValue? { objectValue?[key] }
+
+    var text: String? {
+        if case .string(let value) = self { return value }
+        return nil
+    }
+
+    var number: Double? {
+        if case .number(let value) = self { return value }
+        return nil
+    }
+}
