@@ -119,7 +119,11 @@ extension APIHandlers {
         try authorize(.read, agent: agent, context: context)
         var query = RecallQuery(agentID: agent, query: try body.optionalString("query") ?? "")
         query.topK = Int(try body.optionalInt("top_k") ?? 5)
+        guard (1...MemoryStore.maxTopK).contains(query.topK) else {
+            throw APIError.invalid("top_k", "must be between 1 and \(MemoryStore.maxTopK)")
+        }
         query.minImportance = try body.optionalDouble("min_importance")
+        if let minImportance = query.minImportance { try Validation.importance(minImportance, field: "min_importance") }
         query.memoryType = try body.optionalString("memory_type").map { try Validation.memoryType($0) }
         query.tags = try body.optionalStrings("tags")
         query.sessionID = try body.optionalString("session_id")
@@ -143,17 +147,20 @@ extension APIHandlers {
     }
 
     /// The multi-topic form: several recalls in one round trip, answered in request order.
+    /// Every query is read before any runs, so a bad one changes nothing (recall records access).
     func multiRecall(_ queries: [JSONValue], context: APIRequestContext) async throws -> Response {
         guard (1...32).contains(queries.count) else { throw APIError.invalid("queries", "must hold 1 to 32 queries") }
-        var results: [JSONValue] = []
-        for (index, item) in queries.enumerated() {
+        let parsed = try queries.enumerated().map { index, item in
             guard let fields = item.objectValue else { throw APIError.invalid("queries[\(index)]", "must be a JSON object") }
-            let query: RecallQuery
             do {
-                query = try recallQuery(JSONBody(fields), context: context)
-            } catch let error as APIError {
-                throw APIError(error.status, code: error.code, "queries[\(index)].\(error.message)")
+                return try recallQuery(JSONBody(fields), context: context)
+            } catch {
+                guard let known = APIError.from(error) else { throw error }
+                throw APIError(known.status, code: known.code, "queries[\(index)].\(known.message)")
             }
+        }
+        var results: [JSONValue] = []
+        for query in parsed {
             results.append(.object([
                 "agent_id": .string(query.agentID), "query": .string(query.query), "memories": try await recalled(query),
             ]))
