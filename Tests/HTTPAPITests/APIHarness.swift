@@ -12,24 +12,36 @@ import TestSupport
 
 /// The API's real router on a real Hummingbird server on a loopback port, over a real store in a
 /// temporary directory on a manual clock.
-struct APIHarness {
+struct APIHarness: Sendable {
     let test: TestStore
     let dependencies: APIDependencies
 
     static let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
     init(_ configure: (inout HTTPConfiguration) -> Void = { _ in }) throws {
-        test = try TestStore()
+        try self.init(test: TestStore(), configure)
+    }
+
+    /// A second daemon on the same store file (a restart): a new store instance, same clock.
+    func restarted() throws -> APIHarness {
+        try APIHarness(test: test, reopen: true) { $0 = dependencies.http }
+    }
+
+    private init(test: TestStore, reopen: Bool = false, _ configure: (inout HTTPConfiguration) -> Void) throws {
+        self.test = test
         var http = HTTPConfiguration()
         configure(&http)
-        let runner = JobRunner(store: test.store, configuration: MaintenanceConfiguration(), logger: Self.logger)
+        let store =
+            reopen
+            ? try MemoryStore(path: test.directory.appendingPathComponent("store.db").path, clock: test.clock) : test.store
+        let runner = JobRunner(store: store, configuration: MaintenanceConfiguration(), logger: Self.logger)
         dependencies = APIDependencies(
-            store: test.store, scheduler: Scheduler(runner: runner, clock: test.clock, logger: Self.logger),
+            store: store, scheduler: Scheduler(runner: runner, clock: test.clock, logger: Self.logger),
             registry: PrometheusCollectorRegistry(), state: ServiceState(startedAt: test.clock.now()), clock: test.clock,
             logger: Self.logger, http: http)
     }
 
-    var store: MemoryStore { test.store }
+    var store: MemoryStore { dependencies.store }
     var clock: ManualClock { test.clock }
 
     func run(_ body: @Sendable (APIClient) async throws -> Void) async throws {

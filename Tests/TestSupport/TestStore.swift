@@ -2,7 +2,7 @@ import Foundation
 import MemoryStore
 
 /// A real store in a fresh temporary directory, on a manual clock.
-public struct TestStore {
+public struct TestStore: Sendable {
     public let directory: URL
     public let clock: ManualClock
     public let store: MemoryStore
