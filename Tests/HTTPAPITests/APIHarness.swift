@@ -17,6 +17,8 @@ struct APIHarness: Sendable {
     let dependencies: APIDependencies
 
     static let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+    /// What the API logged, for the entries operators rely on (MESSAGE_IDs and fields).
+    let logs = LogCapture()
 
     init(_ configure: (inout HTTPConfiguration) -> Void = { _ in }) throws {
         try self.init(test: TestStore(), configure)
@@ -38,7 +40,7 @@ struct APIHarness: Sendable {
         dependencies = APIDependencies(
             store: store, scheduler: Scheduler(runner: runner, clock: test.clock, logger: Self.logger),
             registry: PrometheusCollectorRegistry(), state: ServiceState(startedAt: test.clock.now()), clock: test.clock,
-            logger: Self.logger, http: http)
+            logger: Logger(label: "memkeepd") { [logs] _ in logs }, http: http)
     }
 
     var store: MemoryStore { dependencies.store }
@@ -50,6 +52,31 @@ struct APIHarness: Sendable {
             configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)), logger: Self.logger)
         try await app.test(.live) { client in try await body(APIClient(client: client)) }
     }
+}
+
+/// A log handler that keeps every entry's message and metadata.
+final class LogCapture: LogHandler, @unchecked Sendable {
+    struct Entry {
+        var message: String
+        var metadata: Logger.Metadata
+    }
+
+    private let lock = NSLock()
+    private var captured: [Entry] = []
+    var logLevel: Logger.Level = .trace
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let entry = Entry(message: "\(event.message)", metadata: metadata.merging(event.metadata ?? [:]) { $1 })
+        lock.withLock { captured.append(entry) }
+    }
+
+    var entries: [Entry] { lock.withLock { captured } }
 }
 
 struct Reply: Sendable {

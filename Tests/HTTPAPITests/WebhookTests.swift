@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HTTPAPI
+import Maintenance
 import MemoryStore
 import Testing
 
@@ -35,6 +36,10 @@ import Testing
             #expect(reply.string("session", "ended_reason") == "webhook")
         }
         #expect(try await h.store.session(id: session.id)?.endedReason == .webhook)
+        let entry = try #require(h.logs.entries.first { $0.metadata[LogKey.messageID] == .string(MessageID.sessionClosedByWebhook) })
+        #expect(entry.metadata[LogKey.sessionID] == .string(session.id))
+        #expect(entry.metadata[LogKey.agentID] == .string("a1"))
+        #expect(entry.metadata["memkeep.reason"] == .string("tab closed"))
     }
 
     @Test func aSignatureWithTheRotatedSecretAmongSeveralIsAccepted() async throws {

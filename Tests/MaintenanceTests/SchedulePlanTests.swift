@@ -116,6 +116,18 @@ import Testing
         #expect(plan.next(now: t0, maxSleep: maxSleep) == .sleep(until: t0 + 2_000))
     }
 
+    @Test func aDeadlineNotedWhileTheStoreIsAskedSurvivesTheOlderAnswer() {
+        var plan = OrphanPlan()
+        plan.beginLookUp()
+        plan.noteDeadline(t0 + 1_000)
+        // The store was read before that session was written: it knows no deadline.
+        plan.lookedUp(deadline: nil, at: t0)
+        #expect(plan.next(now: t0, maxSleep: maxSleep) == .sleep(until: t0 + 1_000))
+        plan.beginLookUp()
+        plan.lookedUp(deadline: t0 + 9_000, at: t0)
+        #expect(plan.next(now: t0, maxSleep: maxSleep) == .sleep(until: t0 + 9_000))
+    }
+
     @Test func aFailedSweepIsRetriedAfterTheBackoffNotInAHotLoop() {
         var plan = OrphanPlan()
         plan.lookedUp(deadline: t0, at: t0)

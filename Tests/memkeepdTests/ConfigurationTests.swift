@@ -62,6 +62,52 @@ import Testing
         }
     }
 
+    @Test func apiKeysWebhookSecretsAndRecallWeightsAreRead() throws {
+        let configuration = try load(
+            """
+            auth:
+              keys:
+                - sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+                  scope: write
+                  agents: "support-customer-*"
+            webhooks:
+              secrets: ["whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="]
+              beacon_ttl: 1h
+            http:
+              listen: 0.0.0.0:3300
+              max_body: 512KiB
+            recall:
+              relevance_weight: 1
+              recency_half_life: 1d
+            """)
+        #expect(configuration.http.keys.count == 1)
+        #expect(configuration.http.keys[0].scope == .write)
+        #expect(configuration.http.keys[0].agents.matches("support-customer-1"))
+        #expect(configuration.http.webhookSecrets.count == 1)
+        #expect(configuration.http.beaconLifetime == 3_600_000)
+        #expect(configuration.http.maxBody == 512 * 1024)
+        #expect(configuration.http.recall.relevance == 1 && configuration.http.recall.recencyHalfLife == 86_400_000)
+    }
+
+    @Test func badAPIAndWebhookSettingsAreNamed() {
+        let cases: [(String, String)] = [
+            ("auth:\n  keys:\n    - {sha256: abc, scope: write}\n", "auth.keys[0]: sha256 must be the 64 hex digits"),
+            ("auth:\n  keys:\n    - {sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08, scope: root}\n", "auth.keys[0]: scope must be read, write or admin"),
+            ("auth:\n  keys:\n    - {sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08, scope: read, key: x}\n", "auth.keys[0]: key is not a field of a key"),
+            ("webhooks:\n  secrets: [\"not base64!\"]\n", "test.yaml:2: webhooks.secrets: each secret must be whsec_"),
+            ("http:\n  max_body: 2GiB\n", "test.yaml:2: http.max_body: must be a size"),
+            ("http:\n  listen: 0.0.0.0:3300\n", "http.listen: must be a loopback address while auth.keys is empty"),
+        ]
+        for (yaml, message) in cases {
+            do {
+                _ = try load(yaml)
+                Issue.record("accepted: \(yaml)")
+            } catch {
+                #expect(error.description.contains(message), "\(error.description)")
+            }
+        }
+    }
+
     @Test func aReloadListsTheKeysThatNeedARestart() throws {
         var changed = AppConfiguration()
         changed.http.port = 9999

@@ -11,6 +11,9 @@ public struct OrphanPlan: Sendable, Equatable {
     public var failures = 0
     public var retryAt: UnixMillis?
     public var lastRun: JobPlan.LastRun?
+    /// The earliest deadline noted since the current look-up began: the look-up's answer may
+    /// predate it, and must not erase it.
+    var notedDuringLookUp: UnixMillis?
 
     public enum Action: Sendable, Equatable {
         /// Ask the store for the earliest deadline.
@@ -29,8 +32,14 @@ public struct OrphanPlan: Sendable, Equatable {
         return .sleep(until: min(deadline ?? .max, checkedAt + maxSleep.milliseconds))
     }
 
+    /// Called before the store is asked.
+    public mutating func beginLookUp() {
+        notedDuringLookUp = nil
+    }
+
     public mutating func lookedUp(deadline: UnixMillis?, at now: UnixMillis) {
-        self.deadline = deadline
+        self.deadline = [deadline, notedDuringLookUp].compactMap { $0 }.min()
+        notedDuringLookUp = nil
         checkedAt = now
         retryAt = nil
     }
@@ -39,6 +48,7 @@ public struct OrphanPlan: Sendable, Equatable {
     /// Returns whether the sweep must re-plan its sleep.
     @discardableResult
     public mutating func noteDeadline(_ new: UnixMillis) -> Bool {
+        notedDuringLookUp = min(notedDuringLookUp ?? new, new)
         guard deadline.map({ new < $0 }) ?? true else { return false }
         deadline = new
         return true

@@ -159,6 +159,7 @@ public final class Scheduler: Service, Sendable {
             case .sleep(let until):
                 await sleep(.orphans, for: until - now)
             case .lookUp:
+                state.withLock { $0.orphans.beginLookUp() }
                 do {
                     let deadline = try await store.nextIdleDeadline()
                     state.withLock { $0.orphans.lookedUp(deadline: deadline, at: now) }
