@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "memkeepd", targets: ["memkeepd"]),
+        .executable(name: "memkeep-bench", targets: ["memkeep-bench"]),
         .library(name: "MemoryStore", targets: ["MemoryStore"]),
         .library(name: "Maintenance", targets: ["Maintenance"]),
     ],
@@ -67,6 +68,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]
+        ),
+        .executableTarget(
+            name: "memkeep-bench",
+            dependencies: [
+                "MemoryStore",
+                "Maintenance",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/Sources/memkeep-bench"
         ),
         .target(name: "TestSupport", dependencies: ["MemoryStore"], path: "Tests/TestSupport"),
         .testTarget(name: "MemoryStoreTests", dependencies: ["MemoryStore", "TestSupport"]),

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import Maintenance
+import MemoryStore
+
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "memkeep-bench",
+        abstract: "Measures memkeepd's jobs and API against the sqlite3 floor and a hand-written script.")
+
+    @Option(help: "Memories in the generated store.")
+    var memories = 1_000_000
+
+    @Flag(help: "About 50,000 memories and short runs: a smoke test.")
+    var quick = false
+
+    @Option(help: "Seed of the generator: the same seed, the same store.")
+    var seed: UInt64 = 42
+
+    @Option(help: "Scratch directory for the stores (several copies of the store are made).")
+    var work = ".build/bench"
+
+    @Option(help: "Where to write results.json.")
+    var output = "Benchmarks/results.json"
+
+    @Option(help: "Where to write the Markdown tables (empty: not written).")
+    var results = "Benchmarks/RESULTS.md"
+
+    @Option(help: "The memkeepd binary (default: next to this one).")
+    var memkeepd: String?
+
+    @Option(help: "The Benchmarks directory with the floor, hand-written and wrk scripts.")
+    var scripts = "Benchmarks"
+
+    func run() async throws {
+        let started = ContinuousClock.now
+        let count = quick ? 50_000 : memories
+        let work = URL(fileURLWithPath: self.work).standardizedFileURL.path
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let binary = memkeepd
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("memkeepd").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw BenchError.missing("memkeepd at \(binary)") }
+        let scripts = URL(fileURLWithPath: self.scripts).standardizedFileURL.path
+        let log: (String) -> Void = { line in
+            let stamp = String(format: "%6.1f", (ContinuousClock.now - started).seconds)
+            FileHandle.standardOutput.write(Data("[\(stamp) s] \(line)\n".utf8))
+        }
+        // A fixed "now" (2026-06-01) keeps the generated store and every job's work reproducible.
+        let now: UnixMillis = 1_780_272_000_000
+        let generator = Generator(memories: count, seed: seed, now: now, heavyMemories: min(10_000, count / 5))
+
+        log("generating \(count) memories (seed \(seed))")
+        let source = "\(work)/source.db"
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: source + suffix) }
+        let summary = try generator.generate(path: source)
+        log("generated \(summary.sessions) sessions, \(summary.bytes / 1_048_576) MiB")
+        let orphanSource = "\(work)/orphans-source.db"
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: orphanSource + suffix) }
+        try generator.generateSessions(path: orphanSource, count: count, due: count / 100)
+
+        let jobs = JobBenchmarks(workDirectory: work, scripts: scripts, now: now, quick: quick, log: log)
+        var figures: [JobFigures] = []
+        for job in [JobName.purge, .decay] {
+            figures.append(try await jobs.measure(job, source: source, interference: true))
+        }
+        figures.append(try await jobs.measure(.orphans, source: orphanSource, interference: false))
+        figures.append(try await jobs.measure(.consolidate, source: source, interference: false))
+
+        let daemon = DaemonBenchmarks(memkeepd: binary, workDirectory: work, scripts: scripts, quick: quick, log: log)
+        let (http, idle) = try await daemon.run(source: source, heavyAgentMemories: summary.heavyAgentMemories)
+
+        let report = BenchReport(
+            startedAt: ISO8601DateFormatter().string(from: Date()), machine: Self.machine(),
+            options: ["mode": quick ? "--quick" : "full", "memories": "\(count)", "seed": "\(seed)"], store: summary,
+            orphanStoreSessions: count, jobs: figures, http: http, idle: idle, totalSeconds: (ContinuousClock.now - started).seconds)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(report).write(to: URL(fileURLWithPath: output))
+        if !results.isEmpty { try report.markdown().write(toFile: results, atomically: true, encoding: .utf8) }
+        for path in [source, orphanSource] {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        }
+        log("done: \(output)\(results.isEmpty ? "" : ", \(results)")")
+        print(report.markdown())
+    }
+
+    static func machine() -> [String: String] {
+        var machine: [String: String] = ["cores": "\(ProcessInfo.processInfo.activeProcessorCount)"]
+        machine["memory"] = "\(ProcessInfo.processInfo.physicalMemory / 1_073_741_824) GiB"
+        if let cpu = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+            let line = cpu.split(separator: "\n").first(where: { $0.hasPrefix("model name") })
+        {
+            machine["cpu"] = line.split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        machine["kernel"] = (try? Shell.run("/usr/bin/uname", ["-r"]).output.trimmingCharacters(in: .whitespacesAndNewlines))
+        machine["sqlite"] = (try? Shell.run("/usr/bin/sqlite3", ["--version"]).output.split(separator: " ").first.map(String.init))
+        return machine
+    }
+}

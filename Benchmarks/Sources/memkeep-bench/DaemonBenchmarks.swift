@@ -1,0 +1,222 @@
+import Foundation
+import MemoryStore
+
+/// `memkeepd serve` on a copy of the big store: wrk against its API, and the idle daemon.
+struct DaemonBenchmarks {
+    let memkeepd: String
+    let workDirectory: String
+    let scripts: String
+    let quick: Bool
+    let log: (String) -> Void
+
+    struct HTTPFigures: Codable {
+        var touchRequestsPerSecond: Double
+        var touchLatency: Percentiles
+        var recallRequestsPerSecond: Double
+        var recallLatency: Percentiles
+        var storeRequestsPerSecond: Double
+        var storeLatency: Percentiles
+        var recallAgentMemories: Int
+
+        enum CodingKeys: String, CodingKey {
+            case touchRequestsPerSecond = "touch_requests_per_second"
+            case touchLatency = "touch_latency"
+            case recallRequestsPerSecond = "recall_requests_per_second"
+            case recallLatency = "recall_latency"
+            case storeRequestsPerSecond = "store_requests_per_second"
+            case storeLatency = "store_latency"
+            case recallAgentMemories = "recall_agent_memories"
+        }
+    }
+
+    struct IdleFigures: Codable {
+        var readyMilliseconds: Double
+        var residentMegabytesAtStart: Double
+        var residentMegabytesAfterTraffic: Double
+        var trafficRequests: Int
+        var wakeUpsPerMinute: Double
+        var storeAccessesPerMinute: Double
+        var idleSeconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case readyMilliseconds = "ready_ms"
+            case residentMegabytesAtStart = "resident_mb_at_start"
+            case residentMegabytesAfterTraffic = "resident_mb_after_traffic"
+            case trafficRequests = "traffic_requests"
+            case wakeUpsPerMinute = "wakeups_per_minute"
+            case storeAccessesPerMinute = "store_accesses_per_minute"
+            case idleSeconds = "idle_seconds"
+        }
+    }
+
+    /// Runs the daemon on a copy of `source`, with the periodic jobs recorded as just run (the
+    /// job figures are measured separately; here the API is measured alone).
+    func run(source: String, heavyAgentMemories: Int) async throws -> (HTTPFigures, IdleFigures) {
+        let copy = "\(workDirectory)/serve.db"
+        try Shell.copyStore(source, to: copy)
+        let wallNow = Int64(Date().timeIntervalSince1970 * 1000)
+        var setup = ""
+        for job in ["consolidate", "decay", "purge"] {
+            setup += "INSERT INTO job_runs (job, trigger, holder, started_at, finished_at, status) "
+                + "VALUES ('\(job)', 'once', 'bench', \(wallNow), \(wallNow), 'ok');\n"
+        }
+        for index in 0..<100 {
+            setup += "INSERT INTO sessions (id, agent_id, started_at, last_activity_at, idle_timeout_s, idle_deadline_at) "
+                + "VALUES ('wrk-\(index)', 'bench-wrk', \(wallNow), \(wallNow), 7200, \(wallNow + 7_200_000));\n"
+        }
+        let prepared = try Shell.run("/usr/bin/sqlite3", [copy], input: setup)
+        guard prepared.status == 0 else { throw BenchError.tool("sqlite3", prepared.output) }
+
+        let notify = try NotifyListener(path: "\(workDirectory)/notify.sock")
+        let port = 20_000 + Int(getpid() % 20_000)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: memkeepd)
+        process.arguments = ["serve"]
+        process.currentDirectoryURL = URL(fileURLWithPath: workDirectory)
+        process.environment = [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "MEMKEEP_STORE_PATH": copy,
+            "MEMKEEP_HTTP_LISTEN": "127.0.0.1:\(port)", "NOTIFY_SOCKET": notify.path, "MEMKEEP_LOG_LEVEL": "warning",
+            "MEMKEEP_ORPHANS_MAX_SLEEP": "1h", "MEMKEEP_JOBS_CONSOLIDATE_JITTER": "0", "MEMKEEP_JOBS_DECAY_JITTER": "0",
+            "MEMKEEP_JOBS_PURGE_JITTER": "0", "MEMKEEP_JOBS_PURGE_INTERVAL": "1h",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        let started = ContinuousClock.now
+        try process.run()
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        guard notify.waitFor("READY=1", timeout: 60) else { throw BenchError.missing("READY=1 from memkeepd serve") }
+        let ready = (ContinuousClock.now - started).seconds * 1000
+        // Let start-up work (the orphan sweep of the store's overdue sessions) settle.
+        try await Task.sleep(for: .seconds(2))
+        let residentAtStart = Self.residentMegabytes(process.processIdentifier)
+
+        let base = "http://127.0.0.1:\(port)"
+        let seconds = quick ? 3 : 10
+        log("http: heartbeats (touch)")
+        let sessions = (0..<100).map { "wrk-\($0)" }.joined(separator: ",")
+        let touch = try wrk(["-t2", "-c32", "-d\(seconds)s", "-s", "\(scripts)/wrk/touch.lua", base], env: ["SESSIONS": sessions])
+        log("http: recall for an agent with \(heavyAgentMemories) memories")
+        let recall = try wrk(
+            ["-t2", "-c4", "-d\(seconds)s", "\(base)/v1/memory/recall?agent_id=\(Generator.heavyAgent)&query=postgresql%20aws%20billing%20migration&top_k=8"],
+            env: [:])
+        log("http: store")
+        let store = try wrk(["-t2", "-c4", "-d\(seconds)s", "-s", "\(scripts)/wrk/store.lua", base], env: ["AGENT": "bench-store"])
+        let http = HTTPFigures(
+            touchRequestsPerSecond: touch.rate, touchLatency: touch.latency, recallRequestsPerSecond: recall.rate,
+            recallLatency: recall.latency, storeRequestsPerSecond: store.rate, storeLatency: store.latency,
+            recallAgentMemories: heavyAgentMemories)
+        let requests = touch.requests + recall.requests + store.requests
+        let residentAfter = Self.residentMegabytes(process.processIdentifier)
+
+        log("idle: counting wake-ups and store accesses with nothing due")
+        let idleSeconds = quick ? 10.0 : 60.0
+        let before = try await metrics(base)
+        try await Task.sleep(for: .seconds(idleSeconds))
+        let after = try await metrics(base)
+        // The second scrape's own count of sessions and memories is one access; not the daemon's.
+        let accesses = max(0, (after["memkeep_store_accesses_total"] ?? 0) - (before["memkeep_store_accesses_total"] ?? 0) - 1)
+        let wakeUps = (after["memkeep_scheduler_wakeups_total"] ?? 0) - (before["memkeep_scheduler_wakeups_total"] ?? 0)
+        let idle = IdleFigures(
+            readyMilliseconds: ready, residentMegabytesAtStart: residentAtStart, residentMegabytesAfterTraffic: residentAfter,
+            trafficRequests: requests, wakeUpsPerMinute: wakeUps * 60 / idleSeconds,
+            storeAccessesPerMinute: accesses * 60 / idleSeconds, idleSeconds: idleSeconds)
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: copy + suffix) }
+        return (http, idle)
+    }
+
+    struct WrkResult {
+        var rate: Double
+        var latency: Percentiles
+        var requests: Int
+    }
+
+    func wrk(_ arguments: [String], env: [String: String]) throws -> WrkResult {
+        guard let wrk = Shell.which("wrk") else { throw BenchError.missing("wrk (apt-get install wrk)") }
+        let result = try Shell.run(wrk, ["--latency"] + arguments, environment: env)
+        guard result.status == 0 else { throw BenchError.tool("wrk", result.output) }
+        return try Self.parseWrk(result.output)
+    }
+
+    /// `Requests/sec:`, the `Latency Distribution` lines (50%, 99%), `Latency` max, and the
+    /// request count of wrk's report. Non-2xx answers make the run invalid.
+    static func parseWrk(_ text: String) throws -> WrkResult {
+        func duration(_ token: Substring) -> Double? {
+            for (suffix, factor) in [("us", 0.001), ("ms", 1.0), ("s", 1000.0), ("m", 60_000.0)] where token.hasSuffix(suffix) {
+                if let value = Double(token.dropLast(suffix.count)) { return value * factor }
+            }
+            return nil
+        }
+        var rate: Double?
+        var p50: Double?
+        var p99: Double?
+        var maximum: Double?
+        var requests = 0
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            if line.contains("Non-2xx") { throw BenchError.tool("wrk", "errors in the run: \(line)") }
+            if fields.first == "Requests/sec:", fields.count > 1 { rate = Double(fields[1]) }
+            if fields.first == "50%", fields.count > 1 { p50 = duration(fields[1]) }
+            if fields.first == "99%", fields.count > 1 { p99 = duration(fields[1]) }
+            if fields.first == "Latency", fields.count > 3 { maximum = duration(fields[3]) }
+            if fields.count > 1, fields[1] == "requests", let count = Int(fields[0]) { requests = count }
+        }
+        guard let rate, let p50, let p99 else { throw BenchError.tool("wrk", "unreadable report:\n\(text)") }
+        return WrkResult(
+            rate: rate, latency: Percentiles(count: requests, p50Ms: p50, p99Ms: p99, maxMs: maximum ?? p99), requests: requests)
+    }
+
+    func metrics(_ base: String) async throws -> [String: Double] {
+        let result = try Shell.run("/usr/bin/curl", ["-s", "\(base)/metrics"])
+        var values: [String: Double] = [:]
+        for line in result.output.split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, let value = Double(parts[1]) { values[String(parts[0])] = value }
+        }
+        return values
+    }
+
+    static func residentMegabytes(_ pid: Int32) -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
+        else { return -1 }
+        return kilobytes / 1024
+    }
+}
+
+/// The benchmark's end of NOTIFY_SOCKET.
+final class NotifyListener {
+    let path: String
+    let fd: Int32
+
+    init(path: String) throws {
+        self.path = path
+        unlink(path)
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0 else { throw BenchError.missing("a notify socket at \(path)") }
+        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    func waitFor(_ line: String, timeout: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while Date() < deadline {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count > 0, String(decoding: buffer[0..<count], as: UTF8.self).split(separator: "\n").contains(Substring(line)) {
+                return true
+            }
+        }
+        return false
+    }
+}
