@@ -55,6 +55,22 @@ import Testing
         #expect(try await h.store.memory(id: expiring.id) == nil)
     }
 
+    @Test func anAgentsMatchIsFoundEvenWhenOtherAgentsHoldFarMoreMatches() async throws {
+        let h = try APIHarness()
+        for index in 0..<300 {
+            _ = try await h.store.storeMemory(NewMemory(agentID: "noisy", content: "postgresql postgresql tuning note \(index)"))
+        }
+        let relevant = try await h.store.storeMemory(NewMemory(agentID: "a1", content: "runs postgresql 14"))
+        h.clock.advance(seconds: 1)
+        for index in 0..<20 {
+            _ = try await h.store.storeMemory(NewMemory(agentID: "a1", content: "unrelated fact \(index)"))
+        }
+        try await h.run { client in
+            let reply = try await client.call(.post, "/v1/memory/recall", #"{"agent_id": "a1", "query": "postgresql", "top_k": 1}"#)
+            #expect(ids(reply) == [relevant.id], "\(reply.text)")
+        }
+    }
+
     @Test func recallWithASessionMovesItsIdleDeadline() async throws {
         let h = try APIHarness()
         let session = try await h.store.startSession(SessionStart(agentID: "a1", idleTimeoutSeconds: 60))

@@ -101,12 +101,14 @@ struct Generator {
                         .map { _ in Self.words[Int.random(in: 0..<Self.words.count, using: &random)] }
                         .joined(separator: " ")
                     let importance = (Double.random(in: 0.1...1, using: &random) * 100).rounded() / 100
+                    // Archived a day after it was written, and never in the future of `now`.
+                    let archivedAt = min(created + day, now - 1000)
                     let tags = "[\"\(Self.words[Int.random(in: 0..<12, using: &random)])\"]"
                     try memory.execute(arguments: [
                         String(format: "m%010d", summary.memories), agent, sessionID, content, "episodic", importance,
-                        importance, archived ? created + day : created, tags, created, created,
+                        importance, archived ? archivedAt : created, tags, created, created,
                         expired ? now - Int64.random(in: 1...(30 * day), using: &random) : nil,
-                        archived ? created + day : nil, archived ? "consolidated" : nil,
+                        archived ? archivedAt : nil, archived ? "consolidated" : nil,
                     ])
                     summary.memories += 1
                     summary.expired += expired ? 1 : 0

@@ -75,13 +75,15 @@ extension MemoryStore {
             var (conditions, arguments) = Self.recallFilter(query, now: now)
             var candidates: [(Memory, Double)] = []
             if let match {
-                arguments["match"] = match
+                // The agent column narrows the match inside FTS5 (its phrase of the id's tokens;
+                // the join then checks the exact id); bm25 weighs the content column only.
+                arguments["match"] = "{agent_id}: \(Self.phrase(query.agentID)) AND {content}: (\(match))"
                 arguments["pool"] = max(query.topK * 20, 200)
                 let rows = try Row.fetchAll(
                     db,
                     sql: """
                         WITH matches AS (
-                            SELECT rowid, bm25(memories_fts) AS rank FROM memories_fts
+                            SELECT rowid, bm25(memories_fts, 1.0, 0.0) AS rank FROM memories_fts
                             WHERE memories_fts MATCH :match ORDER BY rank LIMIT :pool)
                         SELECT \(Memory.columns), matches.rank AS rank FROM memories JOIN matches
                             ON matches.rowid = memories.rowid
@@ -98,7 +100,6 @@ extension MemoryStore {
                 // Too few full-text matches: fill with the agent's other memories, newest first,
                 // as a similarity search would still answer with its nearest neighbours.
                 let seen = Set(candidates.map(\.0.id))
-                conditions.append("1 = 1")
                 arguments["fill"] = query.topK + seen.count
                 let rest = try Memory.fetchAll(
                     db,
@@ -171,6 +172,11 @@ extension MemoryStore {
         var seen = Set<String>()
         let terms = words.filter { seen.insert($0).inserted }.prefix(32).map { "\"\($0)\"" }
         return terms.isEmpty ? nil : terms.joined(separator: " OR ")
+    }
+
+    /// An FTS5 phrase of the tokens of `text` (ids are made of letters, digits and `._:-`).
+    static func phrase(_ text: String) -> String {
+        "\"" + text.split { !($0.isLetter || $0.isNumber) }.joined(separator: " ") + "\""
     }
 
     static func markAccessed(_ db: Database, ids: [String], now: UnixMillis) throws {
