@@ -116,28 +116,29 @@ enum Schema {
                 CREATE INDEX webhook_receipts_by_time ON webhook_receipts(received_at);
                 """)
         }
-        // Recall searches one agent's memories: with the agent id in the full-text index, a
-        // match is narrowed to the agent inside FTS5 instead of ranking every agent's matches.
+        // Recall searches one agent's memories. The agent id goes into the full-text index as
+        // one token ('a' + hex of the id): a match is narrowed to the agent inside FTS5 by one
+        // doclist instead of ranking every agent's matches. Contentless, because that token is
+        // not a column of `memories`; the triggers hand FTS5 the values it indexed.
         migrator.registerMigration("v2-fts-agent") { db in
             try db.execute(sql: """
                 DROP TRIGGER memories_fts_insert;
                 DROP TRIGGER memories_fts_delete;
                 DROP TRIGGER memories_fts_update;
                 DROP TABLE memories_fts;
-                CREATE VIRTUAL TABLE memories_fts USING fts5(
-                    content, agent_id, content='memories', content_rowid='rowid', tokenize='unicode61');
-                INSERT INTO memories_fts(memories_fts) VALUES ('rebuild');
+                CREATE VIRTUAL TABLE memories_fts USING fts5(content, agent, content='', tokenize='unicode61');
+                INSERT INTO memories_fts(rowid, content, agent) SELECT rowid, content, 'a' || hex(agent_id) FROM memories;
                 CREATE TRIGGER memories_fts_insert AFTER INSERT ON memories BEGIN
-                    INSERT INTO memories_fts(rowid, content, agent_id) VALUES (new.rowid, new.content, new.agent_id);
+                    INSERT INTO memories_fts(rowid, content, agent) VALUES (new.rowid, new.content, 'a' || hex(new.agent_id));
                 END;
                 CREATE TRIGGER memories_fts_delete AFTER DELETE ON memories BEGIN
-                    INSERT INTO memories_fts(memories_fts, rowid, content, agent_id)
-                        VALUES ('delete', old.rowid, old.content, old.agent_id);
+                    INSERT INTO memories_fts(memories_fts, rowid, content, agent)
+                        VALUES ('delete', old.rowid, old.content, 'a' || hex(old.agent_id));
                 END;
                 CREATE TRIGGER memories_fts_update AFTER UPDATE OF content, agent_id ON memories BEGIN
-                    INSERT INTO memories_fts(memories_fts, rowid, content, agent_id)
-                        VALUES ('delete', old.rowid, old.content, old.agent_id);
-                    INSERT INTO memories_fts(rowid, content, agent_id) VALUES (new.rowid, new.content, new.agent_id);
+                    INSERT INTO memories_fts(memories_fts, rowid, content, agent)
+                        VALUES ('delete', old.rowid, old.content, 'a' || hex(old.agent_id));
+                    INSERT INTO memories_fts(rowid, content, agent) VALUES (new.rowid, new.content, 'a' || hex(new.agent_id));
                 END;
                 """)
         }

@@ -75,9 +75,8 @@ extension MemoryStore {
             var (conditions, arguments) = Self.recallFilter(query, now: now)
             var candidates: [(Memory, Double)] = []
             if let match {
-                // The agent column narrows the match inside FTS5 (its phrase of the id's tokens;
-                // the join then checks the exact id); bm25 weighs the content column only.
-                arguments["match"] = "{agent_id}: \(Self.phrase(query.agentID)) AND {content}: (\(match))"
+                // The agent's token narrows the match inside FTS5; bm25 weighs the content only.
+                arguments["match"] = "{agent}: \(Self.agentToken(query.agentID)) AND {content}: (\(match))"
                 arguments["pool"] = max(query.topK * 20, 200)
                 let rows = try Row.fetchAll(
                     db,
@@ -174,9 +173,10 @@ extension MemoryStore {
         return terms.isEmpty ? nil : terms.joined(separator: " OR ")
     }
 
-    /// An FTS5 phrase of the tokens of `text` (ids are made of letters, digits and `._:-`).
-    static func phrase(_ text: String) -> String {
-        "\"" + text.split { !($0.isLetter || $0.isNumber) }.joined(separator: " ") + "\""
+    /// The agent's token in the full-text index: 'a' + upper-case hex of the id, as the triggers
+    /// write it with SQL's hex().
+    static func agentToken(_ agentID: String) -> String {
+        "a" + agentID.utf8.map { String(format: "%02X", $0) }.joined()
     }
 
     static func markAccessed(_ db: Database, ids: [String], now: UnixMillis) throws {
