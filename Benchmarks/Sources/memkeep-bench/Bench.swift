@@ -33,6 +33,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "The Benchmarks directory with the floor, hand-written and wrk scripts.")
     var scripts = "Benchmarks"
 
+    @Flag(help: "Only generate the stores (source.db, orphans-source.db in --work) and stop: for profiling.")
+    var generateOnly = false
+
     func run() async throws {
         let started = ContinuousClock.now
         let count = quick ? 50_000 : memories
@@ -58,6 +61,10 @@ struct Bench: AsyncParsableCommand {
         let orphanSource = "\(work)/orphans-source.db"
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: orphanSource + suffix) }
         try generator.generateSessions(path: orphanSource, count: count, due: count / 100)
+        if generateOnly {
+            log("generated \(source) and \(orphanSource)")
+            return
+        }
 
         let jobs = JobBenchmarks(workDirectory: work, scripts: scripts, now: now, quick: quick, log: log)
         var figures: [JobFigures] = []

@@ -24,17 +24,26 @@ public struct ExtractiveSummarizer: Summarizer {
     struct Fact {
         var memory: Memory
         var tokens: [String]
-        var tokenSet: Set<String>
+        /// The content words, interned to integers for this summary: near-duplicate checks
+        /// compare every pair, and integer sets hash far faster than string sets.
+        var tokenSet: Set<Int>
         var importance: Double
         var priority: Int
     }
 
     /// The facts of the summary, in order.
     func select(_ memories: [Memory]) -> [Memory] {
+        var interned: [String: Int] = [:]
         var facts = memories.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }.map { memory in
             let tokens = Self.tokens(memory.content)
+            var tokenSet = Set<Int>()
+            for token in tokens where !Self.stopwords.contains(token) {
+                let next = interned.count
+                tokenSet.insert(interned[token, default: next])
+                if interned[token] == nil { interned[token] = next }
+            }
             return Fact(
-                memory: memory, tokens: tokens, tokenSet: Set(tokens.filter { !Self.stopwords.contains($0) }),
+                memory: memory, tokens: tokens, tokenSet: tokenSet,
                 importance: memory.importance, priority: Self.priority(tokens: tokens, type: memory.memoryType))
         }
         facts = dropSuperseded(facts)
@@ -81,9 +90,13 @@ public struct ExtractiveSummarizer: Summarizer {
         return kept.reversed()
     }
 
-    static func similarity(_ a: Set<String>, _ b: Set<String>) -> Double {
+    /// Jaccard similarity, counted without building the intersection or union sets.
+    static func similarity<Token: Hashable>(_ a: Set<Token>, _ b: Set<Token>) -> Double {
         if a.isEmpty && b.isEmpty { return 1 }
-        return Double(a.intersection(b).count) / Double(a.union(b).count)
+        let (small, large) = a.count <= b.count ? (a, b) : (b, a)
+        var common = 0
+        for token in small where large.contains(token) { common += 1 }
+        return Double(common) / Double(a.count + b.count - common)
     }
 
     static let changeVerbs: Set<String> = [

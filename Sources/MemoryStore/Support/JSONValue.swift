@@ -61,6 +61,12 @@ public enum JSONValue: Sendable, Hashable, Codable {
     }
 
     public static func parse(_ text: String) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        // Most stored metadata and tags are empty: skip the decoder for them (it dominates
+        // reading memories in bulk, as consolidation does).
+        switch text {
+        case "{}": return .emptyObject
+        case "[]": return .array([])
+        default: return try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        }
     }
 }
