@@ -38,29 +38,35 @@ public struct DecayBatch: Sendable {
 }
 
 extension MemoryStore {
-    /// Applies `decide` to up to `limit` memories of `scope`, in decay_ref_at order, in one transaction.
+    /// Applies `decide` to up to `limit` memories of `scope` in one transaction: archived ones in
+    /// rowid order, live ones of a type in decay_ref_at order.
     public func decayBatch(
         scope: DecayScope, after cursor: Cursor, limit: Int, now: UnixMillis, dryRun: Bool,
         decide: @escaping @Sendable (DecayCandidate) -> DecayDecision
     ) async throws -> DecayBatch {
         try await transaction(dryRun: dryRun) { db in
             var arguments: StatementArguments = ["key": cursor.key, "rowid": cursor.rowid, "limit": limit]
-            let filter: String
+            let query: String
             switch scope {
             case .archived:
-                filter = "INDEXED BY memories_archived_by_decay_ref WHERE archived_at IS NOT NULL"
+                // Every archived memory is rewritten each run: in rowid order each batch updates
+                // neighbouring rows, so each table page is written about once per run instead
+                // of once per batch that touches it (decay_ref_at order scatters a batch over
+                // the whole table, and the WAL grows with every page a batch dirties).
+                query = """
+                    SELECT rowid, id, importance, base_importance, decay_ref_at, tags FROM memories NOT INDEXED
+                    WHERE rowid > :rowid AND archived_at IS NOT NULL ORDER BY rowid LIMIT :limit
+                    """
             case .live(let type):
-                filter = "INDEXED BY memories_live_by_type WHERE archived_at IS NULL AND memory_type = :type"
                 arguments += ["type": type.rawValue]
-            }
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT rowid, id, importance, base_importance, decay_ref_at, tags FROM memories \(filter)
+                query = """
+                    SELECT rowid, id, importance, base_importance, decay_ref_at, tags FROM memories
+                    INDEXED BY memories_live_by_type WHERE archived_at IS NULL AND memory_type = :type
                       AND (decay_ref_at, rowid) > (:key, :rowid)
                     ORDER BY decay_ref_at, rowid LIMIT :limit
-                    """,
-                arguments: arguments)
+                    """
+            }
+            let rows = try Row.fetchAll(db, sql: query, arguments: arguments)
             let set = try db.cachedStatement(sql: "UPDATE memories SET importance = ? WHERE rowid = ?")
             let archive = try db.cachedStatement(
                 sql: """
