@@ -22,3 +22,22 @@ def main(work):
     deadline = started + limit
     rows, complete = work(connection, now, deadline)
     print(json.dumps({"rows": rows, "seconds": time.monotonic() - started, "complete": complete}))
+
+
+def each_row(db, rows, apply, deadline):
+    """Calls apply(row) for each row, committing every BATCH changes; stops at the first
+    commit past the deadline. apply returns whether it changed the row.
+    Returns (changed, complete)."""
+    done = 0
+    db.execute("BEGIN")
+    for row in rows:
+        if not apply(row):
+            continue
+        done += 1
+        if done % BATCH == 0:
+            db.execute("COMMIT")
+            if time.monotonic() > deadline:
+                return done, False
+            db.execute("BEGIN")
+    db.execute("COMMIT")
+    return done, True
