@@ -16,17 +16,7 @@ extension APIHandlers {
             {
                 throw Self.webhookError(failure)
             }
-            let body: JSONBody
-            do {
-                guard let fields = try JSONDecoder().decode(JSONValue.self, from: Data(bytes)).objectValue else {
-                    throw APIError.invalid("body", "must be a JSON object")
-                }
-                body = JSONBody(fields)
-            } catch let error as APIError {
-                throw error
-            } catch {
-                throw APIError.invalid("body", "is not valid JSON")
-            }
+            let body = try JSONBody.parse(Data(bytes))
             let sessionID = try body.string("session_id")
             try Validation.recordID(sessionID, field: "session_id")
             let reason = try body.optionalString("reason")

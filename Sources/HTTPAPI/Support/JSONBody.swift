@@ -14,15 +14,17 @@ struct JSONBody: Sendable {
     /// Reads and parses the body (at most `limit` bytes); an empty body is an empty object.
     static func read(_ request: Request, limit: Int, allowEmpty: Bool = false) async throws -> JSONBody {
         let buffer = try await collect(request, limit: limit)
-        if buffer.readableBytes == 0 {
-            guard allowEmpty else { throw APIError.invalid("body", "must be a JSON object") }
-            return JSONBody([:])
-        }
+        if buffer.readableBytes == 0, allowEmpty { return JSONBody([:]) }
+        return try parse(Data(buffer.readableBytesView))
+    }
+
+    /// A JSON object from raw bytes (the webhook route verifies the bytes before it parses).
+    static func parse(_ bytes: Data) throws -> JSONBody {
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView))
+            value = try JSONDecoder().decode(JSONValue.self, from: bytes)
         } catch {
-            throw APIError.invalid("body", "is not valid JSON")
+            throw bytes.isEmpty ? APIError.invalid("body", "must be a JSON object") : APIError.invalid("body", "is not valid JSON")
         }
         guard let object = value.objectValue else { throw APIError.invalid("body", "must be a JSON object") }
         return JSONBody(object)
