@@ -12,9 +12,9 @@ extension APIHandlers {
             let body = try await JSONBody.read(request, limit: maxBody)
             let agent = try body.string("agent_id")
             try authorize(.write, agent: agent, context: context)
-            let memory = try await store.storeMemory(try newMemory(body, agent: agent))
-            var answer: [String: JSONValue] = ["memory": Representation.memory(memory)]
-            if let sessionID = memory.sessionID, let session = try await store.session(id: sessionID) {
+            let stored = try await store.storeMemories([try newMemory(body, agent: agent)])
+            var answer: [String: JSONValue] = ["memory": Representation.memory(stored.memories[0])]
+            if let session = stored.sessions.first {
                 noteActivity(session)
                 answer["session_state"] = Representation.sessionState(session)
             }
@@ -75,15 +75,12 @@ extension APIHandlers {
                 return try newMemory(JSONBody(fields), agent: agent, field: "memories[\(index)].")
             }
             let stored = try await store.storeMemories(news)
-            var ended: [String] = []
-            for sessionID in Set(stored.compactMap(\.sessionID)).sorted() {
-                let session = try await store.session(id: sessionID)
-                noteActivity(session)
-                if session?.isOpen == false { ended.append(sessionID) }
-            }
+            stored.sessions.forEach(noteActivity)
+            let ended = stored.sessions.filter { !$0.isOpen }.map(\.id)
             return JSONResponse.make(
                 .object([
-                    "stored": .array(stored.map(Representation.memory)), "stored_count": .number(Double(stored.count)),
+                    "stored": .array(stored.memories.map(Representation.memory)),
+                    "stored_count": .number(Double(stored.memories.count)),
                     "total_embedding_time_ms": .number(0), "ended_sessions": .array(ended.map(JSONValue.string)),
                 ]), status: .created)
         }
@@ -135,8 +132,8 @@ extension APIHandlers {
     }
 
     func recalled(_ query: RecallQuery) async throws -> JSONValue {
-        let hits = try await store.recall(query, weights: dependencies.http.recall)
-        if let sessionID = query.sessionID { noteActivity(try await store.session(id: sessionID)) }
+        let (hits, session) = try await store.recall(query, weights: dependencies.http.recall)
+        noteActivity(session)
         return .array(hits.map { hit in
             .object(["memory": Representation.memory(hit.memory), "score": .number(hit.score), "rank_score": .number(hit.rankScore)])
         })

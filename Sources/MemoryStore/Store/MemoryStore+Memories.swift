@@ -55,12 +55,13 @@ let visibleMemory = "(expires_at IS NULL OR expires_at > :now)"
 
 extension MemoryStore {
     public func storeMemory(_ new: NewMemory) async throws -> Memory {
-        try await storeMemories([new])[0]
+        try await storeMemories([new]).memories[0]
     }
 
     /// Stores all of `news` in one transaction, or none: every item is validated first, and a
-    /// missing session or a taken id rolls the whole batch back.
-    public func storeMemories(_ news: [NewMemory]) async throws -> [Memory] {
+    /// missing session or a taken id rolls the whole batch back. Returns the memories and the
+    /// sessions they went into, as that transaction left them (with their moved deadlines).
+    public func storeMemories(_ news: [NewMemory]) async throws -> (memories: [Memory], sessions: [Session]) {
         let now = clock.now()
         var memories: [Memory] = []
         for (index, new) in news.enumerated() {
@@ -73,19 +74,21 @@ extension MemoryStore {
         }
         let batch = memories
         return try await transaction { db in
+            var sessionIDs: [String] = []
             for memory in batch {
                 if let sessionID = memory.sessionID {
                     guard let session = try Self.fetchSession(db, id: sessionID), session.agentID == memory.agentID else {
                         throw StoreError.sessionNotFound(sessionID)
                     }
                     try self.recordActivity(db, sessionID: sessionID, now: now)
+                    if !sessionIDs.contains(sessionID) { sessionIDs.append(sessionID) }
                 }
                 if try Bool.fetchOne(db, sql: "SELECT 1 FROM memories WHERE id = ?", arguments: [memory.id]) == true {
                     throw StoreError.alreadyExists(kind: "memory", id: memory.id)
                 }
                 try memory.insert(db)
             }
-            return batch
+            return (batch, try sessionIDs.compactMap { try Self.fetchSession(db, id: $0) })
         }
     }
 

@@ -56,8 +56,9 @@ extension MemoryStore {
     public static let maxTopK = 100
 
     /// Ranked recall for one agent. What it returns counts as accessed (access reinforcement)
-    /// and, with a session, as activity of that session — in the same transaction.
-    public func recall(_ query: RecallQuery, weights: RecallWeights) async throws -> [RecallHit] {
+    /// and, with a session, as activity of that session — in the same transaction, which also
+    /// returns the session with its moved deadline.
+    public func recall(_ query: RecallQuery, weights: RecallWeights) async throws -> (hits: [RecallHit], session: Session?) {
         try Validation.agentID(query.agentID)
         guard (1...Self.maxTopK).contains(query.topK) else {
             throw StoreError.invalidArgument(field: "top_k", reason: "must be between 1 and \(Self.maxTopK)")
@@ -118,8 +119,12 @@ extension MemoryStore {
             .sorted { ($0.rankScore, $0.memory.createdAt, $0.memory.id) > ($1.rankScore, $1.memory.createdAt, $1.memory.id) }
             .prefix(query.topK)
             try Self.markAccessed(db, ids: hits.map(\.memory.id), now: now)
-            if let sessionID = query.sessionID { try self.recordActivity(db, sessionID: sessionID, now: now) }
-            return hits.map { hit in
+            var session: Session?
+            if let sessionID = query.sessionID {
+                try self.recordActivity(db, sessionID: sessionID, now: now)
+                session = try Self.fetchSession(db, id: sessionID)
+            }
+            let accessed = hits.map { hit in
                 var hit = hit
                 if hit.memory.archivedAt == nil {
                     hit.memory.accessCount += 1
@@ -129,6 +134,7 @@ extension MemoryStore {
                 }
                 return hit
             }
+            return (accessed, session)
         }
     }
 
