@@ -79,7 +79,7 @@ import Testing
             #expect(try await client.call(.post, "/v1/sessions/\(theirs.id)/touch", headers: Self.bearer("writer")).status == 404)
             #expect(try await client.call(.post, "/v1/sessions/\(theirs.id)/end", headers: Self.bearer("writer")).status == 404)
             let listed = try await client.call(.get, "/v1/sessions", headers: Self.bearer("writer"))
-            #expect(listed.json == .array([]) || !listed.text.contains(theirs.id))
+            #expect(!listed.text.contains(theirs.id))
             #expect(listed.text.contains(ours.id))
             #expect(!(try await client.call(.get, "/v1/agents", headers: Self.bearer("reader")).text.contains("billing-7")))
             #expect(try await client.call(.get, "/v1/admin/jobs", headers: Self.bearer("writer")).status == 403)
