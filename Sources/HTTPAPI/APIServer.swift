@@ -38,32 +38,57 @@ public struct APIRoute: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(method) \(path)" }
 }
 
-/// Registers routes on the router and keeps the list, so that the list the OpenAPI test
-/// checks is the one the router serves.
+/// Registers routes on a router group and keeps the list, so that the list the OpenAPI test
+/// checks is the one the router serves. `open` routes need no key; `authenticated` ones sit in
+/// the group with the authenticator.
 final class RouteRegistrar {
-    let router: Router<APIRequestContext>
+    private let open: RouterGroup<APIRequestContext>
+    private let authenticated: RouterGroup<APIRequestContext>
     private(set) var routes: [APIRoute] = []
 
-    init(router: Router<APIRequestContext>) {
-        self.router = router
+    enum Access {
+        case open, authenticated
+    }
+
+    init(router: Router<APIRequestContext>, keys: [APIKey]) {
+        open = router.group()
+        authenticated = router.group().add(middleware: APIAuthenticator(keys: keys))
     }
 
     func on(
-        _ method: HTTPRequest.Method, _ path: String,
+        _ method: HTTPRequest.Method, _ path: String, _ access: Access = .authenticated,
         _ handler: @escaping @Sendable (Request, APIRequestContext) async throws -> Response
     ) {
-        router.on(RouterPath(path), method: method, use: handler)
+        let group = access == .open ? open : authenticated
+        group.on(RouterPath(path), method: method, use: handler)
         routes.append(APIRoute(method: method.rawValue, path: path))
+    }
+
+    /// Every other method on a served path answers 405 with `Allow` (the router alone would say
+    /// 404, as if the path did not exist).
+    func refuseOtherMethods() {
+        let methods: [HTTPRequest.Method] = [.get, .head, .post, .put, .delete, .patch, .options, .trace, .connect]
+        for (path, served) in Dictionary(grouping: routes, by: \.path) {
+            let allowed = served.map(\.method).sorted().joined(separator: ", ")
+            let unserved = methods.filter { method in
+                !served.contains { $0.method == method.rawValue || (method == .head && $0.method == "GET") }
+            }
+            for method in unserved {
+                open.on(RouterPath(path), method: method) { _, _ -> Response in
+                    throw APIError(
+                        .methodNotAllowed, code: "METHOD_NOT_ALLOWED", "\(method.rawValue) is not allowed here; allowed: \(allowed)",
+                        headers: [.allow: allowed])
+                }
+            }
+        }
     }
 }
 
 /// The API's router and the routes it serves.
 public func buildRouter(_ dependencies: APIDependencies) -> (router: Router<APIRequestContext>, routes: [APIRoute]) {
     let router = Router(context: APIRequestContext.self)
-    router.add(
-        middleware: APIMiddleware(
-            keys: dependencies.http.keys, registry: dependencies.registry, logger: dependencies.logger))
-    let registrar = RouteRegistrar(router: router)
+    router.add(middleware: APIMiddleware(registry: dependencies.registry, logger: dependencies.logger))
+    let registrar = RouteRegistrar(router: router, keys: dependencies.http.keys)
     let handlers = APIHandlers(dependencies)
     OperationsRoutes(dependencies: dependencies).add(to: registrar)
     handlers.addSessionRoutes(to: registrar)
@@ -71,6 +96,7 @@ public func buildRouter(_ dependencies: APIDependencies) -> (router: Router<APIR
     handlers.addAgentRoutes(to: registrar)
     handlers.addWebhookRoutes(to: registrar)
     handlers.addAdminRoutes(to: registrar)
+    registrar.refuseOtherMethods()
     return (router, registrar.routes)
 }
 
@@ -124,6 +150,19 @@ struct APIHandlers: Sendable {
         try context.principal.authorize(
             scope, agent: agent,
             notFound: APIError(.forbidden, code: "NAMESPACE_ACCESS_DENIED", "this API key may not act for agent \(agent)"))
+    }
+
+    /// A record id the client chose. Ids are unique across the store, so a collision with
+    /// another tenant's record would tell that the record exists, and a tenant could take ids
+    /// another will use. A key limited to some agents therefore may not choose ids at all; only
+    /// callers that see every agent (no keys, or `agents: "*"`) may.
+    func chosenID(_ body: JSONBody, context: APIRequestContext) throws -> String? {
+        guard let id = try body.optionalString("id") else { return nil }
+        if let agents = context.principal.agents, agents.text != "*" {
+            throw APIError.invalid(
+                "id", "may not be chosen by a key limited to agents \"\(agents)\": leave it out and use the id in the answer")
+        }
+        return id
     }
 
     /// Tells the orphan sweep about a deadline this request set.

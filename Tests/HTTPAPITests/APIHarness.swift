@@ -99,6 +99,9 @@ struct Reply: Sendable {
 struct APIClient: Sendable {
     let client: any TestClientProtocol
 
+    /// The live server's loopback port, for raw-socket requests.
+    var port: Int { client.port ?? 0 }
+
     func call(_ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil, headers: [String: String] = [:])
         async throws -> Reply
     {

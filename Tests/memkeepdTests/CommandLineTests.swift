@@ -9,7 +9,7 @@ import Testing
         for command in ["check-config", "run", "status"] {
             let result = try m.run(command, "--config", path)
             #expect(result.status == 78)
-            #expect(result.stderr.contains("bad.yaml:4: consolidation.max_sessions: must be a positive integer"))
+            #expect(result.stderr.contains("bad.yaml:4: consolidation.max_sessions: must be a whole number from 1"))
         }
     }
 
@@ -21,6 +21,26 @@ import Testing
         let result = try m.run("check-config", "--config", duration)
         #expect(result.status == 78)
         #expect(result.stderr.contains("duration.yaml:2: decay.archived: must be a duration"))
+    }
+
+    /// Each of these passed `check-config` and then crashed `serve` (overflow) or opened the API
+    /// to every tenant; now `check-config` and `serve` both exit 78 naming the key.
+    @Test(arguments: [
+        ("sessions:\n  idle_timeout: 106751991166d\n", "sessions.idle_timeout: must be at most 100 years"),
+        ("orphans:\n  max_sleep: 106751991166d\n", "orphans.max_sleep: must be at most 100 years"),
+        (
+            "auth:\n  keys:\n    - {sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08, scope: read}\n",
+            "auth.keys[0]: agents is required"
+        ),
+    ])
+    func configurationThatUsedToCrashServeExits78(yaml: String, message: String) throws {
+        let m = try Memkeepd()
+        let path = try m.write("edge.yaml", yaml)
+        for command in ["check-config", "serve"] {
+            let result = try m.run(command, "--config", path)
+            #expect(result.status == 78, "\(command): \(result.stderr)")
+            #expect(result.stderr.contains(message), "\(command): \(result.stderr)")
+        }
     }
 
     @Test func badEnvironmentVariableIsNamed() throws {

@@ -108,6 +108,53 @@ import Testing
         }
     }
 
+    /// Values that used to pass `check-config` and then overflow in serve: every duration and
+    /// count is bounded where it is read.
+    @Test(arguments: [
+        ("sessions:\n  idle_timeout: 106751991166d\n", "test.yaml:2: sessions.idle_timeout: must be at most 100 years"),
+        ("orphans:\n  max_sleep: 106751991166d\n", "test.yaml:2: orphans.max_sleep: must be at most 100 years"),
+        ("orphans:\n  max_sleep: 9223372036854775807ms\n", "test.yaml:2: orphans.max_sleep: must be at most 100 years"),
+        ("consolidation:\n  min_age: 36525001d\n", "test.yaml:2: consolidation.min_age: must be at most 100 years"),
+        ("jobs:\n  decay: {interval: 99999999999h}\n", "test.yaml:2: jobs.decay.interval: must be at most 100 years"),
+        ("decay:\n  batch_size: 9223372036854775807\n", "test.yaml:2: decay.batch_size: must be a whole number from 1 to"),
+        ("recall:\n  importance_weight: 1e308\n", "test.yaml:2: recall.importance_weight: must be a number from 0 to"),
+    ])
+    func outOfRangeNumbersAreRefusedAtLoad(yaml: String, message: String) {
+        do {
+            _ = try load(yaml)
+            Issue.record("accepted: \(yaml)")
+        } catch {
+            #expect(error.description.contains(message), "\(error.description)")
+        }
+    }
+
+    @Test func theLongestAcceptedDurationsStillComputeDeadlines() throws {
+        let configuration = try load("sessions:\n  idle_timeout: 36524d\norphans:\n  max_sleep: 36524d\n")
+        #expect(configuration.store.defaultIdleTimeoutSeconds == 36524 * 86_400)
+        #expect(configuration.maintenance.orphans.maxSleep == .seconds(36524 * 86_400))
+    }
+
+    /// Fail closed: a key without `agents:` is an error, not a key for every tenant.
+    @Test func anAPIKeyWithoutAgentsIsRefused() {
+        let yaml = "auth:\n  keys:\n    - {sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08, scope: admin}\n"
+        do {
+            _ = try load(yaml)
+            Issue.record("a key without agents was accepted")
+        } catch {
+            #expect(error.description.contains("auth.keys[0]: agents is required"), "\(error.description)")
+        }
+        #expect(throws: Never.self) { try load(yaml.replacingOccurrences(of: "scope: admin", with: #"scope: admin, agents: "*""#)) }
+    }
+
+    @Test func aReloadNamesExactlyTheHTTPKeysThatChanged() {
+        var webhooks = AppConfiguration()
+        webhooks.http.webhookSecrets = ["whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="]
+        #expect(AppConfiguration().keysNeedingRestart(comparedWith: webhooks) == ["webhooks.secrets"])
+        var body = AppConfiguration()
+        body.http.maxBody = 4096
+        #expect(AppConfiguration().keysNeedingRestart(comparedWith: body) == ["http.max_body"])
+    }
+
     @Test func aReloadListsTheKeysThatNeedARestart() throws {
         var changed = AppConfiguration()
         changed.http.port = 9999

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import MemoryStore
 
 /// What a key may do. Each scope includes the ones below it.
 public enum Scope: String, Sendable, Comparable, CaseIterable {
@@ -7,36 +8,6 @@ public enum Scope: String, Sendable, Comparable, CaseIterable {
 
     public static func < (lhs: Scope, rhs: Scope) -> Bool {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
-    }
-}
-
-/// An agent-id pattern: `*` matches any run of characters, everything else itself.
-public struct AgentPattern: Sendable, Equatable, CustomStringConvertible {
-    public let text: String
-
-    public init(_ text: String) {
-        self.text = text
-    }
-
-    public var description: String { text }
-
-    public func matches(_ agentID: String) -> Bool {
-        Self.match(Array(text.utf8)[...], Array(agentID.utf8)[...])
-    }
-
-    private static func match(_ pattern: ArraySlice<UInt8>, _ text: ArraySlice<UInt8>) -> Bool {
-        guard let first = pattern.first else { return text.isEmpty }
-        if first == UInt8(ascii: "*") {
-            let rest = pattern.dropFirst()
-            var suffix = text
-            while true {
-                if match(rest, suffix) { return true }
-                guard !suffix.isEmpty else { return false }
-                suffix = suffix.dropFirst()
-            }
-        }
-        guard let head = text.first, head == first else { return false }
-        return match(pattern.dropFirst(), text.dropFirst())
     }
 }
 
@@ -98,6 +69,12 @@ public enum Principal: Sendable {
             throw APIError(
                 .forbidden, code: "INSUFFICIENT_SCOPE", "this key's scope is \(key.scope.rawValue); this route needs \(needed.rawValue)")
         }
+    }
+
+    /// The agents this caller may see, for queries that filter in the store; nil: all of them.
+    var agents: AgentPattern? {
+        guard case .key(let key) = self else { return nil }
+        return key.agents
     }
 
     func sees(agent: String) -> Bool {

@@ -12,7 +12,7 @@ extension APIHandlers {
             let body = try await JSONBody.read(request, limit: maxBody)
             let agent = try body.string("agent_id")
             try authorize(.write, agent: agent, context: context)
-            let stored = try await store.storeMemories([try newMemory(body, agent: agent)])
+            let stored = try await store.storeMemories([try newMemory(body, agent: agent, context: context)])
             var answer: [String: JSONValue] = ["memory": Representation.memory(stored.memories[0])]
             if let session = stored.sessions.first {
                 noteActivity(session)
@@ -72,7 +72,7 @@ extension APIHandlers {
             }
             let news = try items.enumerated().map { index, item in
                 guard let fields = item.objectValue else { throw APIError.invalid("memories[\(index)]", "must be a JSON object") }
-                return try newMemory(JSONBody(fields), agent: agent, field: "memories[\(index)].")
+                return try newMemory(JSONBody(fields), agent: agent, context: context, field: "memories[\(index)].")
             }
             let stored = try await store.storeMemories(news)
             stored.sessions.forEach(noteActivity)
@@ -87,11 +87,11 @@ extension APIHandlers {
     }
 
     /// The fields of a memory to store; `field` prefixes names in errors (batch items).
-    func newMemory(_ body: JSONBody, agent: String, field: String = "") throws -> NewMemory {
+    func newMemory(_ body: JSONBody, agent: String, context: APIRequestContext, field: String = "") throws -> NewMemory {
         do {
             let ttl = try body.optionalInt("ttl_seconds")
             return NewMemory(
-                id: try body.optionalString("id"), agentID: agent, sessionID: try body.optionalString("session_id"),
+                id: try chosenID(body, context: context), agentID: agent, sessionID: try body.optionalString("session_id"),
                 content: try body.string("content"), memoryType: try body.optionalString("memory_type") ?? "episodic",
                 importance: try body.optionalDouble("importance") ?? 0.5, tags: try body.optionalStrings("tags") ?? [],
                 metadata: try body.optionalObject("metadata") ?? .emptyObject, ttlSeconds: ttl,

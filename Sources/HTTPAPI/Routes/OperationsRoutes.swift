@@ -45,11 +45,11 @@ struct OperationsRoutes: Sendable {
         helpText: "Times the scheduler's loops woke up from a sleep.") }
 
     func add(to routes: RouteRegistrar) {
-        routes.on(.get, "/health") { request, context in try health().response(from: request, context: context) }
-        routes.on(.get, "/health/live") { request, context in
+        routes.on(.get, "/health", .open) { request, context in try health().response(from: request, context: context) }
+        routes.on(.get, "/health/live", .open) { request, context in
             try Probe(status: "alive").response(from: request, context: context)
         }
-        routes.on(.get, "/health/ready") { request, context in
+        routes.on(.get, "/health/ready", .open) { request, context in
             let state = dependencies.state
             if state.isReady { return try Probe(status: "ready").response(from: request, context: context) }
             var response = try Probe(status: state.isStopping ? "stopping" : "starting").response(from: request, context: context)

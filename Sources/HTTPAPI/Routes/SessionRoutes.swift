@@ -55,7 +55,7 @@ extension APIHandlers {
         try authorize(.write, agent: agent, context: context)
         let started = try await store.startSession(
             SessionStart(
-                id: try body.optionalString("id"), agentID: agent, idleTimeoutSeconds: try body.optionalInt("idle_timeout_secs"),
+                id: try chosenID(body, context: context), agentID: agent, idleTimeoutSeconds: try body.optionalInt("idle_timeout_secs"),
                 metadata: try body.optionalObject("metadata") ?? .emptyObject))
         noteActivity(started)
         let token = beacons.token(sessionID: started.id, now: dependencies.clock.now())
@@ -69,8 +69,8 @@ extension APIHandlers {
         -> Response
     {
         if let agent, !context.principal.sees(agent: agent) { return JSONResponse.make(.array([])) }
-        let sessions = try await store.sessions(agentID: agent, openOnly: openOnly, limit: limit, offset: offset)
-            .filter { context.principal.sees(agent: $0.agentID) }
+        let sessions = try await store.sessions(
+            agentID: agent, visibleTo: context.principal.agents, openOnly: openOnly, limit: limit, offset: offset)
         let counts = try await store.memoryCounts(sessionIDs: sessions.map(\.id))
         return JSONResponse.make(.array(sessions.map { session($0, memoryCount: counts[$0.id] ?? 0) }))
     }

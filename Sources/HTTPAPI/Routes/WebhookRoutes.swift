@@ -6,7 +6,7 @@ import MemoryStore
 
 extension APIHandlers {
     func addWebhookRoutes(to routes: RouteRegistrar) {
-        routes.on(.post, "/v1/webhooks/session-end") { request, _ in
+        routes.on(.post, "/v1/webhooks/session-end", .open) { request, _ in
             let bytes = Array((try await JSONBody.collect(request, limit: maxBody)).readableBytesView)
             if let failure = webhooks.verify(
                 id: APIMiddleware.header("webhook-id", in: request),
@@ -28,7 +28,7 @@ extension APIHandlers {
                 "duplicate": .bool(duplicate),
             ]))
         }
-        routes.on(.post, "/v1/sessions/{id}/beacon") { request, context in
+        routes.on(.post, "/v1/sessions/{id}/beacon", .open) { request, context in
             let sessionID = try context.parameters.require("id")
             let text = String(buffer: try await JSONBody.collect(request, limit: 4096))
             let token = (try? JSONValue.parse(text).objectValue).flatMap { fields in

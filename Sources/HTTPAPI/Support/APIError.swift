@@ -7,11 +7,14 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     public var status: HTTPResponse.Status
     public var code: String
     public var message: String
+    /// Extra response headers (`Allow` with a 405).
+    public var headers: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, code: String, _ message: String) {
+    public init(_ status: HTTPResponse.Status, code: String, _ message: String, headers: HTTPFields = [:]) {
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers
     }
 
     public var description: String { "\(status.code) \(code): \(message)" }
@@ -25,14 +28,16 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        Self.json(status: status, code: code, message: message)
+        json
     }
 
-    static func json(status: HTTPResponse.Status, code: String, message: String) -> Response {
+    var json: Response {
         let body = JSONValue.object([
             "error": .string(message), "code": .string(code), "status": .number(Double(status.code)),
         ])
-        return JSONResponse.make(body, status: status)
+        var response = JSONResponse.make(body, status: status)
+        response.headers.append(contentsOf: headers)
+        return response
     }
 
     /// Maps whatever a handler threw to the answer a client gets.
@@ -54,6 +59,8 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
             case .methodNotAllowed: return APIError(.methodNotAllowed, code: "METHOD_NOT_ALLOWED", "method not allowed here")
             default: return APIError(error.status, code: "INVALID_REQUEST", error.body ?? error.status.reasonPhrase)
             }
+        case let error as any HTTPResponseError where error.status == .contentTooLarge:
+            return APIError(.contentTooLarge, code: "PAYLOAD_TOO_LARGE", "request body is too large")
         default: return nil
         }
     }

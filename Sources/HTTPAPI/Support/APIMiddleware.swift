@@ -3,19 +3,13 @@ import Hummingbird
 import Logging
 import Prometheus
 
-/// Around every request: who is calling (API keys), the error shape, and the HTTP metrics.
+/// Around every request: the error shape and the HTTP metrics. Who is calling is the
+/// authenticator's business, on the routes of its group.
 struct APIMiddleware: RouterMiddleware {
     typealias Context = APIRequestContext
 
-    let keys: [APIKey]
     let registry: PrometheusCollectorRegistry
     let logger: Logger
-
-    /// Routes that carry their own proof (signatures, beacon tokens) or must answer probes.
-    static func isPublic(_ path: String) -> Bool {
-        path == "/health" || path.hasPrefix("/health/") || path == "/v1/webhooks/session-end"
-            || (path.hasPrefix("/v1/sessions/") && path.hasSuffix("/beacon"))
-    }
 
     static var requests: MetricNameDescriptor {
         MetricNameDescriptor(
@@ -39,10 +33,8 @@ struct APIMiddleware: RouterMiddleware {
         -> Response
     {
         let started = ContinuousClock.now
-        var context = context
         let response: Response
         do {
-            context.principal = try authenticate(request)
             response = try await next(request, context)
         } catch {
             response = answer(error, request: request)
@@ -60,13 +52,39 @@ struct APIMiddleware: RouterMiddleware {
         return response
     }
 
+    /// A header by its lower-case name (for names HTTPTypes has no constant for).
+    static func header(_ name: String, in request: Request) -> String? {
+        request.headers.first { $0.name.canonicalName == name }?.value
+    }
+
+    func answer(_ error: any Error, request: Request) -> Response {
+        if let known = APIError.from(error) { return known.json }
+        logger.error("\(request.method) \(request.uri.path) failed: \(error)")
+        return APIError(.internalServerError, code: "INTERNAL_ERROR", "internal error; see the daemon's log").json
+    }
+}
+
+/// The API keys, on the router group of every route that needs one. Routes that carry their own
+/// proof (webhook signatures, beacon tokens) or answer probes are registered outside the group,
+/// so what is public is decided by the route that matched, never by the path's text.
+struct APIAuthenticator: RouterMiddleware {
+    typealias Context = APIRequestContext
+
+    let keys: [APIKey]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        var context = context
+        context.principal = try authenticate(request)
+        return try await next(request, context)
+    }
+
     func authenticate(_ request: Request) throws -> Principal {
-        guard !keys.isEmpty, !Self.isPublic(request.uri.path) else { return .open }
-        let presented =
-            request.headers[.authorization].flatMap { header -> String? in
-                header.hasPrefix("Bearer ") ? String(header.dropFirst(7)) : nil
-            } ?? Self.header("x-api-key", in: request)
-        guard let presented, !presented.isEmpty else {
+        guard !keys.isEmpty else { return .open }
+        guard let presented = Self.bearer(request.headers[.authorization]) ?? APIMiddleware.header("x-api-key", in: request),
+            !presented.isEmpty
+        else {
             throw APIError(
                 .unauthorized, code: "AUTHENTICATION_REQUIRED", "an API key is required: Authorization: Bearer KEY or X-API-Key")
         }
@@ -76,16 +94,9 @@ struct APIMiddleware: RouterMiddleware {
         return .key(key)
     }
 
-    /// A header by its lower-case name (for names HTTPTypes has no constant for).
-    static func header(_ name: String, in request: Request) -> String? {
-        request.headers.first { $0.name.canonicalName == name }?.value
-    }
-
-    func answer(_ error: any Error, request: Request) -> Response {
-        if let known = APIError.from(error) {
-            return APIError.json(status: known.status, code: known.code, message: known.message)
-        }
-        logger.error("\(request.method) \(request.uri.path) failed: \(error)")
-        return APIError.json(status: .internalServerError, code: "INTERNAL_ERROR", message: "internal error; see the daemon's log")
+    /// The credentials of `Bearer KEY`; the scheme is case-insensitive (RFC 9110 §11.1).
+    static func bearer(_ header: String?) -> String? {
+        guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
+        return header.dropFirst(7).trimmingCharacters(in: .whitespaces)
     }
 }

@@ -23,6 +23,8 @@ struct JSONBody: Sendable {
         let value: JSONValue
         do {
             value = try JSONDecoder().decode(JSONValue.self, from: bytes)
+        } catch let error as JSONValue.InexactNumber {
+            throw APIError.invalid(error.path.isEmpty ? "body" : error.path, error.reason)
         } catch {
             throw bytes.isEmpty ? APIError.invalid("body", "must be a JSON object") : APIError.invalid("body", "is not valid JSON")
         }
@@ -36,7 +38,8 @@ struct JSONBody: Sendable {
         }
         do {
             return try await request.body.collect(upTo: limit)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            // A chunked body has no length to check up front: NIO stops it at the limit.
             throw Self.tooLarge(limit)
         }
     }
@@ -78,8 +81,9 @@ struct JSONBody: Sendable {
 
     func optionalInt(_ name: String) throws -> Int64? {
         guard let value = try optionalDouble(name) else { return nil }
-        guard value.rounded() == value, abs(value) < 9.0e15 else { throw APIError.invalid(name, "must be an integer") }
-        return Int64(value)
+        // Range checks belong to each field's own rule, which names the range.
+        guard let integer = Int64(exactly: value) else { throw APIError.invalid(name, "must be an integer") }
+        return integer
     }
 
     func optionalBool(_ name: String) throws -> Bool? {

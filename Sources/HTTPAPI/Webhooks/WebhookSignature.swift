@@ -40,8 +40,9 @@ public struct WebhookVerifier: Sendable {
         guard let timestamp, !timestamp.isEmpty else { return .missingHeader("webhook-timestamp") }
         guard let signature, !signature.isEmpty else { return .missingHeader("webhook-signature") }
         guard !secrets.isEmpty else { return .noSecrets }
-        guard let seconds = Int64(timestamp) else { return .badTimestamp }
-        guard abs(now - seconds * 1000) <= tolerance else { return .outsideTolerance }
+        guard let seconds = Int64(timestamp), let sent = UnixMillis.fromSeconds(seconds) else { return .badTimestamp }
+        // Subtracting in the order that cannot overflow: `now` and the tolerance are small.
+        guard sent >= now - tolerance, sent <= now + tolerance else { return .outsideTolerance }
         let presented = signature.split(separator: " ").compactMap { entry -> [UInt8]? in
             guard entry.hasPrefix("v1,"), let mac = Data(base64Encoded: String(entry.dropFirst(3))) else { return nil }
             return Array(mac)
@@ -73,7 +74,8 @@ public struct BeaconTokens: Sendable {
 
     public func isValid(_ token: String, sessionID: String, now: UnixMillis) -> Bool {
         let parts = token.split(separator: ".", maxSplits: 1)
-        guard parts.count == 2, let expiry = Int64(parts[0]), expiry * 1000 >= now else { return false }
+        guard parts.count == 2, let expiry = Int64(parts[0]), let expiresAt = UnixMillis.fromSeconds(expiry), expiresAt >= now
+        else { return false }
         return APIKey.constantTimeEqual(Array(parts[1].utf8), Array(mac(sessionID: sessionID, expiry: expiry).utf8))
     }
 

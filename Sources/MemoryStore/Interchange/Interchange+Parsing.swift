@@ -205,7 +205,7 @@ extension Interchange {
             let createdAt = try time("created_at") ?? now
             var expiresAt = try time("expires_at")
             if expiresAt == nil, let ttl = try integer("ttl_seconds") {
-                guard ttl > 0 else { throw fail("ttl_seconds", "must be a positive number of seconds") }
+                try checked { () throws(StoreError) in try Validation.ttl(ttl) }
                 expiresAt = createdAt + ttl * 1000
             }
             let archivedAt = try time("archived_at")

@@ -101,9 +101,7 @@ extension MemoryStore {
         try Validation.importance(new.importance)
         try Validation.tags(new.tags)
         try Validation.metadata(new.metadata)
-        if let ttl = new.ttlSeconds, ttl <= 0 {
-            throw StoreError.invalidArgument(field: "ttl_seconds", reason: "must be a positive number of seconds")
-        }
+        if let ttl = new.ttlSeconds { try Validation.ttl(ttl) }
         return Memory(
             id: new.id ?? newID(now: now), agentID: new.agentID, sessionID: new.sessionID, content: new.content,
             memoryType: type, importance: new.importance, decayRefAt: now, tags: new.tags, metadata: new.metadata,

@@ -90,15 +90,22 @@ extension MemoryStore {
         }
     }
 
-    public func sessions(agentID: String? = nil, openOnly: Bool = false, limit: Int = 100, offset: Int = 0) async throws
-        -> [Session]
-    {
+    /// Sessions newest first. `visibleTo` narrows them to a tenant's agents before the page is
+    /// cut, so every page of a tenant's listing is full.
+    public func sessions(
+        agentID: String? = nil, visibleTo agents: AgentPattern? = nil, openOnly: Bool = false, limit: Int = 100,
+        offset: Int = 0
+    ) async throws -> [Session] {
         try await read { db in
             var conditions: [String] = []
             var arguments: StatementArguments = []
             if let agentID {
                 conditions.append("agent_id = ?")
                 arguments += [agentID]
+            }
+            if let agents {
+                conditions.append("agent_id GLOB ?")
+                arguments += [agents.glob]
             }
             if openOnly { conditions.append("ended_at IS NULL") }
             let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")

@@ -17,14 +17,41 @@ public enum JSONValue: Sendable, Hashable, Codable {
         } else if let value = try? container.decode(Bool.self) {
             self = .bool(value)
         } else if let value = try? container.decode(Double.self) {
+            try Self.checkExact(value, container, decoder.codingPath)
             self = .number(value)
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
         } else {
-            self = .object(try container.decode([String: JSONValue].self))
+            // Not `try?`: an inexact number deep inside must reach the caller as itself.
+            do {
+                self = .array(try container.decode([JSONValue].self))
+            } catch let error as InexactNumber {
+                throw error
+            } catch {
+                self = .object(try container.decode([String: JSONValue].self))
+            }
         }
+    }
+
+    /// A number JSON text states that a Double cannot hold exactly (an integer beyond ±2^53):
+    /// refused rather than silently changed.
+    public struct InexactNumber: Error, CustomStringConvertible {
+        /// Where in the document, `metadata.order_id` style; empty at the top.
+        public var path: String
+        public var reason: String { "holds a number that cannot be kept exactly (integers beyond ±2^53); send it as a string" }
+        public var description: String { "\(path.isEmpty ? "value" : path) \(reason)" }
+    }
+
+    /// Only integral values at or beyond 2^53 can have lost digits; the exact text check is
+    /// paid for those alone.
+    private static func checkExact(
+        _ value: Double, _ container: any SingleValueDecodingContainer, _ codingPath: [any CodingKey]
+    ) throws {
+        guard abs(value) >= 9_007_199_254_740_992, value.rounded() == value else { return }
+        // The text this value is written back as must state the number the client sent.
+        if let exact = try? container.decode(Decimal.self), exact == Decimal(string: value.description) { return }
+        throw InexactNumber(path: codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            .trimmingPrefix(".").description)
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -54,9 +54,20 @@ public enum Validation {
         return type
     }
 
-    public static func idleTimeout(_ seconds: Int64) throws(StoreError) {
-        guard seconds >= 0 else {
-            throw .invalidArgument(field: "idle_timeout_secs", reason: "must be 0 (never) or a positive number of seconds")
+    /// The longest duration accepted from outside (100 years): every deadline computed from one
+    /// stays far inside Int64 milliseconds.
+    public static let maxDurationSeconds: Int64 = 3_155_760_000
+
+    public static func idleTimeout(_ seconds: Int64, field: String = "idle_timeout_secs") throws(StoreError) {
+        guard seconds >= 0, seconds <= maxDurationSeconds else {
+            throw .invalidArgument(
+                field: field, reason: "must be 0 (never) or a number of seconds up to \(maxDurationSeconds) (100 years)")
+        }
+    }
+
+    public static func ttl(_ seconds: Int64, field: String = "ttl_seconds") throws(StoreError) {
+        guard seconds > 0, seconds <= maxDurationSeconds else {
+            throw .invalidArgument(field: field, reason: "must be a number of seconds from 1 to \(maxDurationSeconds) (100 years)")
         }
     }
 

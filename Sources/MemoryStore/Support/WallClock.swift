@@ -33,6 +33,13 @@ public final class ManualClock: WallClock {
 }
 
 extension UnixMillis {
+    /// Unix seconds from outside (headers, tokens, bodies) as milliseconds; nil when the product
+    /// does not fit, so no caller can crash the process with a large number.
+    public static func fromSeconds(_ seconds: Int64) -> UnixMillis? {
+        let (millis, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        return overflow ? nil : millis
+    }
+
     public static let second: UnixMillis = 1000
     public static let minute: UnixMillis = 60_000
     public static let hour: UnixMillis = 3_600_000

@@ -12,7 +12,12 @@ enum ConfigValue {
         for (suffix, millis) in units where trimmed.hasSuffix(suffix) {
             let number = trimmed.dropLast(suffix.count)
             if suffix == "s", number.hasSuffix("m") { continue }
-            guard let value = Int64(number), value >= 0, value < Int64.max / millis else { break }
+            guard let value = Int64(number), value >= 0 else { break }
+            // Every deadline is computed from a duration in Int64 milliseconds: bounding them
+            // here keeps that arithmetic from overflowing anywhere later.
+            guard value <= Validation.maxDurationSeconds * 1000 / millis else {
+                throw ConfigReason("must be at most 100 years (\(Validation.maxDurationSeconds / 86_400)d)")
+            }
             return .milliseconds(value * millis)
         }
         throw ConfigReason("must be a duration such as 500ms, 90s, 30m, 4h or 30d")
@@ -40,9 +45,12 @@ enum ConfigValue {
         try duration(text).milliseconds
     }
 
+    /// Counts and sizes (batch sizes, sessions, characters): a billion is far beyond any sane one.
+    static let maxCount = 1_000_000_000
+
     static func positiveInt(_ text: String) throws(ConfigReason) -> Int {
-        guard let value = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), value > 0 else {
-            throw ConfigReason("must be a positive integer")
+        guard let value = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), value > 0, value <= maxCount else {
+            throw ConfigReason("must be a whole number from 1 to \(maxCount)")
         }
         return value
     }
@@ -55,8 +63,8 @@ enum ConfigValue {
     }
 
     static func nonNegative(_ text: String) throws(ConfigReason) -> Double {
-        guard let value = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)), value >= 0, value.isFinite else {
-            throw ConfigReason("must be a number of at least 0")
+        guard let value = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)), value >= 0, value <= 1e6 else {
+            throw ConfigReason("must be a number from 0 to 1000000")
         }
         return value
     }

@@ -250,7 +250,11 @@ struct ConfigurationLoader {
             guard let scope = values["scope"].flatMap(Scope.init(rawValue:)) else {
                 throw fail("scope must be read, write or admin")
             }
-            configuration.http.keys.append(APIKey(sha256: digest, scope: scope, agents: AgentPattern(values["agents"] ?? "*")))
+            // Fail closed: a key reaches every tenant only when the file says so.
+            guard let agents = values["agents"], !agents.isEmpty else {
+                throw fail("agents is required: an agent-id pattern such as \"support-customer-*\", or \"*\" for every agent")
+            }
+            configuration.http.keys.append(APIKey(sha256: digest, scope: scope, agents: AgentPattern(agents)))
         }
     }
 

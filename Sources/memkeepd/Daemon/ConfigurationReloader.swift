@@ -56,7 +56,12 @@ extension AppConfiguration {
         if storePath != new.storePath { keys.append("store.path") }
         if store.busyTimeout != new.store.busyTimeout { keys.append("store.busy_timeout") }
         if store.defaultIdleTimeoutSeconds != new.store.defaultIdleTimeoutSeconds { keys.append("sessions.idle_timeout") }
-        if http != new.http { keys.append("http.listen") }
+        if http.host != new.http.host || http.port != new.http.port { keys.append("http.listen") }
+        if http.maxBody != new.http.maxBody { keys.append("http.max_body") }
+        if http.keys != new.http.keys { keys.append("auth.keys") }
+        if http.webhookSecrets != new.http.webhookSecrets { keys.append("webhooks.secrets") }
+        if http.beaconLifetime != new.http.beaconLifetime { keys.append("webhooks.beacon_ttl") }
+        if http.recall != new.http.recall { keys.append("recall") }
         if shutdownGrace != new.shutdownGrace { keys.append("shutdown.grace") }
         if logLevel != new.logLevel { keys.append("log.level") }
         if logTarget != new.logTarget { keys.append("log.target") }
