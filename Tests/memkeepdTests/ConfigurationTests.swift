@@ -14,11 +14,11 @@ import Testing
         return configuration
     }
 
-    @Test func theShippedFileStatesExactlyTheBuiltInDefaults() throws {
+    @Test func theShippedFileStatesExactlyTheBuiltInDefaults() async throws {
         #expect(try ConfigurationLoader.load(path: Self.shipped, environment: [:]) == AppConfiguration())
     }
 
-    @Test func daemonKeysAreRead() throws {
+    @Test func daemonKeysAreRead() async throws {
         let configuration = try load(
             """
             jobs:
@@ -62,7 +62,7 @@ import Testing
         }
     }
 
-    @Test func apiKeysWebhookSecretsAndRecallWeightsAreRead() throws {
+    @Test func apiKeysWebhookSecretsAndRecallWeightsAreRead() async throws {
         let configuration = try load(
             """
             auth:
@@ -128,7 +128,7 @@ import Testing
         }
     }
 
-    @Test func theLongestAcceptedDurationsStillComputeDeadlines() throws {
+    @Test func theLongestAcceptedDurationsStillComputeDeadlines() async throws {
         let configuration = try load("sessions:\n  idle_timeout: 36524d\norphans:\n  max_sleep: 36524d\n")
         #expect(configuration.store.defaultIdleTimeoutSeconds == 36524 * 86_400)
         #expect(configuration.maintenance.orphans.maxSleep == .seconds(36524 * 86_400))
@@ -155,7 +155,7 @@ import Testing
         #expect(AppConfiguration().keysNeedingRestart(comparedWith: body) == ["http.max_body"])
     }
 
-    @Test func aReloadListsTheKeysThatNeedARestart() throws {
+    @Test func aReloadListsTheKeysThatNeedARestart() async throws {
         var changed = AppConfiguration()
         changed.http.port = 9999
         changed.logLevel = .debug

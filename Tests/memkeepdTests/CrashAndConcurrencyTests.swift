@@ -5,25 +5,26 @@ import Testing
 /// kill -9 in the middle of a job, and two processes on one job: the store stays consistent,
 /// the next run finishes the work, and no job runs twice at once.
 @Suite(.serialized) struct CrashAndConcurrencyTests {
-    static let slow = ["MEMKEEP_JOBS_BATCH_PAUSE": "20ms"]
+    /// Half a second between batches: once the test sees the first batch committed, the run
+    /// is far from its end, however busy the machine. Reruns go at full speed.
+    static let slow = ["MEMKEEP_JOBS_BATCH_PAUSE": "500ms"]
 
     @Test func killedConsolidationLeavesAConsistentStoreAndIsFinishedExactlyOnce() async throws {
-        let m = try Memkeepd(Self.slow.merging(["MEMKEEP_CONSOLIDATION_BATCH_SESSIONS": "2"]) { $1 })
-        #expect(try m.run("import", try m.write("seed.jsonl", seedLines(agents: 100, sessions: 4, facts: 3))).status == 0)
+        var m = try Memkeepd(Self.slow.merging(["MEMKEEP_CONSOLIDATION_BATCH_SESSIONS": "2"]) { $1 })
+        #expect(try await m.run("import", try m.write("seed.jsonl", seedLines(agents: 100, sessions: 4, facts: 3))).status == 0)
         let (process, _, _) = try m.start(["run", "consolidate", "--now", "2026-06-01T00:00:00Z"])
-        #expect(try await m.waitForLease("consolidate"))
-        try await Task.sleep(for: .milliseconds(400))
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        #expect(process.terminationReason == .uncaughtSignal)
-
         let store = try m.store()
+        #expect(try await m.waitUntil { try await store.sessions(limit: 1000).contains { $0.consolidatedAt != nil } })
+        kill(process.processIdentifier, SIGKILL)
+        #expect(await process.finish().status == -SIGKILL)
+        m.environment["MEMKEEP_JOBS_BATCH_PAUSE"] = "0"
+
         #expect(try await store.integrityCheck().isEmpty)
         let partial = try await Self.consolidationState(m)
         #expect(partial.consolidated > 0 && partial.consolidated < 400, "killed mid-run: \(partial.consolidated) of 400")
         #expect(partial.violations.isEmpty, "\(partial.violations)")
 
-        let rerun = try m.run("run", "consolidate", "--now", "2026-06-01T00:00:00Z")
+        let rerun = try await m.run("run", "consolidate", "--now", "2026-06-01T00:00:00Z")
         #expect(rerun.status == 0, "\(rerun.stderr)")
         let final = try await Self.consolidationState(m)
         #expect(final.consolidated == 400)
@@ -37,7 +38,7 @@ import Testing
         var sessions: [String: String?] = [:]
         var memories: [String: [String: JSONValue]] = [:]
         var sourceCount: [String: Int] = [:]
-        for line in try m.run("export").stdout.split(separator: "\n") {
+        for line in try await m.run("export").stdout.split(separator: "\n") {
             let object = try JSONValue.parse(String(line)).objectValue ?? [:]
             guard case .string(let id)? = object["id"] else { continue }
             if object["type"] == .string("session") {
@@ -66,28 +67,29 @@ import Testing
     }
 
     @Test func killedPurgeLeavesAConsistentStoreAndTheNextRunFinishes() async throws {
-        let m = try Memkeepd(Self.slow.merging(["MEMKEEP_PURGE_BATCH_SIZE": "100"]) { $1 })
-        #expect(try m.run("import", try m.write("seed.jsonl", seedLines(agents: 1, sessions: 1, facts: 1, expiredExtra: 20_000))).status == 0)
+        var m = try Memkeepd(Self.slow.merging(["MEMKEEP_PURGE_BATCH_SIZE": "100"]) { $1 })
+        #expect(try await m.run("import", try m.write("seed.jsonl", seedLines(agents: 1, sessions: 1, facts: 1, expiredExtra: 20_000))).status == 0)
         let (process, _, _) = try m.start(["run", "purge"])
         #expect(try await m.waitForLease("purge"))
 
-        let contender = try m.run("run", "purge")
+        let contender = try await m.run("run", "purge")
         #expect(contender.status == 75, "a second process gets 75 while the job's lease is held")
-        let all = try m.run("run", "all", "--json")
+        let all = try await m.run("run", "all", "--json")
         #expect(all.status == 0)
         #expect(all.stdout.contains(#""job":"purge","status":"skipped""#) || all.stdout.contains(#""held_by""#))
 
-        try await Task.sleep(for: .milliseconds(300))
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-
         let store = try m.store()
+        #expect(try await m.waitUntil { try await store.counts(now: SystemClock().now()).expiredMemories < 20_000 })
+        kill(process.processIdentifier, SIGKILL)
+        #expect(await process.finish().status == -SIGKILL)
+        m.environment["MEMKEEP_JOBS_BATCH_PAUSE"] = "0"
+
         #expect(try await store.integrityCheck().isEmpty)
         let left = try await store.counts(now: SystemClock().now()).expiredMemories
         #expect(left > 0 && left < 20_000, "killed mid-run with \(left) left")
         #expect(left % 100 == 0, "whole batches only")
 
-        let rerun = try m.run("run", "purge", "--json")
+        let rerun = try await m.run("run", "purge", "--json")
         #expect(rerun.status == 0, "the dead holder's lease is taken over at once")
         #expect(rerun.stdout.contains(#""deleted_memories":\#(left)"#))
         #expect(try await store.counts(now: SystemClock().now()).expiredMemories == 0)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -126,12 +127,11 @@ struct ServingDaemon {
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
     /// Sends SIGTERM and waits for the exit; returns the exit status and stderr.
-    func stop() -> (status: Int32, stderr: String) {
+    func stop() async -> (status: Int32, stderr: String) {
         signal(SIGTERM)
-        let text = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let (status, _, text) = await process.finish(stderr: stderr)
         notify.finish()
-        return (process.terminationReason == .exit ? process.terminationStatus : -1, text)
+        return (status, text)
     }
 }
 

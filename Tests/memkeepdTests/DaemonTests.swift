@@ -24,12 +24,9 @@ import Testing
         let status = try #require(daemon.notify.all(withPrefix: "STATUS=").last)
         #expect(status.text.contains("next "), "\(status.text)")
 
-        // WATCHDOG=1 at half of WATCHDOG_USEC (200 ms here).
-        for _ in 0..<6 { _ = try await daemon.notify.next("WATCHDOG=1", timeout: .seconds(5)) }
-        let pings = daemon.notify.all(withPrefix: "WATCHDOG=1").map(\.at)
-        let gaps = zip(pings.dropFirst(), pings).map { $0 - $1 }.sorted()
-        let median = gaps[gaps.count / 2]
-        #expect(median > .milliseconds(120) && median < .milliseconds(320), "median watchdog gap \(median)")
+        // WATCHDOG=1 keeps coming while the loops keep their word; its period (half of
+        // WATCHDOG_USEC) is pinned on a mock clock in SchedulerTests, not on this machine's load.
+        for _ in 0..<6 { #expect(try await daemon.notify.next("WATCHDOG=1") != nil) }
 
         // A valid new file: RELOADING=1, READY=1, and the new configuration is in force.
         _ = try m.write("memkeep.yaml", "jobs:\n  purge: {interval: 2h}\n")
@@ -46,35 +43,38 @@ import Testing
         #expect(try await httpGet(daemon.port, "/health").json?["config_generation"] as? Int == 2)
         #expect(try await httpGet(daemon.port, "/health/ready").status == 200)
 
-        let (exit, stderr) = daemon.stop()
+        let (exit, stderr) = await daemon.stop()
         #expect(try await daemon.notify.next("STOPPING=1", timeout: .seconds(1)) != nil)
         #expect(exit == 0, "\(stderr)")
         #expect(stderr.contains("configuration rejected"), "\(stderr)")
         #expect(stderr.contains("memkeep.yaml:2: jobs.purge.interval: must be a duration"), "\(stderr)")
     }
 
-    @Test func orphanedSessionsCloseWithinTwoSecondsOfTheirDeadlines() async throws {
+    /// Sessions written by another process before start, with `max_sleep` an hour: only their
+    /// deadlines can wake the sweep, so their closing shows the daemon slept until them. How
+    /// close to the deadline is pinned on a mock clock in SchedulerTests; here the machine may
+    /// be busy, so the test waits for the event and checks it was never early.
+    @Test func orphanedSessionsAreClosedByTheirDeadlinesAlone() async throws {
         let m = try Memkeepd(Self.quiet)
         let store = try m.store()
-        // Written before the daemon starts, as by another process; max_sleep is an hour, so only
-        // the deadlines themselves can wake the sweep.
         let first = try await store.startSession(SessionStart(agentID: "a1", idleTimeoutSeconds: 2))
         let second = try await store.startSession(SessionStart(agentID: "a2", idleTimeoutSeconds: 4))
         let open = try await store.startSession(SessionStart(agentID: "a3", idleTimeoutSeconds: 3600))
         let daemon = try m.serve()
         #expect(try await daemon.notify.next("READY=1") != nil)
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline, try await store.session(id: second.id)?.endedAt == nil {
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        #expect(try await m.waitUntil { try await store.session(id: second.id)?.endedAt != nil })
         for session in [first, second] {
             let closed = try #require(try await store.session(id: session.id))
             #expect(closed.endedReason == .idle)
-            let late = try #require(closed.endedAt) - (session.lastActivityAt + session.idleTimeoutSeconds! * 1000)
-            #expect(late >= 0 && late < 2_000, "closed \(late) ms after its deadline")
+            #expect(closed.idleSince == session.lastActivityAt)
+            let deadline = session.lastActivityAt + session.idleTimeoutSeconds! * 1000
+            #expect(try #require(closed.endedAt) >= deadline, "never before its deadline")
         }
         #expect(try await store.session(id: open.id)?.endedAt == nil)
-        #expect(daemon.stop().status == 0)
+        // A sweep per deadline (and perhaps one at start), not a poll.
+        let sweeps = try await store.jobRuns(job: "orphans")
+        #expect((2...3).contains(sweeps.count), "\(sweeps.count) sweeps")
+        #expect(await daemon.stop().status == 0)
     }
 
     @Test func aFailingJobIsRetriedWithBackoffWhileTheOthersKeepRunning() async throws {
@@ -85,14 +85,19 @@ import Testing
         m.environment["MEMKEEP_JOBS_BACKOFF_INITIAL"] = "200ms"
         m.environment["MEMKEEP_JOBS_BACKOFF_MAX"] = "1m"
         m.environment["MEMKEEP_JOBS_DECAY_INTERVAL"] = "500ms"
-        #expect(try m.run("import", try m.write("seed.jsonl", seedLines(agents: 1, sessions: 1, facts: 1, expiredExtra: 20))).status == 0)
+        #expect(try await m.run("import", try m.write("seed.jsonl", seedLines(agents: 1, sessions: 1, facts: 1, expiredExtra: 20))).status == 0)
         let store = try m.store()
         let session = try await store.startSession(SessionStart(agentID: "a1", idleTimeoutSeconds: 2))
         let daemon = try m.serve()
         #expect(try await daemon.notify.next("READY=1") != nil)
-        try await Task.sleep(for: .milliseconds(3_500))
+        #expect(try await m.waitUntil {
+            let purges = try await store.jobRuns(job: "purge").count
+            let decays = try await store.jobRuns(job: "decay").filter { $0.status == "ok" }.count
+            let closed = try await store.session(id: session.id)?.endedAt != nil
+            return purges >= 3 && decays >= 3 && closed
+        })
         #expect(try await httpGet(daemon.port, "/health").status == 200)
-        let (exit, stderr) = daemon.stop()
+        let (exit, stderr) = await daemon.stop()
         #expect(exit == 0)
 
         let purges = try await store.jobRuns(job: "purge").reversed()
@@ -111,15 +116,16 @@ import Testing
     @Test func runOfAJobTheDaemonHoldsExits75AndSigtermLetsTheRunningBatchCommit() async throws {
         var m = try Memkeepd(Self.quiet)
         m.environment["MEMKEEP_PURGE_BATCH_SIZE"] = "50"
-        m.environment["MEMKEEP_JOBS_BATCH_PAUSE"] = "20ms"
-        #expect(try m.run("import", try m.write("seed.jsonl", seedLines(agents: 1, sessions: 1, facts: 1, expiredExtra: 20_000))).status == 0)
+        // 400 batches a second apart: the run outlasts anything the test does while it holds.
+        m.environment["MEMKEEP_JOBS_BATCH_PAUSE"] = "1s"
+        #expect(try await m.run("import", try m.write("seed.jsonl", seedLines(agents: 1, sessions: 1, facts: 1, expiredExtra: 20_000))).status == 0)
         let daemon = try m.serve()
         #expect(try await daemon.notify.next("READY=1") != nil)
         #expect(try await m.waitForLease("purge"))
-        let competing = try m.run("run", "purge")
+        let competing = try await m.run("run", "purge")
         #expect(competing.status == 75, "\(competing.stdout) \(competing.stderr)")
 
-        let (exit, stderr) = daemon.stop()
+        let (exit, stderr) = await daemon.stop()
         #expect(exit == 0, "\(stderr)")
         #expect(try await daemon.notify.next("STOPPING=1", timeout: .seconds(1)) != nil)
         let store = try m.store()
@@ -147,7 +153,7 @@ import Testing
         let before = try await httpGet(daemon.port, "/metrics").body
         try await Task.sleep(for: .seconds(3))
         let after = try await httpGet(daemon.port, "/metrics").body
-        #expect(daemon.stop().status == 0)
+        #expect(await daemon.stop().status == 0)
 
         let accesses = (Self.sample(before, "memkeep_store_accesses_total"), Self.sample(after, "memkeep_store_accesses_total"))
         // The only access in between is the first scrape's own count of sessions and memories.
@@ -159,9 +165,9 @@ import Testing
         }
     }
 
-    @Test func serveWithABadConfigurationExits78BeforeBinding() throws {
+    @Test func serveWithABadConfigurationExits78BeforeBinding() async throws {
         let m = try Memkeepd(["MEMKEEP_JOBS_DECAY_TIMEOUT": "1s", "MEMKEEP_JOBS_DECAY_BUDGET": "5s"])
-        let result = try m.run("serve")
+        let result = try await m.run("serve")
         #expect(result.status == 78)
         #expect(result.stderr.contains("jobs.decay.timeout: must be longer than the budget"), "\(result.stderr)")
     }

@@ -8,24 +8,24 @@ import Testing
     static let repository = SystemdUnitTests.repository
 
     /// A venv with the SDK, kept between runs on this machine (CI builds it fresh).
-    static func python() throws -> String {
+    static func python() async throws -> String {
         let venv = FileManager.default.temporaryDirectory.appendingPathComponent("memkeep-dakera-\(sdkVersion)").path
         let python = venv + "/bin/python"
-        let importable = try FileManager.default.isExecutableFile(atPath: python)
-            && SystemdUnitTests.tool(python, ["-c", "import dakera"]).status == 0
+        var importable = FileManager.default.isExecutableFile(atPath: python)
+        if importable { importable = try await SystemdUnitTests.tool(python, ["-c", "import dakera"]).status == 0 }
         if !importable {
-            let created = try SystemdUnitTests.tool("/usr/bin/python3", ["-m", "venv", "--clear", venv])
+            let created = try await SystemdUnitTests.tool("/usr/bin/python3", ["-m", "venv", "--clear", venv])
             #expect(created.status == 0, "\(created.output)")
-            let installed = try SystemdUnitTests.tool(venv + "/bin/pip", ["install", "-q", "dakera==\(sdkVersion)"])
+            let installed = try await SystemdUnitTests.tool(venv + "/bin/pip", ["install", "-q", "dakera==\(sdkVersion)"])
             #expect(installed.status == 0, "\(installed.output)")
         }
         return python
     }
 
     @Test func theOfficialPythonSDKRunsUnchangedAgainstMemkeepd() async throws {
-        let python = try Self.python()
+        let python = try await Self.python()
         let key = "compat-key-\(UUID().uuidString)"
-        let digest = try SystemdUnitTests.tool("/usr/bin/sh", ["-c", "printf %s '\(key)' | sha256sum"]).output.prefix(64)
+        let digest = try await SystemdUnitTests.tool("/usr/bin/sh", ["-c", "printf %s '\(key)' | sha256sum"]).output.prefix(64)
         let m = try Memkeepd(["MEMKEEP_ORPHANS_MAX_SLEEP": "1h"])
         let config = try m.write(
             "memkeep.yaml",
@@ -39,8 +39,8 @@ import Testing
         let daemon = try m.serve(["--config", config])
         #expect(try await daemon.notify.next("READY=1") != nil)
         let script = Self.repository.appendingPathComponent("Tests/compat/dakera_compat.py").path
-        let run = try SystemdUnitTests.tool(python, [script, "http://127.0.0.1:\(daemon.port)", key])
-        let (exit, stderr) = daemon.stop()
+        let run = try await SystemdUnitTests.tool(python, [script, "http://127.0.0.1:\(daemon.port)", key])
+        let (exit, stderr) = await daemon.stop()
         #expect(run.status == 0, "\(run.output)\n--- memkeepd stderr ---\n\(stderr)")
         #expect(run.output.contains("all ok"), "\(run.output)")
         #expect(exit == 0)

@@ -1,9 +1,10 @@
 import Foundation
 import Maintenance
 import Testing
+import TestSupport
 
 /// Entries go through the real journald and come back with `journalctl -o json`.
-@Suite struct JournalTests {
+@Suite(.journald) struct JournalTests {
     static let socketPath = "/run/systemd/journal/socket"
 
     /// Whether something answers on the journal socket (a stale socket file refuses).
@@ -22,23 +23,24 @@ import Testing
         }
     }
 
-    /// Starts systemd-journald when none runs (a container without systemd as PID 1). It is
-    /// left running: it is the machine's journal, and other runs reuse it.
-    static func ensureJournald() async throws {
-        guard !journaldListens() else { return }
+    /// Starts systemd-journald when none runs (a container without systemd as PID 1); returns
+    /// it so that whoever started it stops it.
+    static func startJournaldIfNeeded() async throws -> Process? {
+        guard !journaldListens() else { return nil }
         let journald = Process()
         journald.executableURL = URL(fileURLWithPath: "/lib/systemd/systemd-journald")
         journald.standardOutput = FileHandle.nullDevice
         journald.standardError = FileHandle.nullDevice
         try journald.run()
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while !journaldListens(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        return journald
     }
 
     static func entries(pid: Int32) async throws -> [[String: Any]] {
         let deadline = ContinuousClock.now + .seconds(10)
         while true {
-            let (_, output) = try SystemdUnitTests.tool("/usr/bin/journalctl", ["-o", "json", "_PID=\(pid)"])
+            let (_, output) = try await SystemdUnitTests.tool("/usr/bin/journalctl", ["-o", "json", "_PID=\(pid)"])
             let entries = output.split(separator: "\n").compactMap {
                 (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
             }
@@ -48,15 +50,12 @@ import Testing
     }
 
     @Test func jobRunsAndOrphanClosuresReachTheJournalWithTheirFields() async throws {
-        try await Self.ensureJournald()
         #expect(Self.journaldListens())
         let m = try Memkeepd(["MEMKEEP_LOG_TARGET": "journal", "MEMKEEP_LOG_LEVEL": "info"])
         let store = try m.store()
         let session = try await store.startSession(.init(agentID: "support-customer-9182"))
         let (process, out, _) = try m.start(["run", "all", "--now", "2030-01-01T00:00:00Z"])
-        _ = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        #expect(await process.finish(stdout: out).status == 0)
 
         let entries = try await Self.entries(pid: process.processIdentifier)
         let finished = try #require(
@@ -82,4 +81,33 @@ import Testing
             #expect(entries.contains { $0["MEMKEEP_JOB"] as? String == job && $0["MESSAGE_ID"] as? String == MessageID.jobFinished })
         }
     }
+}
+
+/// A journald for the suite: the machine's own when one answers, else one started for the
+/// suite and stopped when it ends, so the test run leaves no daemon behind.
+struct JournaldScope: SuiteTrait, TestScoping {
+    var isRecursive: Bool { false }
+
+    func provideScope(
+        for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
+    ) async throws {
+        let started = try await JournalTests.startJournaldIfNeeded()
+        do {
+            try await function()
+        } catch {
+            await Self.stop(started)
+            throw error
+        }
+        await Self.stop(started)
+    }
+
+    static func stop(_ journald: Process?) async {
+        guard let journald else { return }
+        journald.terminate()
+        _ = await journald.finish()
+    }
+}
+
+extension Trait where Self == JournaldScope {
+    static var journald: Self { JournaldScope() }
 }

@@ -43,14 +43,10 @@ struct Memkeepd {
     }
 
     @discardableResult
-    func run(_ arguments: String...) throws -> Result {
+    func run(_ arguments: String...) async throws -> Result {
         let (process, out, err) = try start(arguments)
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+        let (status, stdout, stderr) = await process.finish(stdout: out, stderr: err)
+        return Result(status: status, stdout: stdout, stderr: stderr)
     }
 
     func write(_ name: String, _ text: String) throws -> String {
@@ -63,11 +59,17 @@ struct Memkeepd {
     func store() throws -> MemoryStore { try MemoryStore(path: storePath) }
 
     /// Waits until a subprocess holds the job's lease (it is past start-up and inside the job).
-    func waitForLease(_ job: String, timeout: Duration = .seconds(30)) async throws -> Bool {
+    func waitForLease(_ job: String) async throws -> Bool {
         let store = try store()
-        let deadline = ContinuousClock.now + timeout
+        return try await waitUntil { try await store.leaseHolder(job: job, now: SystemClock().now()) != nil }
+    }
+
+    /// Waits for an event in the store (a lease taken, a row changed), checking every 10 ms.
+    /// `limit` only bounds a broken build; no test measures it.
+    func waitUntil(limit: Duration = .seconds(120), _ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
-            if try await store.leaseHolder(job: job, now: SystemClock().now()) != nil { return true }
+            if try await condition() { return true }
             try await Task.sleep(for: .milliseconds(10))
         }
         return false

@@ -1,6 +1,7 @@
 import Foundation
 import Maintenance
 import Testing
+import TestSupport
 
 /// The shipped unit files and catalog, checked with systemd's own tools.
 @Suite struct SystemdUnitTests {
@@ -10,7 +11,7 @@ import Testing
         repository.appendingPathComponent("systemd/\($0)").path
     }
 
-    static func tool(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    static func tool(_ path: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
@@ -18,27 +19,26 @@ import Testing
         process.standardOutput = pipe
         process.standardError = pipe
         try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+        let (status, output, _) = await process.finish(stdout: pipe)
+        return (status, output)
     }
 
-    @Test func unitFilesVerifyWithNoProblemButTheBinaryInstallPath() throws {
-        let (_, output) = try Self.tool("/usr/bin/systemd-analyze", ["verify"] + Self.units)
+    @Test func unitFilesVerifyWithNoProblemButTheBinaryInstallPath() async throws {
+        let (_, output) = try await Self.tool("/usr/bin/systemd-analyze", ["verify"] + Self.units)
         let problems = output.split(separator: "\n").filter { !$0.contains("/usr/local/bin/memkeepd") }
         #expect(problems.isEmpty, "\(problems)")
     }
 
-    @Test func theDaemonsExposureRatingIsAtMostOnePointFive() throws {
+    @Test func theDaemonsExposureRatingIsAtMostOnePointFive() async throws {
         for unit in Self.units.filter({ $0.hasSuffix(".service") }) {
-            let (_, output) = try Self.tool("/usr/bin/systemd-analyze", ["security", "--offline=true", unit])
+            let (_, output) = try await Self.tool("/usr/bin/systemd-analyze", ["security", "--offline=true", unit])
             let line = try #require(output.split(separator: "\n").first { $0.contains("Overall exposure level") })
             let figure = try #require(Double(line.split(separator: ":").last!.split(separator: " ").first!))
             #expect(figure <= 1.5, "\(line)")
         }
     }
 
-    @Test func theServiceIsANotifyServiceWithWatchdogAndNoRestartOnBadConfiguration() throws {
+    @Test func theServiceIsANotifyServiceWithWatchdogAndNoRestartOnBadConfiguration() async throws {
         let text = try String(contentsOfFile: Self.units[0], encoding: .utf8)
         for directive in [
             "Type=notify", "WatchdogSec=", "Restart=on-failure", "RestartPreventExitStatus=78", "ExecReload=",
@@ -51,7 +51,7 @@ import Testing
         #expect(timer.contains("Persistent=true") && timer.contains("RandomizedDelaySec="))
     }
 
-    @Test func theCatalogCompilesAndDescribesEveryMessageID() throws {
+    @Test func theCatalogCompilesAndDescribesEveryMessageID() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("catalog-\(UUID().uuidString)")
         let catalogs = root.appendingPathComponent("usr/lib/systemd/catalog")
         try FileManager.default.createDirectory(at: catalogs, withIntermediateDirectories: true)
@@ -60,9 +60,9 @@ import Testing
         try FileManager.default.copyItem(
             at: Self.repository.appendingPathComponent("systemd/memkeepd.catalog"),
             to: catalogs.appendingPathComponent("memkeepd.catalog"))
-        let update = try Self.tool("/usr/bin/journalctl", ["--root=\(root.path)", "--update-catalog"])
+        let update = try await Self.tool("/usr/bin/journalctl", ["--root=\(root.path)", "--update-catalog"])
         #expect(update.status == 0, "\(update.output)")
-        let listed = try Self.tool("/usr/bin/journalctl", ["--root=\(root.path)", "--list-catalog"]).output
+        let listed = try await Self.tool("/usr/bin/journalctl", ["--root=\(root.path)", "--list-catalog"]).output
         for id in MessageID.all {
             #expect(id.count == 32 && id.allSatisfy { $0.isHexDigit && !$0.isUppercase })
             #expect(listed.contains("\(id) memkeep: "), "\(id) is not in the catalog")
