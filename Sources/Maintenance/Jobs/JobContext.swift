@@ -23,7 +23,8 @@ public struct JobContext: Sendable {
 /// Paces a run: a budget on the monotonic clock (never the `--now` clock) and a hook to keep
 /// the job's lease alive.
 struct Pacer: Sendable {
-    let deadline: ContinuousClock.Instant
+    let clock: AnyClock
+    let deadline: AnyClock.Instant
     let pause: Duration
     let keepLease: @Sendable () async throws -> Void
     /// True once the daemon is shutting down: the run ends after the batch that just committed.
@@ -31,8 +32,8 @@ struct Pacer: Sendable {
 
     func nextBatchAllowed() async throws -> Bool {
         try Task.checkCancellation()
-        guard ContinuousClock.now < deadline, !shouldStop() else { return false }
-        if pause > .zero { try await Task.sleep(for: pause) }
+        guard clock.now < deadline, !shouldStop() else { return false }
+        if pause > .zero { try await clock.sleep(for: pause) }
         try await keepLease()
         return true
     }

@@ -9,27 +9,41 @@ public struct JobRunner: Sendable {
     public var configuration: MaintenanceConfiguration
     public var logger: Logger
     public var holder: LeaseHolder
-    public var summarizer: any Summarizer
+    /// An injected summarizer; nil: the extractive one the configuration describes.
+    public var injectedSummarizer: (any Summarizer)?
     /// Real time for leases, whatever clock the jobs run on.
     public var leaseClock: any WallClock
+    /// What budgets, batch pauses and timeouts are measured and slept on.
+    public var clock: AnyClock
     public var metrics: JobMetrics
 
     public init(
         store: MemoryStore, configuration: MaintenanceConfiguration, logger: Logger,
         holder: LeaseHolder = .current(), summarizer: (any Summarizer)? = nil, leaseClock: any WallClock = SystemClock(),
-        metrics: JobMetrics = JobMetrics()
+        clock: AnyClock = .continuous, metrics: JobMetrics = JobMetrics()
     ) {
         self.store = store
         self.configuration = configuration
         self.logger = logger
         self.holder = holder
-        self.summarizer =
-            summarizer
+        self.injectedSummarizer = summarizer
+        self.leaseClock = leaseClock
+        self.clock = clock
+        self.metrics = metrics
+    }
+
+    public var summarizer: any Summarizer {
+        injectedSummarizer
             ?? ExtractiveSummarizer(
                 maxFacts: configuration.consolidation.maxSummaryFacts,
                 maxCharacters: configuration.consolidation.maxSummaryCharacters)
-        self.leaseClock = leaseClock
-        self.metrics = metrics
+    }
+
+    /// The same runner with a reloaded configuration: everything injected stays.
+    public func reconfigured(_ configuration: MaintenanceConfiguration) -> JobRunner {
+        var runner = self
+        runner.configuration = configuration
+        return runner
     }
 
     /// Never throws: a failure is reported (and recorded) as a failed run. A run past
@@ -39,7 +53,7 @@ public struct JobRunner: Sendable {
         _ job: JobName, trigger: JobTrigger, now: UnixMillis, dryRun: Bool, agent: String? = nil,
         shouldStop: @escaping @Sendable () -> Bool = { false }
     ) async -> JobReport {
-        let started = ContinuousClock.now
+        let started = clock.now
         let holderID = holder.description
         let ttl = configuration.jobs.leaseTTL.milliseconds
         var logger = logger
@@ -61,7 +75,7 @@ public struct JobRunner: Sendable {
             logger.error("job failed to take its lease: \(error)", metadata: [LogKey.messageID: .string(MessageID.jobFailed)])
             return report
         }
-        defer { report.durationMs = Self.milliseconds(since: started) }
+        defer { report.durationMs = milliseconds(since: started) }
         var runID: Int64?
         do {
             runID = try await store.beginJobRun(
@@ -71,10 +85,10 @@ public struct JobRunner: Sendable {
             let context = JobContext(
                 store: store, configuration: configuration, now: now, dryRun: dryRun, agent: agent, logger: logger,
                 pacer: Pacer(
-                    deadline: started + (configuration.jobs.budget[job] ?? .seconds(60)),
+                    clock: clock, deadline: started + (configuration.jobs.budget[job] ?? .seconds(60)),
                     pause: configuration.jobs.batchPause, keepLease: keeper.keep, shouldStop: shouldStop))
             let summarizer = summarizer
-            report = try await Self.withTimeout(configuration.jobs.timeout[job] ?? .seconds(600), job: job) {
+            report = try await withTimeout(configuration.jobs.timeout[job] ?? .seconds(600), job: job) {
                 try await Self.execute(job, context: context, summarizer: summarizer)
             }
         } catch {
@@ -82,7 +96,7 @@ public struct JobRunner: Sendable {
             report.error = "\(error)"
         }
         report.runID = runID
-        report.durationMs = Self.milliseconds(since: started)
+        report.durationMs = milliseconds(since: started)
         if let runID {
             do {
                 try await store.finishJobRun(
@@ -102,13 +116,13 @@ public struct JobRunner: Sendable {
     }
 
     /// Runs `body` in a child task that is cancelled once `limit` has passed.
-    static func withTimeout<T: Sendable>(
+    func withTimeout<T: Sendable>(
         _ limit: Duration, job: JobName, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
+        try await withThrowingTaskGroup(of: T?.self) { [clock] group in
             group.addTask { try await body() }
             group.addTask {
-                try await Task.sleep(for: limit)
+                try await clock.sleep(for: limit)
                 return nil
             }
             defer { group.cancelAll() }
@@ -146,8 +160,8 @@ public struct JobRunner: Sendable {
         }
     }
 
-    static func milliseconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = ContinuousClock.now - start
+    func milliseconds(since start: AnyClock.Instant) -> Double {
+        let elapsed = start.duration(to: clock.now)
         return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
     }
 }

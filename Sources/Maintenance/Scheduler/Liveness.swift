@@ -2,12 +2,12 @@
 /// by when it will report in again (its wake-up time, or a running job's timeout), plus slack.
 /// A loop past its word is wedged, and then the watchdog stops pinging so systemd restarts us.
 public struct Liveness: Sendable, Equatable {
-    public var expectations: [String: ContinuousClock.Instant] = [:]
+    public var expectations: [String: AnyClock.Instant] = [:]
     public static let slack: Duration = .seconds(30)
 
     public init() {}
 
-    public mutating func expect(_ loop: String, by instant: ContinuousClock.Instant) {
+    public mutating func expect(_ loop: String, by instant: AnyClock.Instant) {
         expectations[loop] = instant + Self.slack
     }
 
@@ -16,7 +16,7 @@ public struct Liveness: Sendable, Equatable {
     }
 
     /// The loops that missed their word at `now`; empty when healthy.
-    public func overdue(at now: ContinuousClock.Instant) -> [String] {
+    public func overdue(at now: AnyClock.Instant) -> [String] {
         expectations.filter { $0.value < now }.map(\.key).sorted()
     }
 }

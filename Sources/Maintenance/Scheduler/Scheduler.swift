@@ -42,17 +42,21 @@ public final class Scheduler: Service, Sendable {
     let clock: any WallClock
     let logger: Logger
     let hooks: SchedulerHooks
+    /// What the loops sleep on: the runner's clock, so run budgets and sleeps share one time.
+    let timer: AnyClock
     private let state: Mutex<State>
     private let signals: [JobName: WakeSignal]
-    private let watchdogSignal = WakeSignal()
+    private let watchdogSignal: WakeSignal
 
     public init(runner: JobRunner, clock: any WallClock, logger: Logger, hooks: SchedulerHooks = SchedulerHooks()) {
         self.store = runner.store
         self.clock = clock
         self.logger = logger
         self.hooks = hooks
+        timer = runner.clock
         state = Mutex(State(runner: runner))
-        signals = Dictionary(uniqueKeysWithValues: JobName.allCases.map { ($0, WakeSignal()) })
+        signals = Dictionary(uniqueKeysWithValues: JobName.allCases.map { ($0, WakeSignal(clock: runner.clock)) })
+        watchdogSignal = WakeSignal(clock: runner.clock)
     }
 
     public var configuration: MaintenanceConfiguration { state.withLock { $0.runner.configuration } }
@@ -63,12 +67,7 @@ public final class Scheduler: Service, Sendable {
 
     /// Applies a reloaded configuration; every loop re-plans with it at once.
     public func update(configuration: MaintenanceConfiguration) {
-        state.withLock { state in
-            let old = state.runner
-            state.runner = JobRunner(
-                store: old.store, configuration: configuration, logger: old.logger, holder: old.holder,
-                leaseClock: old.leaseClock, metrics: old.metrics)
-        }
+        state.withLock { $0.runner = $0.runner.reconfigured(configuration) }
         signals.values.forEach { $0.signal() }
     }
 
@@ -181,7 +180,7 @@ public final class Scheduler: Service, Sendable {
     func watchdogLoop(period: Duration) async {
         var reported: [String] = []
         while !isStopping {
-            let overdue = state.withLock { $0.liveness.overdue(at: .now) }
+            let overdue = state.withLock { $0.liveness.overdue(at: timer.now) }
             if overdue.isEmpty {
                 hooks.watchdog()
                 publishStatus()
@@ -190,14 +189,14 @@ public final class Scheduler: Service, Sendable {
                     "scheduler loop stuck, no longer pinging the watchdog: \(overdue.joined(separator: ", "))")
             }
             reported = overdue
-            await watchdogSignal.wait(for: period)
+            await watchdogSignal.wait(until: timer.now + period)
         }
     }
 
     func run(_ job: JobName, now: UnixMillis) async -> JobReport {
         let runner = state.withLock { state in
             state.liveness.expect(
-                job.rawValue, by: .now + (state.runner.configuration.jobs.timeout[job] ?? .seconds(600)))
+                job.rawValue, by: timer.now + (state.runner.configuration.jobs.timeout[job] ?? .seconds(600)))
             return state.runner
         }
         return await runner.run(job, trigger: .schedule, now: now, dryRun: false) { [weak self] in
@@ -206,9 +205,9 @@ public final class Scheduler: Service, Sendable {
     }
 
     func sleep(_ job: JobName, for millis: UnixMillis) async {
-        let duration = Duration.milliseconds(millis)
-        state.withLock { $0.liveness.expect(job.rawValue, by: .now + duration) }
-        await signals[job]!.wait(for: duration)
+        let wakeUp = timer.now + .milliseconds(millis)
+        state.withLock { $0.liveness.expect(job.rawValue, by: wakeUp) }
+        await signals[job]!.wait(until: wakeUp)
         state.withLock { $0.wakeUps += 1 }
     }
 

@@ -3,6 +3,12 @@ import Synchronization
 /// Wakes a sleeping scheduler loop early: a new, earlier deadline, a reloaded configuration, or
 /// shutdown. A signal sent while nobody waits is kept for the next wait.
 final class WakeSignal: Sendable {
+    let clock: AnyClock
+
+    init(clock: AnyClock) {
+        self.clock = clock
+    }
+
     private struct State {
         var pending = false
         var waiter: CheckedContinuation<Void, Never>?
@@ -22,11 +28,11 @@ final class WakeSignal: Sendable {
         waiter?.resume()
     }
 
-    /// Returns after `duration`, or earlier when signalled or cancelled.
-    func wait(for duration: Duration) async {
-        guard duration > .zero else { return }
+    /// Returns at `deadline` on the clock, or earlier when signalled or cancelled.
+    func wait(until deadline: AnyClock.Instant) async {
+        guard deadline > clock.now else { return }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: duration) }
+            group.addTask { [clock] in try? await clock.sleep(until: deadline) }
             group.addTask { await self.next() }
             await group.next()
             group.cancelAll()
