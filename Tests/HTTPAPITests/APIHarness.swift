@@ -113,18 +113,3 @@ struct APIClient: Sendable {
         return Reply(status: Int(response.status.code), text: String(buffer: response.body))
     }
 }
-
-extension JSONValue {
-    /// The string at a key of an object, for short assertions.
-    subscript(key: String) -> JSONValue? { objectValue?[key] }
-
-    var text: String? {
-        if case .string(let value) = self { return value }
-        return nil
-    }
-
-    var number: Double? {
-        if case .number(let value) = self { return value }
-        return nil
-    }
-}

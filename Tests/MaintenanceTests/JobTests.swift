@@ -236,6 +236,34 @@ extension TestStore {
         #expect(text.contains("transient 6"))
     }
 
+    /// A killed or failed write leaves a partial last line; the next append cuts it off first,
+    /// so every line of the export parses and no deleted memory is missing from it.
+    @Test(arguments: [#"{"type":"memory","id":"half-writ"#, "{", "x"])
+    func aPartialLastLineIsCutOffBeforeTheNextAppend(partial: String) async throws {
+        let t = try TestStore()
+        var ids: [String] = []
+        for index in 0..<5 {
+            ids.append(try await t.store.storeMemory(NewMemory(agentID: "a1", content: "transient \(index)", ttlSeconds: 60)).id)
+        }
+        t.clock.advance(seconds: 61)
+        let directory = t.directory.appendingPathComponent("purged").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let file = directory + "/purge-" + TimeFormat.rfc3339(t.clock.now()).prefix(10) + ".jsonl"
+        let earlier = #"{"type":"memory","id":"earlier","agent_id":"a1","content":"purged before"}"#
+        try (earlier + "\n" + partial).write(toFile: file, atomically: true, encoding: .utf8)
+        let report = await t.run(.purge, t.runner {
+            $0.purge.batchSize = 2
+            $0.purge.exportDirectory = directory
+        })
+        #expect(report.deletedMemories == 5)
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(text.hasSuffix("\n"))
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines.first == earlier)
+        let exported = try lines.map { try #require(JSONValue.parse($0)["id"]?.text) }
+        #expect(exported == ["earlier"] + ids)
+    }
+
     @Test func archivedMemoriesArePurgedOnlyAfterRetention() async throws {
         let t = try TestStore()
         _ = try await t.endedSessions(51, facts: 1)

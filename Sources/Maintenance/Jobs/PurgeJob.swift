@@ -59,8 +59,11 @@ public enum PurgeJob {
     }
 }
 
-/// Appends purged memories to `purge-YYYY-MM-DD.jsonl` in `purge.export_dir`, flushed to disk
-/// before the deleting transaction commits: a crash can repeat a line, never lose one.
+/// Appends purged memories to `purge-YYYY-MM-DD.jsonl` in `purge.export_dir`, durable (fsync)
+/// before the deleting transaction commits: a crash can repeat a line, never lose one. A write
+/// that failed (disk full) is cut back off at once, and a partial last line left by a killed
+/// process is cut off before the next append, so the file always holds whole lines: the
+/// memories of that partial line were never deleted, and are exported again with their batch.
 final class PurgeExporter: Sendable {
     let path: String
 
@@ -77,18 +80,55 @@ final class PurgeExporter: Sendable {
 
     func append(_ memories: [Memory]) throws {
         guard !memories.isEmpty else { return }
-        let text = memories.map { Interchange.line(for: $0) + "\n" }.joined()
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        let bytes = Array(memories.map { Interchange.line(for: $0) + "\n" }.joined().utf8)
+        let created = access(path, F_OK) != 0
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw PurgeExportError(path: path, errno: errno) }
         defer { close(fd) }
-        var data = Array(text.utf8)
+        let start = try Self.wholeLinesEnd(fd, path: path)
+        guard ftruncate(fd, start) == 0 else { throw PurgeExportError(path: path, errno: errno) }
         var offset = 0
-        while offset < data.count {
-            let written = data.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            guard written > 0 else { throw PurgeExportError(path: path, errno: errno) }
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + offset, $0.count - offset, start + off_t(offset)) }
+            guard written > 0 else {
+                let failure = errno
+                // Back to whole lines before the batch rolls back.
+                _ = ftruncate(fd, start)
+                _ = fsync(fd)
+                throw PurgeExportError(path: path, errno: failure)
+            }
             offset += written
         }
-        guard fsync(fd) == 0 else { throw PurgeExportError(path: path, errno: errno) }
+        guard fsync(fd) == 0 else {
+            let failure = errno
+            _ = ftruncate(fd, start)
+            throw PurgeExportError(path: path, errno: failure)
+        }
+        // A new file is durable only once its directory entry is.
+        if created {
+            let directory = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if directory >= 0 {
+                defer { close(directory) }
+                guard fsync(directory) == 0 else { throw PurgeExportError(path: path, errno: errno) }
+            }
+        }
+    }
+
+    /// The file's length up to and including its last newline: where the whole lines end.
+    static func wholeLinesEnd(_ fd: Int32, path: String) throws -> off_t {
+        var end = lseek(fd, 0, SEEK_END)
+        guard end >= 0 else { throw PurgeExportError(path: path, errno: errno) }
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while end > 0 {
+            let length = min(off_t(chunk.count), end)
+            let read = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, Int(length), end - length) }
+            guard read == Int(length) else { throw PurgeExportError(path: path, errno: read < 0 ? errno : EIO) }
+            if let newline = chunk[0..<Int(length)].lastIndex(of: UInt8(ascii: "\n")) {
+                return end - length + off_t(newline) + 1
+            }
+            end -= length
+        }
+        return 0
     }
 }
 
