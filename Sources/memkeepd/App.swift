@@ -18,7 +18,7 @@ struct App: Sendable {
 /// Assembles the app from a configuration file (or the default), a clock and a metrics factory.
 func buildApp(
     configPath: String?, clock: any WallClock = SystemClock(), environment: [String: String]? = nil,
-    metrics: any MetricsFactory = NOOPMetricsHandler.instance
+    metrics: any MetricsFactory = NOOPMetricsHandler.instance, access: MemoryStore.Access = .readWrite
 ) throws -> App {
     let configuration =
         try environment.map { try ConfigurationLoader.load(path: configPath, environment: $0) }
@@ -27,7 +27,8 @@ func buildApp(
         label: "memkeepd", factory: configuration.logTarget.handlerFactory(level: configuration.logLevel))
     let store: MemoryStore
     do {
-        store = try MemoryStore(path: configuration.storePath, configuration: configuration.store, clock: clock)
+        store = try MemoryStore(
+            path: configuration.storePath, configuration: configuration.store, clock: clock, access: access)
     } catch {
         throw StoreOpenError(path: configuration.storePath, underlying: "\(error)")
     }

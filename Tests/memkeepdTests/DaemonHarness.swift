@@ -116,6 +116,18 @@ func httpGet(_ port: Int, _ path: String) async throws -> HTTPResult {
     return HTTPResult(status: (response as! HTTPURLResponse).statusCode, body: String(decoding: data, as: UTF8.self))
 }
 
+func httpRequest(_ port: Int, _ method: String, _ path: String, _ body: String? = nil, headers: [String: String] = [:])
+    async throws -> HTTPResult
+{
+    var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+    request.httpMethod = method
+    request.httpBody = body.map { Data($0.utf8) }
+    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+    if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
+    let (data, response) = try await URLSession.shared.data(for: request)
+    return HTTPResult(status: (response as! HTTPURLResponse).statusCode, body: String(decoding: data, as: UTF8.self))
+}
+
 /// `memkeepd serve` as a subprocess with its notify socket and port.
 struct ServingDaemon {
     let process: Process

@@ -51,6 +51,10 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
             case .memoryNotFound(let id): return .notFound("memory \(id)")
             case .alreadyExists: return APIError(.conflict, code: "CONFLICT", error.description)
             case .notRestorable: return APIError(.badRequest, code: "INVALID_ARGUMENT", error.description)
+            case .storageFull:
+                return APIError(
+                    .init(code: 507, reasonPhrase: "Insufficient Storage"), code: "STORAGE_FULL",
+                    "the store's disk is full; nothing was written, retry once space is freed")
             }
         case let error as HTTPError:
             switch error.status {

@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import Logging
+import Maintenance
+import MemoryStore
 import Prometheus
 
 /// Around every request: the error shape and the HTTP metrics. Who is calling is the
@@ -58,6 +60,11 @@ struct APIMiddleware: RouterMiddleware {
     }
 
     func answer(_ error: any Error, request: Request) -> Response {
+        if case StoreError.storageFull(let path, let newEpisode) = error, newEpisode {
+            logger.error(
+                "the store's disk is full: writes are refused with 507 until space is freed (\(path))",
+                metadata: [LogKey.messageID: .string(MessageID.storageFull)])
+        }
         if let known = APIError.from(error) { return known.json }
         logger.error("\(request.method) \(request.uri.path) failed: \(error)")
         return APIError(.internalServerError, code: "INTERNAL_ERROR", "internal error; see the daemon's log").json

@@ -94,6 +94,9 @@ public struct JobRunner: Sendable {
         } catch {
             report.status = .failed
             report.error = "\(error)"
+            if case StoreError.storageFull(_, true) = error {
+                logger.error("the store's disk is full: \(error)", metadata: [LogKey.messageID: .string(MessageID.storageFull)])
+            }
         }
         report.runID = runID
         report.durationMs = milliseconds(since: started)

@@ -32,10 +32,12 @@ public enum MessageID {
     public static let configurationReloaded = "1d4b7e0a3c6f4b9e8d2a5c8f1b4e7a96"
     public static let configurationRejected = "e2a5d8b1f4c74a0d9e3b6f9c2a5d8b17"
     public static let sessionClosedByWebhook = "6b9e2c5f8a1d4e7b9c0f3a6d9b2e5c88"
+    public static let storageFull = "f1c4a7d0b3e64f9a8c2e5b8d1f4a7c09"
+    public static let connectionLimit = "9d2f5b8e1a4c4d7f0b3e6a9c2f5d8b1a"
 
     /// Every id, for the catalog.
     public static let all = [
         jobFinished, jobFailed, sessionOrphaned, daemonStarted, daemonStopping, configurationReloaded,
-        configurationRejected, sessionClosedByWebhook,
+        configurationRejected, sessionClosedByWebhook, storageFull, connectionLimit,
     ]
 }

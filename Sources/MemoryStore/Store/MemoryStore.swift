@@ -23,6 +23,8 @@ public final class MemoryStore: Sendable {
     public let configuration: StoreConfiguration
     public let path: String
     private let accesses = Atomic<Int>(0)
+    /// Whether the last write failed for a full disk: the next such failure is the same episode.
+    private let diskFull = Atomic<Bool>(false)
 
     /// How many reads and write transactions this process has made on the store: the daemon
     /// exports it so an operator (and a test) can see that an idle daemon leaves the file alone.
@@ -30,11 +32,26 @@ public final class MemoryStore: Sendable {
 
     func countAccess() { accesses.add(1, ordering: .relaxed) }
 
-    /// Opens (creating if needed) the store at `path` and runs pending migrations.
-    public init(path: String, configuration: StoreConfiguration = .init(), clock: any WallClock = SystemClock()) throws {
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    public enum Access: Sendable {
+        /// Creates the file if needed and runs pending migrations.
+        case readWrite
+        /// For commands that only read (status, export): nothing is created, set or migrated,
+        /// so a store on a read-only file system or owned by someone else still answers.
+        case readOnly
+    }
+
+    /// Opens the store at `path`.
+    public init(
+        path: String, configuration: StoreConfiguration = .init(), clock: any WallClock = SystemClock(),
+        access: Access = .readWrite
+    ) throws {
         var config = Configuration()
+        if access == .readOnly {
+            config.readonly = true
+        } else {
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
         let seconds = Double(configuration.busyTimeout.components.seconds)
             + Double(configuration.busyTimeout.components.attoseconds) / 1e18
         config.busyMode = .timeout(seconds)
@@ -53,7 +70,15 @@ public final class MemoryStore: Sendable {
         self.clock = clock
         self.configuration = configuration
         self.path = path
-        try Schema.migrator.migrate(pool)
+        switch access {
+        case .readWrite:
+            try Schema.migrator.migrate(pool)
+        case .readOnly:
+            guard try isMigrated() else {
+                throw StoreError.invalidArgument(
+                    field: "store", reason: "has an older schema than this memkeepd; run `memkeepd migrate` first")
+            }
+        }
     }
 
     /// Whether every migration this build knows has been applied.
@@ -67,13 +92,20 @@ public final class MemoryStore: Sendable {
         async throws -> T
     {
         countAccess()
-        return try await pool.writeWithoutTransaction { db in
-            var result: T?
-            try db.inTransaction(.immediate) {
-                result = try body(db)
-                return dryRun ? .rollback : .commit
+        do {
+            let result = try await pool.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return dryRun ? .rollback : .commit
+                }
+                return result!
             }
-            return result!
+            if diskFull.load(ordering: .relaxed) { diskFull.store(false, ordering: .relaxed) }
+            return result
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+            let newEpisode = !diskFull.exchange(true, ordering: .relaxed)
+            throw StoreError.storageFull(path: path, newEpisode: newEpisode)
         }
     }
 

@@ -8,6 +8,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The memory exists but is not a consolidation summary, or its sources are gone.
     case notRestorable(id: String, reason: String)
     case alreadyExists(kind: String, id: String)
+    /// SQLite could not write: the disk (or the file system's quota) is full. `newEpisode` is
+    /// true for the first failure after a successful write, so the episode is logged once.
+    case storageFull(path: String, newEpisode: Bool)
 
     public var description: String {
         switch self {
@@ -16,6 +19,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .memoryNotFound(let id): "memory not found: \(id)"
         case .notRestorable(let id, let reason): "cannot restore \(id): \(reason)"
         case .alreadyExists(let kind, let id): "\(kind) \(id) already exists"
+        case .storageFull(let path, _): "the store's disk is full (\(path)); nothing was written"
         }
     }
 }

@@ -18,6 +18,8 @@ struct Memkeepd: AsyncParsableCommand {
 enum Exit {
     static let jobFailed = ExitCode(1)
     static let dataError = ExitCode(65)
+    /// The store could not be written (its disk is full).
+    static let ioError = ExitCode(74)
     static let leaseHeld = ExitCode(75)
     static let badConfiguration = ExitCode(78)
 }
@@ -31,12 +33,12 @@ extension AsyncParsableCommand {
     /// Builds the app, turning configuration and store errors into their exit codes.
     func makeApp(
         _ options: GlobalOptions, clock: any WallClock = SystemClock(),
-        metrics: any MetricsFactory = NOOPMetricsHandler.instance
+        metrics: any MetricsFactory = NOOPMetricsHandler.instance, access: MemoryStore.Access = .readWrite
     ) throws -> App {
         do {
             return try buildApp(
                 configPath: options.config ?? ProcessInfo.processInfo.environment["MEMKEEP_CONFIG"], clock: clock,
-                metrics: metrics)
+                metrics: metrics, access: access)
         } catch let error as ConfigurationError {
             printError("memkeepd: bad configuration: \(error)")
             throw Exit.badConfiguration

@@ -45,7 +45,7 @@ struct StatusCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let app = try makeApp(options)
+        let app = try makeApp(options, access: .readOnly)
         let now = app.clock.now()
         let runs = try await app.store.lastJobRuns().map {
             Report.Run(
@@ -101,6 +101,10 @@ struct ImportCommand: AsyncParsableCommand {
             print("imported \(summary.sessions) sessions and \(summary.memories) memories")
         } catch let error as Interchange.ImportError {
             throw dataError("\(file): \(error); nothing was imported")
+        } catch let error as StoreError {
+            guard case .storageFull = error else { throw error }
+            printError("memkeepd: \(file): \(error); nothing was imported")
+            throw Exit.ioError
         }
     }
 }
@@ -115,7 +119,7 @@ struct ExportCommand: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
-        let app = try makeApp(options)
+        let app = try makeApp(options, access: .readOnly)
         let output = FileHandle.standardOutput
         try await app.store.export(agentID: agent) { line in output.write(Data((line + "\n").utf8)) }
     }
