@@ -1,5 +1,6 @@
 import Crypto
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Maintenance
 import MemoryStore
@@ -106,8 +107,14 @@ public func buildHTTPServer(
     _ dependencies: APIDependencies, onRunning: @escaping @Sendable (Int) async -> Void
 ) -> some ApplicationProtocol {
     let configuration = dependencies.http
+    let limiter = ConnectionLimiter(maximum: configuration.maxConnections, logger: dependencies.logger)
+    let server = HTTPServerBuilder { responder in
+        GuardedHTTP1Channel(
+            inner: HTTP1Channel(responder: responder, configuration: .init(idleTimeout: .init(configuration.idleTimeout))),
+            limiter: limiter, limits: configuration.limits)
+    }
     return Application(
-        router: buildRouter(dependencies).router,
+        router: buildRouter(dependencies).router, server: server,
         configuration: ApplicationConfiguration(
             address: .hostname(configuration.host, port: configuration.port), serverName: "memkeepd"),
         onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },

@@ -7,6 +7,12 @@ public struct HTTPConfiguration: Sendable, Equatable {
     public var port = 3300
     /// Request bodies over this many bytes are refused with 413.
     public var maxBody = 1 << 20
+    /// Open connections at most; more are answered 503 and closed.
+    public var maxConnections = 1024
+    /// A connection with no request in progress (keep-alive, or nothing sent yet) is closed.
+    public var idleTimeout: Duration = .seconds(60)
+    /// From a request's first byte to its complete head, and from the head to the end of the body.
+    public var limits = ConnectionLimits(header: .seconds(10), body: .seconds(30))
     /// With none, the API is open and may only listen on loopback.
     public var keys: [APIKey] = []
     /// `whsec_…` secrets, as configured; the first also signs beacon tokens.

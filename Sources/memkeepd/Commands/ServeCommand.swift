@@ -14,6 +14,12 @@ struct ServeCommand: AsyncParsableCommand {
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         let registry = PrometheusCollectorRegistry()
         let app = try makeApp(options, metrics: PrometheusMetricsFactory(registry: registry))
+        do {
+            try FileDescriptorLimit.ensure(connections: app.configuration.http.maxConnections)
+        } catch {
+            printError("memkeepd: bad configuration: \(error)")
+            throw Exit.badConfiguration
+        }
         let daemon = buildDaemon(app, registry: registry, hangups: hangups)
         do {
             try await daemon.group.run()

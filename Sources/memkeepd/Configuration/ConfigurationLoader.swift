@@ -78,6 +78,10 @@ struct ConfigurationLoader {
             c.http.port = port
         }),
         ("http.max_body", { c, v throws(ConfigReason) in c.http.maxBody = try ConfigValue.byteSize(v) }),
+        ("http.max_connections", { c, v throws(ConfigReason) in c.http.maxConnections = try ConfigValue.positiveInt(v) }),
+        ("http.idle_timeout", { c, v throws(ConfigReason) in c.http.idleTimeout = try ConfigValue.positiveDuration(v) }),
+        ("http.header_timeout", { c, v throws(ConfigReason) in c.http.limits.header = try ConfigValue.positiveDuration(v) }),
+        ("http.body_timeout", { c, v throws(ConfigReason) in c.http.limits.body = try ConfigValue.positiveDuration(v) }),
         ("webhooks.beacon_ttl", { c, v throws(ConfigReason) in c.http.beaconLifetime = try ConfigValue.positiveDuration(v).milliseconds }),
         ("recall.relevance_weight", { c, v throws(ConfigReason) in c.http.recall.relevance = try ConfigValue.nonNegative(v) }),
         ("recall.importance_weight", { c, v throws(ConfigReason) in c.http.recall.importance = try ConfigValue.nonNegative(v) }),

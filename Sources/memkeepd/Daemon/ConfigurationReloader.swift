@@ -58,6 +58,9 @@ extension AppConfiguration {
         if store.defaultIdleTimeoutSeconds != new.store.defaultIdleTimeoutSeconds { keys.append("sessions.idle_timeout") }
         if http.host != new.http.host || http.port != new.http.port { keys.append("http.listen") }
         if http.maxBody != new.http.maxBody { keys.append("http.max_body") }
+        if http.maxConnections != new.http.maxConnections { keys.append("http.max_connections") }
+        if http.idleTimeout != new.http.idleTimeout { keys.append("http.idle_timeout") }
+        if http.limits != new.http.limits { keys.append("http.header_timeout/body_timeout") }
         if http.keys != new.http.keys { keys.append("auth.keys") }
         if http.webhookSecrets != new.http.webhookSecrets { keys.append("webhooks.secrets") }
         if http.beaconLifetime != new.http.beaconLifetime { keys.append("webhooks.beacon_ttl") }
