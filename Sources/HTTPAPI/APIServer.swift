@@ -5,6 +5,7 @@ import Logging
 import Maintenance
 import MemoryStore
 import Prometheus
+import Synchronization
 
 /// What the routes need, passed in: the store, the scheduler, the metrics registry, the clock.
 public struct APIDependencies: Sendable {
@@ -45,13 +46,16 @@ public struct APIRoute: Sendable, Hashable, CustomStringConvertible {
 final class RouteRegistrar {
     private let open: RouterGroup<APIRequestContext>
     private let authenticated: RouterGroup<APIRequestContext>
-    private(set) var routes: [APIRoute] = []
+    let table: RouteTable
 
     enum Access {
         case open, authenticated
     }
 
-    init(router: Router<APIRequestContext>, keys: [APIKey]) {
+    var routes: [APIRoute] { table.routes }
+
+    init(router: Router<APIRequestContext>, keys: [APIKey], table: RouteTable) {
+        self.table = table
         open = router.group()
         authenticated = router.group().add(middleware: APIAuthenticator(keys: keys))
     }
@@ -62,34 +66,43 @@ final class RouteRegistrar {
     ) {
         let group = access == .open ? open : authenticated
         group.on(RouterPath(path), method: method, use: handler)
-        routes.append(APIRoute(method: method.rawValue, path: path))
+        table.add(APIRoute(method: method.rawValue, path: path))
     }
+}
 
-    /// Every other method on a served path answers 405 with `Allow` (the router alone would say
-    /// 404, as if the path did not exist).
-    func refuseOtherMethods() {
-        let methods: [HTTPRequest.Method] = [.get, .head, .post, .put, .delete, .patch, .options, .trace, .connect]
-        for (path, served) in Dictionary(grouping: routes, by: \.path) {
-            let allowed = served.map(\.method).sorted().joined(separator: ", ")
-            let unserved = methods.filter { method in
-                !served.contains { $0.method == method.rawValue || (method == .head && $0.method == "GET") }
-            }
-            for method in unserved {
-                open.on(RouterPath(path), method: method) { _, _ -> Response in
-                    throw APIError(
-                        .methodNotAllowed, code: "METHOD_NOT_ALLOWED", "\(method.rawValue) is not allowed here; allowed: \(allowed)",
-                        headers: [.allow: allowed])
-                }
-            }
+/// The routes served, filled in as they are registered: the middleware answers 405 with `Allow`
+/// for another method on a served path (the router alone says 404, as if the path did not exist).
+final class RouteTable: Sendable {
+    private let entries = Mutex<[APIRoute]>([])
+
+    var routes: [APIRoute] { entries.withLock { $0 } }
+
+    func add(_ route: APIRoute) { entries.withLock { $0.append(route) } }
+
+    /// The methods served on `path`, sorted; empty when no route pattern matches it. As in the
+    /// router, a literal segment wins over a parameter: `/v1/sessions/start` is not a session.
+    func methods(servedAt path: String) -> [String] {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        let matches = routes.compactMap { route -> (literals: [Bool], method: String)? in
+            let pattern = route.path.split(separator: "/", omittingEmptySubsequences: false)
+            guard pattern.count == segments.count,
+                zip(pattern, segments).allSatisfy({ $0.hasPrefix("{") || $0 == $1 })
+            else { return nil }
+            return (pattern.map { !$0.hasPrefix("{") }, route.method)
         }
+        guard let best = matches.map(\.literals).max(by: { $0.lexicographicallyPrecedes($1) { !$0 && $1 } }) else {
+            return []
+        }
+        return Set(matches.filter { $0.literals == best }.map(\.method)).sorted()
     }
 }
 
 /// The API's router and the routes it serves.
 public func buildRouter(_ dependencies: APIDependencies) -> (router: Router<APIRequestContext>, routes: [APIRoute]) {
     let router = Router(context: APIRequestContext.self)
-    router.add(middleware: APIMiddleware(registry: dependencies.registry, logger: dependencies.logger))
-    let registrar = RouteRegistrar(router: router, keys: dependencies.http.keys)
+    let table = RouteTable()
+    router.add(middleware: APIMiddleware(registry: dependencies.registry, logger: dependencies.logger, routes: table))
+    let registrar = RouteRegistrar(router: router, keys: dependencies.http.keys, table: table)
     let handlers = APIHandlers(dependencies)
     OperationsRoutes(dependencies: dependencies).add(to: registrar)
     handlers.addSessionRoutes(to: registrar)
@@ -97,7 +110,6 @@ public func buildRouter(_ dependencies: APIDependencies) -> (router: Router<APIR
     handlers.addAgentRoutes(to: registrar)
     handlers.addWebhookRoutes(to: registrar)
     handlers.addAdminRoutes(to: registrar)
-    registrar.refuseOtherMethods()
     return (router, registrar.routes)
 }
 

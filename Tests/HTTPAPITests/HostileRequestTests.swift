@@ -160,6 +160,7 @@ import TestSupport
     @Test(arguments: [
         (HTTPRequest.Method.trace, "/v1/sessions", "GET"),
         (.trace, "/health", "GET"),
+        (HTTPRequest.Method("QUERY")!, "/health/live", "GET"),
         (.delete, "/v1/sessions/start", "POST"),
         (.put, "/v1/memory/recall", "GET, POST"),
         (.patch, "/v1/sessions/s1", "GET"),
@@ -178,9 +179,10 @@ import TestSupport
     /// JSON numbers reach metadata through Double: an integer a Double cannot hold is refused
     /// with its path instead of being stored as another number.
     @Test(arguments: [
-        (#"{"order_id": 9007199254740993}"#, "metadata.order_id holds a number that cannot be kept exactly"),
-        (#"{"ids": [1, 123456789012345678901]}"#, "metadata.ids[1] holds a number that cannot be kept exactly"),
-        (#"{"deep": {"n": -9007199254740995}}"#, "metadata.deep.n holds a number that cannot be kept exactly"),
+        (#"{"order_id": 9007199254740993}"#, "metadata.order_id holds a number beyond ±(2^53−1)"),
+        (#"{"ids": [1, 123456789012345678901]}"#, "metadata.ids[1] holds a number beyond ±(2^53−1)"),
+        (#"{"deep": {"n": -9007199254740995}}"#, "metadata.deep.n holds a number beyond ±(2^53−1)"),
+        (#"{"big": 1e300}"#, "metadata.big holds a number beyond ±(2^53−1)"),
     ])
     func metadataIntegersBeyond2To53AreRefusedNotChanged(metadata: String, message: String) async throws {
         let h = try APIHarness()
@@ -198,12 +200,26 @@ import TestSupport
         try await h.run { client in
             let stored = try await client.call(
                 .post, "/v1/memory/store",
-                #"{"agent_id": "a1", "content": "x", "metadata": {"a": 9007199254740992, "b": -42, "c": 1.5, "d": 18014398509481984}}"#)
+                #"{"agent_id": "a1", "content": "x", "metadata": {"a": 9007199254740991, "b": -42, "c": 1.5}}"#)
             #expect(stored.status == 201, "\(stored.text)")
             let id = try #require(stored.string("memory", "id"))
             let got = try await client.call(.get, "/v1/memory/get/\(id)")
-            #expect(got.text.contains(#""a":9007199254740992"#) && got.text.contains(#""b":-42"#), "\(got.text)")
+            #expect(got.text.contains(#""a":9007199254740991"#) && got.text.contains(#""b":-42"#), "\(got.text)")
             #expect(got.text.contains(#""c":1.5"#), "\(got.text)")
+        }
+    }
+}
+
+@Suite struct PathParameterTests {
+    /// Ids may hold `:`, which clients percent-encode in paths.
+    @Test func percentEncodedIdsInPathsAreDecoded() async throws {
+        let h = try APIHarness()
+        let session = try await h.store.startSession(SessionStart(id: "chat:42", agentID: "team:a1"))
+        try await h.run { client in
+            #expect(try await client.call(.get, "/v1/sessions/chat%3A42").string("session", "id") == session.id)
+            #expect(try await client.call(.get, "/v1/agents/team%3Aa1/stats").status == 200)
+            let bad = try await client.call(.get, "/v1/sessions/chat%ZZ")
+            #expect(bad.status == 400 && bad.error.contains("not valid percent-encoding"), "\(bad.text)")
         }
     }
 }

@@ -118,6 +118,22 @@ import Testing
 }
 
 @Suite struct InterchangeTests {
+    /// An import file is outside input too: a number a Double cannot hold is refused by line.
+    @Test func anImportedMetadataNumberBeyond2To53IsRefusedWithItsLine() async throws {
+        let t = try TestStore()
+        let lines: [Substring] = [
+            #"{"type":"memory","id":"m1","agent_id":"a1","content":"x","created_at":1700000000}"#,
+            #"{"type":"memory","id":"m2","agent_id":"a1","content":"y","created_at":1700000000,"metadata":{"n":9007199254740993}}"#,
+        ]
+        await #expect(throws: Interchange.ImportError.self) { try await t.store.importLines(lines) }
+        do {
+            _ = try await t.store.importLines(lines)
+        } catch {
+            #expect("\(error)".contains("line 2") && "\(error)".contains("metadata.n holds a number beyond"), "\(error)")
+        }
+        #expect(try await t.exportText().isEmpty)
+    }
+
     @Test func exportImportReproducesTheStoreByteForByte() async throws {
         let a = try TestStore()
         let s = try await a.store.startSession(SessionStart(agentID: "a1", idleTimeoutSeconds: 120, metadata: .object(["k": "v"])))

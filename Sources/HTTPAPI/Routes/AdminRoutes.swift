@@ -27,12 +27,13 @@ extension APIHandlers {
         }
         routes.on(.post, "/v1/admin/jobs/{job}/run") { request, context in
             try context.principal.authorize(.admin, agent: nil, notFound: APIError.notFound("route"))
-            let name = try context.parameters.require("job")
+            let name = try context.path("job")
             guard let job = JobName(rawValue: name) else {
                 throw APIError(.notFound, code: "JOB_NOT_FOUND", "no job \(name): orphans, consolidate, decay or purge")
             }
             let body = try await JSONBody.read(request, limit: maxBody, allowEmpty: true)
-            let dryRun = try QueryParameters(request).bool("dry_run") ?? body.optionalBool("dry_run") ?? false
+            let bodyDryRun = try body.optionalBool("dry_run")
+            let dryRun = try QueryParameters(request).bool("dry_run") ?? bodyDryRun ?? false
             let agent = try body.optionalString("agent_id")
             if let agent { try Validation.agentID(agent) }
             return try jobAnswer(await dependencies.scheduler.runNow(job, trigger: .admin, dryRun: dryRun, agent: agent))

@@ -16,7 +16,7 @@ extension APIHandlers {
             }))
         }
         routes.on(.get, "/v1/agents/{id}/stats") { _, context in
-            let agent = try context.parameters.require("id")
+            let agent = try context.path("id")
             try Validation.agentID(agent)
             try context.principal.authorize(.read, agent: agent, notFound: APIError.notFound("agent \(agent)"))
             guard let stats = try await store.agentStats(agentID: agent) else { throw APIError.notFound("agent \(agent)") }
@@ -31,7 +31,7 @@ extension APIHandlers {
             ]))
         }
         routes.on(.get, "/v1/agents/{id}/sessions") { request, context in
-            let agent = try context.parameters.require("id")
+            let agent = try context.path("id")
             try Validation.agentID(agent)
             try context.principal.authorize(.read, agent: agent, notFound: APIError.notFound("agent \(agent)"))
             let query = QueryParameters(request)
@@ -40,7 +40,7 @@ extension APIHandlers {
                 limit: try query.int("limit", default: 100, range: 1...1000), offset: 0, context: context)
         }
         routes.on(.post, "/v1/agents/{id}/consolidate") { _, context in
-            let agent = try context.parameters.require("id")
+            let agent = try context.path("id")
             try authorize(.write, agent: agent, context: context)
             let report = await dependencies.scheduler.runNow(.consolidate, trigger: .admin, dryRun: false, agent: agent)
             return try jobAnswer(report, extra: [

@@ -31,12 +31,12 @@ extension APIHandlers {
             return try await recallResponse(body, context: context)
         }
         routes.on(.get, "/v1/memory/get/{id}") { request, context in
-            let memory = try await visibleMemory(try context.parameters.require("id"), request: request, context: context, scope: .read)
+            let memory = try await visibleMemory(try context.path("id"), request: request, context: context, scope: .read)
             return JSONResponse.make(Representation.memory(memory))
         }
         routes.on(.put, "/v1/memory/update/{id}") { request, context in
             let existing = try await visibleMemory(
-                try context.parameters.require("id"), request: request, context: context, scope: .write)
+                try context.path("id"), request: request, context: context, scope: .write)
             let body = try await JSONBody.read(request, limit: maxBody)
             let updated = try await store.updateMemory(
                 id: existing.id,
@@ -178,6 +178,7 @@ extension APIHandlers {
         filter.createdBefore = try filterBody.optionalTime("created_before")
         filter.memoryType = try filterBody.optionalString("memory_type").map { try Validation.memoryType($0) }
         filter.sessionID = try filterBody.optionalString("session_id")
+        if let session = filter.sessionID { try Validation.recordID(session, field: "filter.session_id") }
         for (name, value) in [("filter.min_importance", filter.minImportance), ("filter.max_importance", filter.maxImportance)] {
             if let value { try Validation.importance(value, field: name) }
         }

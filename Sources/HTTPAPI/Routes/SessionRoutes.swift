@@ -5,7 +5,7 @@ extension APIHandlers {
     func addSessionRoutes(to routes: RouteRegistrar) {
         routes.on(.post, "/v1/sessions/start") { request, context in try await startSession(request, context) }
         routes.on(.post, "/v1/sessions/{id}/touch") { request, context in
-            let existing = try await visibleSession(try context.parameters.require("id"), context: context, scope: .write)
+            let existing = try await visibleSession(try context.path("id"), context: context, scope: .write)
             let touched = try await store.touchSession(id: existing.id)
             noteActivity(touched)
             return JSONResponse.make(.object([
@@ -14,7 +14,7 @@ extension APIHandlers {
             ]))
         }
         routes.on(.post, "/v1/sessions/{id}/end") { request, context in
-            let existing = try await visibleSession(try context.parameters.require("id"), context: context, scope: .write)
+            let existing = try await visibleSession(try context.path("id"), context: context, scope: .write)
             let body = try await JSONBody.read(request, limit: maxBody, allowEmpty: true)
             let summary = try body.optionalString("summary")
             if let summary, summary.utf8.count > Validation.maxContentBytes {
@@ -24,7 +24,7 @@ extension APIHandlers {
             return JSONResponse.make(.object(["session": session(ended), "session_state": Representation.sessionState(ended)]))
         }
         routes.on(.get, "/v1/sessions/{id}") { _, context in
-            let found = try await visibleSession(try context.parameters.require("id"), context: context, scope: .read)
+            let found = try await visibleSession(try context.path("id"), context: context, scope: .read)
             let count = try await store.memoryCounts(sessionIDs: [found.id])[found.id] ?? 0
             return JSONResponse.make(.object(["session": session(found, memoryCount: count)]))
         }
@@ -38,7 +38,7 @@ extension APIHandlers {
                 offset: try query.int("offset", default: 0, range: 0...1_000_000), context: context)
         }
         routes.on(.get, "/v1/sessions/{id}/memories") { request, context in
-            let found = try await visibleSession(try context.parameters.require("id"), context: context, scope: .read)
+            let found = try await visibleSession(try context.path("id"), context: context, scope: .read)
             let query = QueryParameters(request)
             let memories = try await store.memories(
                 sessionID: found.id, limit: try query.int("limit", default: 50, range: 1...500),

@@ -29,7 +29,7 @@ extension APIHandlers {
             ]))
         }
         routes.on(.post, "/v1/sessions/{id}/beacon", .open) { request, context in
-            let sessionID = try context.parameters.require("id")
+            let sessionID = try context.path("id")
             let text = String(buffer: try await JSONBody.collect(request, limit: 4096))
             let token = (try? JSONValue.parse(text).objectValue).flatMap { fields in
                 fields["beacon_token"].flatMap(Self.text) ?? fields["token"].flatMap(Self.text)

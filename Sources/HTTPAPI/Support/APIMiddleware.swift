@@ -12,6 +12,7 @@ struct APIMiddleware: RouterMiddleware {
 
     let registry: PrometheusCollectorRegistry
     let logger: Logger
+    let routes: RouteTable
 
     static var requests: MetricNameDescriptor {
         MetricNameDescriptor(
@@ -65,7 +66,19 @@ struct APIMiddleware: RouterMiddleware {
                 "the store's disk is full: writes are refused with 507 until space is freed (\(path))",
                 metadata: [LogKey.messageID: .string(MessageID.storageFull)])
         }
-        if let known = APIError.from(error) { return known.json }
+        if let known = APIError.from(error) {
+            if known.code == "ROUTE_NOT_FOUND" {
+                let allowed = routes.methods(servedAt: request.uri.path)
+                if !allowed.isEmpty {
+                    let list = allowed.joined(separator: ", ")
+                    return APIError(
+                        .methodNotAllowed, code: "METHOD_NOT_ALLOWED",
+                        "\(request.method.rawValue) is not allowed here; allowed: \(list)", headers: [.allow: list]
+                    ).json
+                }
+            }
+            return known.json
+        }
         logger.error("\(request.method) \(request.uri.path) failed: \(error)")
         return APIError(.internalServerError, code: "INTERNAL_ERROR", "internal error; see the daemon's log").json
     }

@@ -22,7 +22,7 @@ struct JSONBody: Sendable {
     static func parse(_ bytes: Data) throws -> JSONBody {
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: bytes)
+            value = try JSONValue.parse(bytes: bytes, exactNumbers: true)
         } catch let error as JSONValue.InexactNumber {
             throw APIError.invalid(error.path.isEmpty ? "body" : error.path, error.reason)
         } catch {
@@ -127,15 +127,24 @@ struct JSONBody: Sendable {
         switch fields[name] {
         case nil, .null?: return nil
         case .number(let seconds)?:
-            guard seconds.isFinite, seconds >= 0, seconds < 1e11 else { throw APIError.invalid(name, "must be Unix seconds") }
-            return UnixMillis(seconds * 1000)
+            return try Self.unixSeconds(seconds, name)
+        case .string(let text)? where Double(text) != nil:
+            // Query strings carry numbers as text: `since=1700000000`.
+            return try Self.unixSeconds(Double(text)!, name)
         case .string(let text)?:
-            guard let millis = TimeFormat.parseRFC3339(text) else {
+            guard let millis = TimeFormat.parseRFC3339(text), millis >= 0 else {
                 throw APIError.invalid(name, "must be Unix seconds or an RFC 3339 time")
             }
             return millis
         default: throw APIError.invalid(name, "must be Unix seconds or an RFC 3339 time")
         }
+    }
+}
+
+extension JSONBody {
+    static func unixSeconds(_ seconds: Double, _ name: String) throws -> UnixMillis {
+        guard seconds.isFinite, seconds >= 0, seconds < 1e11 else { throw APIError.invalid(name, "must be Unix seconds") }
+        return UnixMillis(seconds * 1000)
     }
 }
 

@@ -17,9 +17,15 @@ extension Interchange {
 
         mutating func parse(line: Substring, number: Int) throws(ImportError) {
             func fail(_ reason: String) -> ImportError { ImportError(line: number, reason: reason) }
-            guard let value = try? JSONValue.parse(String(line)), let object = value.objectValue else {
+            let value: JSONValue
+            do {
+                value = try JSONValue.parse(String(line), exactNumbers: true)
+            } catch let error as JSONValue.InexactNumber {
+                throw fail(error.description)
+            } catch {
                 throw fail("not a JSON object")
             }
+            guard let object = value.objectValue else { throw fail("not a JSON object") }
             let fields = Fields(object: object, line: number)
             let type = try fields.string("type")
             let id = try fields.string("id")

@@ -157,7 +157,8 @@ extension MemoryStore {
 
     /// Deletes memories by id (only `agentID`'s, when given); returns how many existed.
     public func forget(ids: [String], agentID: String? = nil) async throws -> Int {
-        try await transaction { db in
+        for id in ids { try Validation.recordID(id, field: "memory_ids") }
+        return try await transaction { db in
             var count = 0
             for id in ids {
                 try db.execute(

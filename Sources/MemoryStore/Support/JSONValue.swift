@@ -17,7 +17,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
         } else if let value = try? container.decode(Bool.self) {
             self = .bool(value)
         } else if let value = try? container.decode(Double.self) {
-            try Self.checkExact(value, container, decoder.codingPath)
+            try Self.checkExact(value, decoder)
             self = .number(value)
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
@@ -38,19 +38,23 @@ public enum JSONValue: Sendable, Hashable, Codable {
     public struct InexactNumber: Error, CustomStringConvertible {
         /// Where in the document, `metadata.order_id` style; empty at the top.
         public var path: String
-        public var reason: String { "holds a number that cannot be kept exactly (integers beyond ±2^53); send it as a string" }
+        public var reason: String { "holds a number beyond ±(2^53−1), which cannot be kept exactly; send it as a string" }
         public var description: String { "\(path.isEmpty ? "value" : path) \(reason)" }
     }
 
-    /// Only integral values at or beyond 2^53 can have lost digits; the exact text check is
-    /// paid for those alone.
+    /// Set in a decoder's `userInfo` to refuse, in `metadata` (the free-form JSON that is stored
+    /// and given back), numbers a Double cannot hold exactly: beyond ±(2^53−1), where every
+    /// double is an integer and neighbours are 2 or more apart. Set for what clients send;
+    /// stored values are read as they are, and other fields have their own ranges.
+    public static let exactNumbers = CodingUserInfoKey(rawValue: "memkeep.exactNumbers")!
+
     private static func checkExact(
-        _ value: Double, _ container: any SingleValueDecodingContainer, _ codingPath: [any CodingKey]
+        _ value: Double, _ decoder: any Decoder
     ) throws {
-        guard abs(value) >= 9_007_199_254_740_992, value.rounded() == value else { return }
-        // The text this value is written back as must state the number the client sent.
-        if let exact = try? container.decode(Decimal.self), exact == Decimal(string: value.description) { return }
-        throw InexactNumber(path: codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+        guard abs(value) > 9_007_199_254_740_991, decoder.userInfo[exactNumbers] as? Bool == true,
+            decoder.codingPath.contains(where: { $0.stringValue == "metadata" })
+        else { return }
+        throw InexactNumber(path: decoder.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
             .trimmingPrefix(".").description)
     }
 
@@ -87,13 +91,20 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return String(decoding: data, as: UTF8.self)
     }
 
-    public static func parse(_ text: String) throws -> JSONValue {
+    /// `exactNumbers`: refuse numbers a Double cannot hold exactly (for what comes from outside).
+    public static func parse(_ text: String, exactNumbers: Bool = false) throws -> JSONValue {
         // Most stored metadata and tags are empty: skip the decoder for them (it dominates
         // reading memories in bulk, as consolidation does).
         switch text {
         case "{}": return .emptyObject
         case "[]": return .array([])
-        default: return try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        default: return try parse(bytes: Data(text.utf8), exactNumbers: exactNumbers)
         }
+    }
+
+    public static func parse(bytes data: Data, exactNumbers: Bool = false) throws -> JSONValue {
+        let decoder = JSONDecoder()
+        if exactNumbers { decoder.userInfo[Self.exactNumbers] = true }
+        return try decoder.decode(JSONValue.self, from: data)
     }
 }
