@@ -123,6 +123,7 @@ extension APIHandlers {
         if let minImportance = query.minImportance { try Validation.importance(minImportance, field: "min_importance") }
         query.memoryType = try body.optionalString("memory_type").map { try Validation.memoryType($0) }
         query.tags = try body.optionalStrings("tags")
+        if let tags = query.tags { try Validation.tags(tags) }
         query.sessionID = try body.optionalString("session_id")
         query.since = try body.optionalTime("since")
         query.until = try body.optionalTime("until")
@@ -172,6 +173,7 @@ extension APIHandlers {
         let filterBody = JSONBody(try body.optionalObject("filter")?.objectValue ?? [:])
         var filter = MemoryFilter()
         filter.tags = try filterBody.optionalStrings("tags")
+        if let tags = filter.tags { try Validation.tags(tags, field: "filter.tags") }
         filter.minImportance = try filterBody.optionalDouble("min_importance") ?? body.optionalDouble("min_importance")
         filter.maxImportance = try filterBody.optionalDouble("max_importance")
         filter.createdAfter = try filterBody.optionalTime("created_after")

@@ -36,12 +36,12 @@ public enum Validation {
         }
     }
 
-    public static func tags(_ value: [String]) throws(StoreError) {
+    public static func tags(_ value: [String], field: String = "tags") throws(StoreError) {
         guard value.count <= maxTags else {
-            throw .invalidArgument(field: "tags", reason: "must hold at most \(maxTags) tags")
+            throw .invalidArgument(field: field, reason: "must hold at most \(maxTags) tags")
         }
         for tag in value where tag.isEmpty || tag.utf8.count > maxTagBytes {
-            throw .invalidArgument(field: "tags", reason: "must be non-empty strings of at most \(maxTagBytes) bytes")
+            throw .invalidArgument(field: field, reason: "must be non-empty strings of at most \(maxTagBytes) bytes")
         }
     }
 
