@@ -2,7 +2,8 @@
 public enum Validation {
     public static let maxContentBytes = 100_000
     public static let maxTags = 32
-    public static let maxTagBytes = 256
+    /// Characters (Unicode scalars), as JSON Schema's maxLength counts them.
+    public static let maxTagCharacters = 256
 
     public static func agentID(_ value: String, field: String = "agent_id") throws(StoreError) {
         let bytes = Array(value.utf8)
@@ -40,8 +41,8 @@ public enum Validation {
         guard value.count <= maxTags else {
             throw .invalidArgument(field: field, reason: "must hold at most \(maxTags) tags")
         }
-        for tag in value where tag.isEmpty || tag.utf8.count > maxTagBytes {
-            throw .invalidArgument(field: field, reason: "must be non-empty strings of at most \(maxTagBytes) bytes")
+        for tag in value where tag.isEmpty || tag.unicodeScalars.count > maxTagCharacters {
+            throw .invalidArgument(field: field, reason: "must be non-empty strings of at most \(maxTagCharacters) characters")
         }
     }
 
