@@ -8,7 +8,7 @@ import TestSupport
 @Suite struct ConnectionLimitTests {
     @Test func pastTheCapNewConnectionsGet503AndTheDaemonRecoversWhenClientsLeave() async throws {
         let m = try Memkeepd(DaemonTests.quiet.merging(["MEMKEEP_HTTP_MAX_CONNECTIONS": "20"]) { $1 })
-        let daemon = try m.serve()
+        let daemon = try await m.serve()
         #expect(try await daemon.notify.next("READY=1") != nil)
         // Twenty keep-alive clients, each answered once (so each holds its place), then idle.
         var idle: [RawSocket] = []
@@ -38,7 +38,7 @@ import TestSupport
         let m = try Memkeepd(DaemonTests.quiet.merging([
             "MEMKEEP_HTTP_IDLE_TIMEOUT": "1s", "MEMKEEP_HTTP_HEADER_TIMEOUT": "1s", "MEMKEEP_HTTP_BODY_TIMEOUT": "1s",
         ]) { $1 })
-        let daemon = try m.serve()
+        let daemon = try await m.serve()
         #expect(try await daemon.notify.next("READY=1") != nil)
         let silent = try #require(RawSocket(port: daemon.port))
         let slowHeader = try #require(RawSocket(port: daemon.port))

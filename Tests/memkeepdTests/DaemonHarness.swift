@@ -148,17 +148,38 @@ struct ServingDaemon {
 }
 
 extension Memkeepd {
-    /// Starts `serve` with a notify socket; `watchdog` sets WATCHDOG_USEC.
-    func serve(_ arguments: [String] = [], watchdog: Duration? = nil) throws -> ServingDaemon {
+    struct StartFailure: Error, CustomStringConvertible {
+        var status: Int32
+        var stderr: String
+        var description: String { "memkeepd serve exited \(status) before READY=1: \(stderr)" }
+    }
+
+    /// Starts `serve` with a notify socket and returns once it has sent READY=1 (which tests may
+    /// still match). A port another test took between `freePort` and the bind is retried with a
+    /// new one; any other early exit throws with the daemon's stderr. `watchdog` sets WATCHDOG_USEC.
+    func serve(_ arguments: [String] = [], watchdog: Duration? = nil) async throws -> ServingDaemon {
         var daemon = self
         let notify = try NotifySocket(directory: directory)
-        let port = freePort()
         daemon.environment["NOTIFY_SOCKET"] = notify.path
-        daemon.environment["MEMKEEP_HTTP_LISTEN"] = "127.0.0.1:\(port)"
         if let watchdog {
             daemon.environment["WATCHDOG_USEC"] = "\(watchdog.components.seconds * 1_000_000 + watchdog.components.attoseconds / 1_000_000_000_000)"
         }
-        let (process, out, err) = try daemon.start(["serve"] + arguments)
-        return ServingDaemon(process: process, stdout: out, stderr: err, notify: notify, port: port)
+        for attempt in 1...5 {
+            let port = freePort()
+            daemon.environment["MEMKEEP_HTTP_LISTEN"] = "127.0.0.1:\(port)"
+            let (process, out, err) = try daemon.start(["serve"] + arguments)
+            while !notify.messages.contains(where: { $0.lines.contains("READY=1") }) {
+                if !process.isRunning {
+                    let (status, _, stderr) = await process.finish(stderr: err)
+                    guard attempt < 5, stderr.contains("in use") else { throw StartFailure(status: status, stderr: stderr) }
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            if process.isRunning || notify.messages.contains(where: { $0.lines.contains("READY=1") }) {
+                return ServingDaemon(process: process, stdout: out, stderr: err, notify: notify, port: port)
+            }
+        }
+        throw StartFailure(status: -1, stderr: "no free port after 5 attempts")
     }
 }

@@ -13,7 +13,7 @@ import Testing
     @Test func serveSpeaksTheNotifyProtocolFromReadyToStopping() async throws {
         let m = try Memkeepd(Self.quiet)
         let config = try m.write("memkeep.yaml", "jobs:\n  purge: {interval: 1h}\n")
-        let daemon = try m.serve(["--config", config], watchdog: .milliseconds(400))
+        let daemon = try await m.serve(["--config", config], watchdog: .milliseconds(400))
 
         #expect(try await daemon.notify.next("READY=1") != nil)
         // READY=1 comes from the bound listener: the readiness probe answers at once.
@@ -60,7 +60,7 @@ import Testing
         let first = try await store.startSession(SessionStart(agentID: "a1", idleTimeoutSeconds: 2))
         let second = try await store.startSession(SessionStart(agentID: "a2", idleTimeoutSeconds: 4))
         let open = try await store.startSession(SessionStart(agentID: "a3", idleTimeoutSeconds: 3600))
-        let daemon = try m.serve()
+        let daemon = try await m.serve()
         #expect(try await daemon.notify.next("READY=1") != nil)
         #expect(try await m.waitUntil { try await store.session(id: second.id)?.endedAt != nil })
         for session in [first, second] {
@@ -88,7 +88,7 @@ import Testing
         #expect(try await m.run("import", try m.write("seed.jsonl", seedLines(agents: 1, sessions: 1, facts: 1, expiredExtra: 20))).status == 0)
         let store = try m.store()
         let session = try await store.startSession(SessionStart(agentID: "a1", idleTimeoutSeconds: 2))
-        let daemon = try m.serve()
+        let daemon = try await m.serve()
         #expect(try await daemon.notify.next("READY=1") != nil)
         #expect(try await m.waitUntil {
             let purges = try await store.jobRuns(job: "purge").count
@@ -119,7 +119,7 @@ import Testing
         // 400 batches a second apart: the run outlasts anything the test does while it holds.
         m.environment["MEMKEEP_JOBS_BATCH_PAUSE"] = "1s"
         #expect(try await m.run("import", try m.write("seed.jsonl", seedLines(agents: 1, sessions: 1, facts: 1, expiredExtra: 20_000))).status == 0)
-        let daemon = try m.serve()
+        let daemon = try await m.serve()
         #expect(try await daemon.notify.next("READY=1") != nil)
         #expect(try await m.waitForLease("purge"))
         let competing = try await m.run("run", "purge")
@@ -141,7 +141,7 @@ import Testing
     @Test func anIdleDaemonMakesNoStoreAccessBetweenItsDeadlines() async throws {
         let m = try Memkeepd(Self.quiet)
         let store = try m.store()
-        let daemon = try m.serve()
+        let daemon = try await m.serve()
         #expect(try await daemon.notify.next("READY=1") != nil)
         // The start-up runs of the three periodic jobs; the next ones are an hour away.
         let deadline = ContinuousClock.now + .seconds(20)
@@ -163,6 +163,25 @@ import Testing
         for name in ["memkeep_job_runs_total{", "memkeep_job_duration_seconds_bucket{", "memkeep_sessions{", "memkeep_memories{"] {
             #expect(after.contains(name), "\(name) missing from /metrics")
         }
+    }
+
+    /// The listener cannot bind: the group cancels the scheduler, whose loops used to spin on
+    /// their cancelled sleeps, so the process never exited and never said READY.
+    @Test func serveExitsWhenItsPortIsTaken() async throws {
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(holder) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, length) == 0 && getsockname(holder, $0, &length) == 0 }
+        }
+        #expect(bound && listen(holder, 1) == 0)
+        let m = try Memkeepd(Self.quiet.merging(["MEMKEEP_HTTP_LISTEN": "127.0.0.1:\(UInt16(bigEndian: address.sin_port))"]) { $1 })
+        let result = try await m.run("serve")
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("in use"), "\(result.stderr)")
     }
 
     @Test func serveWithABadConfigurationExits78BeforeBinding() async throws {

@@ -36,7 +36,7 @@ import Testing
                   scope: admin
                   agents: "support-customer-*"
             """)
-        let daemon = try m.serve(["--config", config])
+        let daemon = try await m.serve(["--config", config])
         #expect(try await daemon.notify.next("READY=1") != nil)
         let script = Self.repository.appendingPathComponent("Tests/compat/dakera_compat.py").path
         let run = try await SystemdUnitTests.tool(python, [script, "http://127.0.0.1:\(daemon.port)", key])

@@ -13,7 +13,7 @@ struct TinyFilesystemTests {
         try await TinyFilesystem.with(size: "8m") { fs in
             var m = try Memkeepd(["MEMKEEP_ORPHANS_MAX_SLEEP": "1h"])
             m.environment["MEMKEEP_STORE_PATH"] = fs.path("store.db")
-            let daemon = try m.serve()
+            let daemon = try await m.serve()
             #expect(try await daemon.notify.next("READY=1") != nil)
             var acknowledged: [String] = []
             for index in 0..<10 {

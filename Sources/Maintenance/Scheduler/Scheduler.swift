@@ -112,7 +112,10 @@ public final class Scheduler: Service, Sendable {
         logger.notice("scheduler stopped")
     }
 
-    var isStopping: Bool { state.withLock { $0.stopping } }
+    /// Graceful shutdown, or cancellation: when another service of the group fails (the HTTP
+    /// listener cannot bind), the group cancels this one, and a loop that only watched for
+    /// graceful shutdown would spin on its cancelled sleeps forever.
+    var isStopping: Bool { state.withLock { $0.stopping } || Task.isCancelled }
 
     /// Picks up where the store's `job_runs` left off, whoever ran the jobs.
     func planPeriodicJobs() async throws {
