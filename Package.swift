@@ -85,7 +85,7 @@ let package = Package(
             ],
             path: "Benchmarks/Sources/memkeep-bench"
         ),
-        .target(name: "TestSupport", dependencies: ["MemoryStore"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["MemoryStore", "Maintenance"], path: "Tests/TestSupport"),
         .testTarget(name: "MemoryStoreTests", dependencies: ["MemoryStore", "TestSupport"]),
         .testTarget(
             name: "MaintenanceTests",

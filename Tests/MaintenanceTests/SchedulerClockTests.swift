@@ -40,7 +40,7 @@ import Testing
 
         /// Waits (for the event, not a time) until some loop sleeps until `wall` Unix ms.
         func asleep(until wall: UnixMillis) async {
-            let instant = MockClock.Instant(offset: .milliseconds(wall - clock.epoch))
+            let instant = AnyClock.Instant(offset: .milliseconds(wall - clock.epoch))
             while true {
                 let begun = clock.sleepsBegun
                 if clock.pendingDeadlines.contains(instant) { return }
@@ -50,21 +50,6 @@ import Testing
 
         func waitFor(_ condition: () async throws -> Bool) async throws {
             while try await !condition() { try await Task.sleep(for: .milliseconds(2)) }
-        }
-    }
-
-    func whileRunning(_ service: some Service, _ body: () async throws -> Void) async throws {
-        let group = ServiceGroup(services: [service], logger: Self.logger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            do {
-                try await body()
-            } catch {
-                await group.triggerGracefulShutdown()
-                throw error
-            }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
         }
     }
 

@@ -64,23 +64,6 @@ import Testing
         return directory
     }
 
-    /// Runs `service` in a ServiceGroup around `body` and always shuts it down, also when `body`
-    /// fails, so a failing test fails instead of hanging.
-    func whileRunning(_ service: some Service, _ body: () async throws -> Void) async throws {
-        let group = ServiceGroup(services: [service], logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            do {
-                try await body()
-            } catch {
-                await group.triggerGracefulShutdown()
-                throw error
-            }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-        }
-    }
-
     func waitFor(_ condition: () async throws -> Bool) async throws -> Bool {
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {

@@ -1,3 +1,4 @@
+import Maintenance
 import MemoryStore
 import Synchronization
 
@@ -6,14 +7,7 @@ import Synchronization
 /// wait until a loop has gone to sleep before it steps. Its `wall` view turns the same time
 /// into the Unix milliseconds the store and the planners use.
 public final class MockClock: Clock, Sendable {
-    public struct Instant: InstantProtocol, Sendable {
-        public var offset: Duration
-        public init(offset: Duration) { self.offset = offset }
-        public func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
-        public func duration(to other: Instant) -> Duration { other.offset - offset }
-        public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
-        public static func + (lhs: Instant, rhs: Duration) -> Instant { lhs.advanced(by: rhs) }
-    }
+    public typealias Instant = AnyClock.Instant
 
     private struct Sleeper {
         var id: Int

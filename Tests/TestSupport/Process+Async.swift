@@ -26,6 +26,21 @@ extension Process {
     }
 }
 
+extension Process {
+    /// Runs `path` with `arguments` to its end; stdout and stderr together.
+    public static func tool(_ path: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let (status, output, _) = await process.finish(stdout: pipe)
+        return (status, output)
+    }
+}
+
 private final class Captured: @unchecked Sendable {
     private let lock = NSLock()
     private var data: [Int: Data] = [:]

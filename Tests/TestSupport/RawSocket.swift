@@ -41,26 +41,16 @@ public final class RawSocket: @unchecked Sendable {
 
     /// What the peer sends until `marker` has arrived (or it closes), leaving the connection open.
     public func read(until marker: String, limit: Duration = .seconds(60)) async -> String {
-        let fd = fd
-        return await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                var timeout = timeval(tv_sec: Int(limit.components.seconds), tv_usec: 0)
-                _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-                var received: [UInt8] = []
-                var buffer = [UInt8](repeating: 0, count: 65536)
-                while !String(decoding: received, as: UTF8.self).contains(marker) {
-                    let count = recv(fd, &buffer, buffer.count, 0)
-                    guard count > 0 else { break }
-                    received += buffer[0..<count]
-                }
-                continuation.resume(returning: String(decoding: received, as: UTF8.self))
-            }
-        }
+        await receive(limit: limit) { String(decoding: $0, as: UTF8.self).contains(marker) }
     }
 
     /// Everything the peer sends until it closes the connection (or `limit` passes, a bound
     /// for a broken server, never the thing a test measures).
     public func readToEnd(limit: Duration = .seconds(60)) async -> String {
+        await receive(limit: limit) { _ in false }
+    }
+
+    private func receive(limit: Duration, done: @escaping @Sendable ([UInt8]) -> Bool) async -> String {
         let fd = fd
         return await withCheckedContinuation { continuation in
             Thread.detachNewThread {
@@ -68,7 +58,7 @@ public final class RawSocket: @unchecked Sendable {
                 _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
                 var received: [UInt8] = []
                 var buffer = [UInt8](repeating: 0, count: 65536)
-                while true {
+                while !done(received) {
                     let count = recv(fd, &buffer, buffer.count, 0)
                     guard count > 0 else { break }
                     received += buffer[0..<count]

@@ -45,14 +45,7 @@ public struct TinyFilesystem: Sendable {
     }
 
     private func mount(_ arguments: [String], tool: String = "/bin/mount") async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let (status, text, _) = await process.finish(stdout: output)
+        let (status, text) = try await Process.tool(tool, arguments)
         guard status == 0 else {
             throw POSIXError(.EPERM, userInfo: [NSLocalizedDescriptionKey: "\(tool) \(arguments.joined(separator: " ")): \(text)"])
         }

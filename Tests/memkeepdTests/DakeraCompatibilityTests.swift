@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The official `dakera` Python SDK, installed with pip in a virtual environment, runs the
 /// script `Tests/compat/dakera_compat.py` unchanged against a live `memkeepd serve`.
@@ -12,11 +13,11 @@ import Testing
         let venv = FileManager.default.temporaryDirectory.appendingPathComponent("memkeep-dakera-\(sdkVersion)").path
         let python = venv + "/bin/python"
         var importable = FileManager.default.isExecutableFile(atPath: python)
-        if importable { importable = try await SystemdUnitTests.tool(python, ["-c", "import dakera"]).status == 0 }
+        if importable { importable = try await Process.tool(python, ["-c", "import dakera"]).status == 0 }
         if !importable {
-            let created = try await SystemdUnitTests.tool("/usr/bin/python3", ["-m", "venv", "--clear", venv])
+            let created = try await Process.tool("/usr/bin/python3", ["-m", "venv", "--clear", venv])
             #expect(created.status == 0, "\(created.output)")
-            let installed = try await SystemdUnitTests.tool(venv + "/bin/pip", ["install", "-q", "dakera==\(sdkVersion)"])
+            let installed = try await Process.tool(venv + "/bin/pip", ["install", "-q", "dakera==\(sdkVersion)"])
             #expect(installed.status == 0, "\(installed.output)")
         }
         return python
@@ -25,7 +26,7 @@ import Testing
     @Test func theOfficialPythonSDKRunsUnchangedAgainstMemkeepd() async throws {
         let python = try await Self.python()
         let key = "compat-key-\(UUID().uuidString)"
-        let digest = try await SystemdUnitTests.tool("/usr/bin/sh", ["-c", "printf %s '\(key)' | sha256sum"]).output.prefix(64)
+        let digest = try await Process.tool("/usr/bin/sh", ["-c", "printf %s '\(key)' | sha256sum"]).output.prefix(64)
         let m = try Memkeepd(["MEMKEEP_ORPHANS_MAX_SLEEP": "1h"])
         let config = try m.write(
             "memkeep.yaml",
@@ -39,7 +40,7 @@ import Testing
         let daemon = try await m.serve(["--config", config])
         #expect(try await daemon.notify.next("READY=1") != nil)
         let script = Self.repository.appendingPathComponent("Tests/compat/dakera_compat.py").path
-        let run = try await SystemdUnitTests.tool(python, [script, "http://127.0.0.1:\(daemon.port)", key])
+        let run = try await Process.tool(python, [script, "http://127.0.0.1:\(daemon.port)", key])
         let (exit, stderr) = await daemon.stop()
         #expect(run.status == 0, "\(run.output)\n--- memkeepd stderr ---\n\(stderr)")
         #expect(run.output.contains("all ok"), "\(run.output)")

@@ -40,7 +40,7 @@ import TestSupport
     static func entries(pid: Int32) async throws -> [[String: Any]] {
         let deadline = ContinuousClock.now + .seconds(10)
         while true {
-            let (_, output) = try await SystemdUnitTests.tool("/usr/bin/journalctl", ["-o", "json", "_PID=\(pid)"])
+            let (_, output) = try await Process.tool("/usr/bin/journalctl", ["-o", "json", "_PID=\(pid)"])
             let entries = output.split(separator: "\n").compactMap {
                 (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
             }

@@ -11,27 +11,15 @@ import TestSupport
         repository.appendingPathComponent("systemd/\($0)").path
     }
 
-    static func tool(_ path: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let (status, output, _) = await process.finish(stdout: pipe)
-        return (status, output)
-    }
-
     @Test func unitFilesVerifyWithNoProblemButTheBinaryInstallPath() async throws {
-        let (_, output) = try await Self.tool("/usr/bin/systemd-analyze", ["verify"] + Self.units)
+        let (_, output) = try await Process.tool("/usr/bin/systemd-analyze", ["verify"] + Self.units)
         let problems = output.split(separator: "\n").filter { !$0.contains("/usr/local/bin/memkeepd") }
         #expect(problems.isEmpty, "\(problems)")
     }
 
     @Test func theDaemonsExposureRatingIsAtMostOnePointFive() async throws {
         for unit in Self.units.filter({ $0.hasSuffix(".service") }) {
-            let (_, output) = try await Self.tool("/usr/bin/systemd-analyze", ["security", "--offline=true", unit])
+            let (_, output) = try await Process.tool("/usr/bin/systemd-analyze", ["security", "--offline=true", unit])
             let line = try #require(output.split(separator: "\n").first { $0.contains("Overall exposure level") })
             let figure = try #require(Double(line.split(separator: ":").last!.split(separator: " ").first!))
             #expect(figure <= 1.5, "\(line)")
@@ -60,9 +48,9 @@ import TestSupport
         try FileManager.default.copyItem(
             at: Self.repository.appendingPathComponent("systemd/memkeepd.catalog"),
             to: catalogs.appendingPathComponent("memkeepd.catalog"))
-        let update = try await Self.tool("/usr/bin/journalctl", ["--root=\(root.path)", "--update-catalog"])
+        let update = try await Process.tool("/usr/bin/journalctl", ["--root=\(root.path)", "--update-catalog"])
         #expect(update.status == 0, "\(update.output)")
-        let listed = try await Self.tool("/usr/bin/journalctl", ["--root=\(root.path)", "--list-catalog"]).output
+        let listed = try await Process.tool("/usr/bin/journalctl", ["--root=\(root.path)", "--list-catalog"]).output
         for id in MessageID.all {
             #expect(id.count == 32 && id.allSatisfy { $0.isHexDigit && !$0.isUppercase })
             #expect(listed.contains("\(id) memkeep: "), "\(id) is not in the catalog")
