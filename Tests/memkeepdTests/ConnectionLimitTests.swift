@@ -58,18 +58,21 @@ import TestSupport
         #expect(await daemon.stop().status == 0)
     }
 
-    @Test func serveRefusesToStartWhenTheOpenFileLimitCannotHoldTheCap() async throws {
+    /// Under a low open-file limit the cap is lowered to fit, and said; a limit too low for
+    /// any useful cap stops start-up with 78.
+    @Test func theConnectionCapIsLoweredToFitTheOpenFileLimit() async throws {
         let m = try Memkeepd(["MEMKEEP_HTTP_MAX_CONNECTIONS": "1024"])
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-        process.arguments = ["--nofile=256:256", Memkeepd.binary, "serve"]
-        process.environment = m.environment
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let daemon = try await m.serve(launcher: ["/usr/bin/prlimit", "--nofile=256:256"])
+        let (exit, stderr) = await daemon.stop()
+        #expect(exit == 0, "\(stderr)")
+        #expect(stderr.contains("http.max_connections lowered from 1024 to 192 to fit the open-file limit"), "\(stderr)")
+    }
+
+    @Test func serveRefusesToStartWhenTheOpenFileLimitLeavesNoRoom() async throws {
+        let m = try Memkeepd(["MEMKEEP_HTTP_MAX_CONNECTIONS": "1024"])
+        let (process, _, err) = try m.start(["serve"], launcher: ["/usr/bin/prlimit", "--nofile=64:64"])
         let (status, _, stderr) = await process.finish(stderr: err)
         #expect(status == 78, "\(stderr)")
-        #expect(stderr.contains("http.max_connections: needs 1088 open files but the limit is 256"), "\(stderr)")
+        #expect(stderr.contains("http.max_connections: the open-file limit is 64, too low for 16 connections"), "\(stderr)")
     }
 }

@@ -157,7 +157,7 @@ extension Memkeepd {
     /// Starts `serve` with a notify socket and returns once it has sent READY=1 (which tests may
     /// still match). A port another test took between `freePort` and the bind is retried with a
     /// new one; any other early exit throws with the daemon's stderr. `watchdog` sets WATCHDOG_USEC.
-    func serve(_ arguments: [String] = [], watchdog: Duration? = nil) async throws -> ServingDaemon {
+    func serve(_ arguments: [String] = [], watchdog: Duration? = nil, launcher: [String] = []) async throws -> ServingDaemon {
         var daemon = self
         let notify = try NotifySocket(directory: directory)
         daemon.environment["NOTIFY_SOCKET"] = notify.path
@@ -167,7 +167,7 @@ extension Memkeepd {
         for attempt in 1...5 {
             let port = freePort()
             daemon.environment["MEMKEEP_HTTP_LISTEN"] = "127.0.0.1:\(port)"
-            let (process, out, err) = try daemon.start(["serve"] + arguments)
+            let (process, out, err) = try daemon.start(["serve"] + arguments, launcher: launcher)
             while !notify.messages.contains(where: { $0.lines.contains("READY=1") }) {
                 if !process.isRunning {
                     let (status, _, stderr) = await process.finish(stderr: err)

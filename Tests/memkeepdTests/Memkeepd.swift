@@ -28,10 +28,12 @@ struct Memkeepd {
         var stderr: String
     }
 
-    func start(_ arguments: [String]) throws -> (Process, Pipe, Pipe) {
+    /// Starts memkeepd with `arguments`; `launcher` runs it through another command
+    /// (`["/usr/bin/prlimit", "--nofile=256:256"]`).
+    func start(_ arguments: [String], launcher: [String] = []) throws -> (Process, Pipe, Pipe) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = arguments
+        process.executableURL = URL(fileURLWithPath: launcher.first ?? Self.binary)
+        process.arguments = launcher.isEmpty ? arguments : launcher.dropFirst() + [Self.binary] + arguments
         process.environment = environment
         process.currentDirectoryURL = directory
         let out = Pipe()

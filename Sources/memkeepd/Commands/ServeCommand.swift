@@ -13,12 +13,17 @@ struct ServeCommand: AsyncParsableCommand {
         // Trapped before anything else: SIGHUP's default action would end the process.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         let registry = PrometheusCollectorRegistry()
-        let app = try makeApp(options, metrics: PrometheusMetricsFactory(registry: registry))
+        var app = try makeApp(options, metrics: PrometheusMetricsFactory(registry: registry))
+        let configured = app.configuration.http.maxConnections
         do {
-            try FileDescriptorLimit.ensure(connections: app.configuration.http.maxConnections)
+            app.configuration.http.maxConnections = try FileDescriptorLimit.connections(fitting: configured)
         } catch {
             printError("memkeepd: bad configuration: \(error)")
             throw Exit.badConfiguration
+        }
+        if app.configuration.http.maxConnections < configured {
+            app.logger.warning(
+                "http.max_connections lowered from \(configured) to \(app.configuration.http.maxConnections) to fit the open-file limit; raise LimitNOFILE= for more")
         }
         let daemon = buildDaemon(app, registry: registry, hangups: hangups)
         do {
