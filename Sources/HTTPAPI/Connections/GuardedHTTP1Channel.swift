@@ -160,9 +160,7 @@ final class RequestTimeouts {
         }
         guard let limit else { return }
         let channel = context.channel
-        timer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(limit.components.seconds) * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000)) {
-            channel.close(promise: nil)
-        }
+        timer = context.eventLoop.scheduleTask(in: TimeAmount(limit)) { channel.close(promise: nil) }
     }
 }
 
