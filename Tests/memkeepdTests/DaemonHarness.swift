@@ -89,8 +89,15 @@ final class NotifySocket: @unchecked Sendable {
 
 /// A loopback port nothing listens on right now.
 func freePort() -> Int {
+    let (fd, port) = loopbackSocket()
+    close(fd)
+    return port
+}
+
+/// A TCP socket bound to a free loopback port (the caller closes it, or listens on it to hold
+/// the port).
+func loopbackSocket() -> (fd: Int32, port: Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -100,7 +107,7 @@ func freePort() -> Int {
             bind(fd, pointer, length) == 0 ? getsockname(fd, pointer, &length) : -1
         }
     }
-    return Int(UInt16(bigEndian: address.sin_port))
+    return (fd, Int(UInt16(bigEndian: address.sin_port)))
 }
 
 struct HTTPResult {

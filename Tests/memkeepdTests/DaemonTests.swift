@@ -168,17 +168,10 @@ import Testing
     /// The listener cannot bind: the group cancels the scheduler, whose loops used to spin on
     /// their cancelled sleeps, so the process never exited and never said READY.
     @Test func serveExitsWhenItsPortIsTaken() async throws {
-        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (holder, port) = loopbackSocket()
         defer { close(holder) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, length) == 0 && getsockname(holder, $0, &length) == 0 }
-        }
-        #expect(bound && listen(holder, 1) == 0)
-        let m = try Memkeepd(Self.quiet.merging(["MEMKEEP_HTTP_LISTEN": "127.0.0.1:\(UInt16(bigEndian: address.sin_port))"]) { $1 })
+        #expect(listen(holder, 1) == 0)
+        let m = try Memkeepd(Self.quiet.merging(["MEMKEEP_HTTP_LISTEN": "127.0.0.1:\(port)"]) { $1 })
         let result = try await m.run("serve")
         #expect(result.status == 1, "\(result.stderr)")
         #expect(result.stderr.contains("in use"), "\(result.stderr)")

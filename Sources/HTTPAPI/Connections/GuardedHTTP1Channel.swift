@@ -103,8 +103,6 @@ final class ConnectionLimiter: Sendable {
         self.logger = logger
     }
 
-    var openConnections: Int { state.withLock { $0.open } }
-
     func admit() -> Bool {
         let (admitted, episodeStarts) = state.withLock { state -> (Bool, Bool) in
             guard state.open < maximum else {
