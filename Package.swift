@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "memkeep-bench", targets: ["memkeep-bench"]),
         .library(name: "MemoryStore", targets: ["MemoryStore"]),
         .library(name: "Maintenance", targets: ["Maintenance"]),
+        .library(name: "Embeddings", targets: ["Embeddings"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
@@ -23,16 +24,28 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .target(
             name: "MemoryStore",
             dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
         ),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .target(
+            name: "Embeddings",
+            dependencies: [
+                "COpenBLAS",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "Maintenance",
             dependencies: [
                 "MemoryStore",
+                "Embeddings",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -48,6 +61,7 @@ let package = Package(
             dependencies: [
                 "MemoryStore",
                 "Maintenance",
+                "Embeddings",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -85,7 +99,7 @@ let package = Package(
             ],
             path: "Benchmarks/Sources/memkeep-bench"
         ),
-        .target(name: "TestSupport", dependencies: ["MemoryStore", "Maintenance"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["MemoryStore", "Maintenance", "Embeddings"], path: "Tests/TestSupport"),
         .testTarget(name: "MemoryStoreTests", dependencies: ["MemoryStore", "TestSupport"]),
         .testTarget(
             name: "MaintenanceTests",
@@ -95,6 +109,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"]),
+        .testTarget(name: "EmbeddingsTests", dependencies: ["Embeddings", "TestSupport"], exclude: ["Oracle"]),
         .testTarget(
             name: "HTTPAPITests",
             dependencies: [

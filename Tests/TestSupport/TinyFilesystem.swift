@@ -37,7 +37,7 @@ public struct TinyFilesystem: Sendable {
         guard statvfs(directory.path, &stats) == 0 else { throw POSIXError(.EIO) }
         let free = Int(stats.f_bavail) * Int(stats.f_frsize)
         let size = max(0, free - leave)
-        FileManager.default.createFile(atPath: path(".filler"), contents: Data(count: size))
+        guard FileManager.default.createFile(atPath: path(".filler"), contents: Data(count: size)) else { throw POSIXError(.ENOSPC) }
     }
 
     public func free() throws {

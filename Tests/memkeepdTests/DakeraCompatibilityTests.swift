@@ -8,19 +8,8 @@ import TestSupport
     static let sdkVersion = "0.14.1"
     static let repository = SystemdUnitTests.repository
 
-    /// A venv with the SDK, kept between runs on this machine (CI builds it fresh).
     static func python() async throws -> String {
-        let venv = FileManager.default.temporaryDirectory.appendingPathComponent("memkeep-dakera-\(sdkVersion)").path
-        let python = venv + "/bin/python"
-        var importable = FileManager.default.isExecutableFile(atPath: python)
-        if importable { importable = try await Process.tool(python, ["-c", "import dakera"]).status == 0 }
-        if !importable {
-            let created = try await Process.tool("/usr/bin/python3", ["-m", "venv", "--clear", venv])
-            #expect(created.status == 0, "\(created.output)")
-            let installed = try await Process.tool(venv + "/bin/pip", ["install", "-q", "dakera==\(sdkVersion)"])
-            #expect(installed.status == 0, "\(installed.output)")
-        }
-        return python
+        try await PythonEnvironment.python(name: "dakera-\(sdkVersion)", packages: ["dakera==\(sdkVersion)"], probe: "import dakera")
     }
 
     @Test func theOfficialPythonSDKRunsUnchangedAgainstMemkeepd() async throws {

@@ -70,7 +70,8 @@ final class Refusal: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func refuse(_ context: ChannelHandlerContext) {
         let answer = context.channel.allocator.buffer(string: Self.text)
-        context.writeAndFlush(wrapOutboundOut(answer)).whenComplete { [context] _ in context.close(promise: nil) }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(answer)).whenComplete { _ in channel.close(promise: nil) }
     }
 }
 
