@@ -1,3 +1,4 @@
+import Embeddings
 import Crypto
 import Hummingbird
 import HummingbirdCore
@@ -18,11 +19,14 @@ public struct APIDependencies: Sendable {
     public var clock: any WallClock
     public var logger: Logger
     public var http: HTTPConfiguration
+    /// Embeds recall queries; nil: lexical recall only.
+    public var embedder: (any TextEmbedder)?
 
     public init(
         store: MemoryStore, scheduler: Scheduler, registry: PrometheusCollectorRegistry, state: ServiceState,
-        clock: any WallClock, logger: Logger, http: HTTPConfiguration
+        clock: any WallClock, logger: Logger, http: HTTPConfiguration, embedder: (any TextEmbedder)? = nil
     ) {
+        self.embedder = embedder
         self.store = store
         self.scheduler = scheduler
         self.registry = registry

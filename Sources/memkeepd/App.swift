@@ -1,3 +1,4 @@
+import Foundation
 import CoreMetrics
 import Logging
 import Maintenance
@@ -16,9 +17,11 @@ struct App: Sendable {
 }
 
 /// Assembles the app from a configuration file (or the default), a clock and a metrics factory.
+/// `withEmbedder`: commands that embed (serve, run) load the model; the others stay light.
 func buildApp(
     configPath: String?, clock: any WallClock = SystemClock(), environment: [String: String]? = nil,
-    metrics: any MetricsFactory = NOOPMetricsHandler.instance, access: MemoryStore.Access = .readWrite
+    metrics: any MetricsFactory = NOOPMetricsHandler.instance, access: MemoryStore.Access = .readWrite,
+    withEmbedder: Bool = false
 ) throws -> App {
     let configuration =
         try environment.map { try ConfigurationLoader.load(path: configPath, environment: $0) }
@@ -32,8 +35,13 @@ func buildApp(
     } catch {
         throw StoreOpenError(path: configuration.storePath, underlying: "\(error)")
     }
+    let embedder =
+        withEmbedder
+        ? try configuration.embeddings.makeEmbedder(logger: logger, environment: environment ?? ProcessInfo.processInfo.environment)
+        : nil
     let runner = JobRunner(
-        store: store, configuration: configuration.maintenance, logger: logger, metrics: JobMetrics(factory: metrics))
+        store: store, configuration: configuration.maintenance, logger: logger, embedder: embedder,
+        metrics: JobMetrics(factory: metrics))
     return App(
         configuration: configuration, configurationPath: configPath, store: store, logger: logger, runner: runner,
         clock: clock)

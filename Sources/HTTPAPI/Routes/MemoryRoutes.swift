@@ -1,3 +1,4 @@
+import Embeddings
 import Hummingbird
 import MemoryStore
 
@@ -13,6 +14,7 @@ extension APIHandlers {
             let agent = try body.string("agent_id")
             try authorize(.write, agent: agent, context: context)
             let stored = try await store.storeMemories([try newMemory(body, agent: agent, context: context)])
+            dependencies.scheduler.noteNewMemories()
             var answer: [String: JSONValue] = ["memory": Representation.memory(stored.memories[0])]
             if let session = stored.sessions.first {
                 noteActivity(session)
@@ -44,6 +46,7 @@ extension APIHandlers {
                     content: try body.optionalString("content"), importance: try body.optionalDouble("importance"),
                     tags: try body.optionalStrings("tags"), metadata: try body.optionalObject("metadata"),
                     memoryType: try body.optionalString("memory_type")))
+            if updated.content != existing.content { dependencies.scheduler.noteNewMemories() }
             return JSONResponse.make(Representation.memory(updated))
         }
         routes.on(.post, "/v1/memory/forget") { request, context in
@@ -75,6 +78,7 @@ extension APIHandlers {
                 return try newMemory(JSONBody(fields), agent: agent, context: context, field: "memories[\(index)].")
             }
             let stored = try await store.storeMemories(news)
+            dependencies.scheduler.noteNewMemories()
             stored.sessions.forEach(noteActivity)
             let ended = stored.sessions.filter { !$0.isOpen }.map(\.id)
             return JSONResponse.make(
@@ -132,6 +136,26 @@ extension APIHandlers {
         return query
     }
 
+    /// The queries with their vectors, embedded in one batch; without an embedder (or with a
+    /// failing one: recall then degrades to full text, and says so in the log) as they are.
+    func embedded(_ queries: [RecallQuery], context: APIRequestContext) async -> [RecallQuery] {
+        guard let embedder = dependencies.embedder else { return queries }
+        let texts = queries.map(\.query)
+        guard texts.contains(where: { !$0.isEmpty }) else { return queries }
+        do {
+            let vectors = try await embedder.embed(texts)
+            let model = EmbeddingModel(name: embedder.modelID, dimensions: embedder.dimensions)
+            return zip(queries, vectors).map { query, vector in
+                var query = query
+                if !query.query.isEmpty { query.embedding = QueryEmbedding(model: model, vector: vector) }
+                return query
+            }
+        } catch {
+            context.logger.warning("cannot embed the recall query, ranking by full text only: \(error)")
+            return queries
+        }
+    }
+
     func recalled(_ query: RecallQuery) async throws -> JSONValue {
         let (hits, session) = try await store.recall(query, weights: dependencies.http.recall)
         noteActivity(session)
@@ -141,7 +165,8 @@ extension APIHandlers {
     }
 
     func recallResponse(_ body: JSONBody, context: APIRequestContext) async throws -> Response {
-        JSONResponse.make(.object(["memories": try await recalled(try recallQuery(body, context: context))]))
+        let query = await embedded([try recallQuery(body, context: context)], context: context)[0]
+        return JSONResponse.make(.object(["memories": try await recalled(query)]))
     }
 
     /// The multi-topic form: several recalls in one round trip, answered in request order.
@@ -158,7 +183,7 @@ extension APIHandlers {
             }
         }
         var results: [JSONValue] = []
-        for query in parsed {
+        for query in await embedded(parsed, context: context) {
             results.append(.object([
                 "agent_id": .string(query.agentID), "query": .string(query.query), "memories": try await recalled(query),
             ]))

@@ -6,6 +6,7 @@ public struct MaintenanceConfiguration: Sendable, Equatable {
     public var consolidation = Consolidation()
     public var decay = Decay()
     public var purge = Purge()
+    public var embed = Embed()
     public var jobs = Jobs()
 
     public init() {}
@@ -51,23 +52,35 @@ public struct MaintenanceConfiguration: Sendable, Equatable {
         public init() {}
     }
 
+    public struct Embed: Sendable, Equatable {
+        /// Memories per provider call and per write transaction.
+        public var batchSize = 64
+        public init() {}
+    }
+
     public struct Jobs: Sendable, Equatable {
         /// Time per run; a job stops after the batch that crosses it and continues next run.
         public var budget: [JobName: Duration] = [
             .orphans: .seconds(10), .consolidate: .seconds(60), .decay: .seconds(60), .purge: .seconds(60),
+            .embed: .seconds(60),
         ]
         /// Time between scheduled runs of the periodic jobs; orphans is driven by deadlines.
         public var interval: [JobName: Duration] = [
             .consolidate: .seconds(3600), .decay: .seconds(3600), .purge: .seconds(300),
+            // New memories of this process wake the job at once; the interval catches those
+            // other processes wrote.
+            .embed: .seconds(60),
         ]
         /// Up to this much is added at random to each scheduled time, so daemons sharing a
         /// store (or many hosts sharing a timer) spread out.
         public var jitter: [JobName: Duration] = [
             .orphans: .zero, .consolidate: .seconds(300), .decay: .seconds(300), .purge: .seconds(30),
+            .embed: .zero,
         ]
         /// Hard limit of one run: past it the run is cancelled and its open batch rolled back.
         public var timeout: [JobName: Duration] = [
             .orphans: .seconds(60), .consolidate: .seconds(600), .decay: .seconds(600), .purge: .seconds(600),
+            .embed: .seconds(600),
         ]
         /// After a failed run the job waits this long, doubling per consecutive failure up to
         /// `backoffMax`.

@@ -1,3 +1,3 @@
 public enum JobName: String, Sendable, Codable, CaseIterable, Hashable {
-    case orphans, consolidate, decay, purge
+    case orphans, consolidate, decay, purge, embed
 }

@@ -24,6 +24,7 @@ public struct JobReport: Sendable, Equatable, Codable {
     public var archived: Int?
     public var deletedMemories: Int?
     public var deletedArchived: Int?
+    public var embedded: Int?
 
     public init(job: JobName, status: Status = .ok) {
         self.job = job
@@ -41,5 +42,6 @@ public struct JobReport: Sendable, Equatable, Codable {
         case decayed, archived
         case deletedMemories = "deleted_memories"
         case deletedArchived = "deleted_archived"
+        case embedded
     }
 }

@@ -1,3 +1,4 @@
+import Embeddings
 import Logging
 import MemoryStore
 import Metrics
@@ -11,6 +12,8 @@ public struct JobRunner: Sendable {
     public var holder: LeaseHolder
     /// An injected summarizer; nil: the extractive one the configuration describes.
     public var injectedSummarizer: (any Summarizer)?
+    /// What the `embed` job (and recall) embed with; nil: lexical recall only, no `embed` job.
+    public var embedder: (any TextEmbedder)?
     /// Real time for leases, whatever clock the jobs run on.
     public var leaseClock: any WallClock
     /// What budgets, batch pauses and timeouts are measured and slept on.
@@ -19,7 +22,7 @@ public struct JobRunner: Sendable {
 
     public init(
         store: MemoryStore, configuration: MaintenanceConfiguration, logger: Logger,
-        holder: LeaseHolder = .current(), summarizer: (any Summarizer)? = nil, leaseClock: any WallClock = SystemClock(),
+        holder: LeaseHolder = .current(), summarizer: (any Summarizer)? = nil, embedder: (any TextEmbedder)? = nil, leaseClock: any WallClock = SystemClock(),
         clock: AnyClock = .continuous, metrics: JobMetrics = JobMetrics()
     ) {
         self.store = store
@@ -27,6 +30,7 @@ public struct JobRunner: Sendable {
         self.logger = logger
         self.holder = holder
         self.injectedSummarizer = summarizer
+        self.embedder = embedder
         self.leaseClock = leaseClock
         self.clock = clock
         self.metrics = metrics
@@ -88,8 +92,9 @@ public struct JobRunner: Sendable {
                     clock: clock, deadline: started + (configuration.jobs.budget[job] ?? .seconds(60)),
                     pause: configuration.jobs.batchPause, keepLease: keeper.keep, shouldStop: shouldStop))
             let summarizer = summarizer
+            let embedder = embedder
             report = try await withTimeout(configuration.jobs.timeout[job] ?? .seconds(600), job: job) {
-                try await Self.execute(job, context: context, summarizer: summarizer)
+                try await Self.execute(job, context: context, summarizer: summarizer, embedder: embedder)
             }
         } catch {
             report.status = .failed
@@ -136,12 +141,15 @@ public struct JobRunner: Sendable {
         }
     }
 
-    static func execute(_ job: JobName, context: JobContext, summarizer: any Summarizer) async throws -> JobReport {
+    static func execute(
+        _ job: JobName, context: JobContext, summarizer: any Summarizer, embedder: (any TextEmbedder)?
+    ) async throws -> JobReport {
         switch job {
         case .orphans: try await OrphanSweep.run(context)
         case .consolidate: try await ConsolidationJob.run(context, summarizer: summarizer)
         case .decay: try await DecayJob.run(context)
         case .purge: try await PurgeJob.run(context)
+        case .embed: try await EmbedJob.run(context, embedder: try embedder.orThrow(JobError.noEmbedder))
         }
     }
 

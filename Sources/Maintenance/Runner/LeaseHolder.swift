@@ -58,12 +58,14 @@ final class LeaseKeeper: Sendable {
 public enum JobError: Error, CustomStringConvertible {
     case leaseLost(job: String)
     case timedOut(job: String, limit: Duration)
+    case noEmbedder
 
     public var description: String {
         switch self {
         case .leaseLost(let job): "lost the lease of job \(job) (expired and taken over); stopped after the last committed batch"
         case .timedOut(let job, let limit):
             "job \(job) ran past its timeout of \(limit) (jobs.\(job).timeout); cancelled, its open batch rolled back"
+        case .noEmbedder: "no embedding model is configured (embeddings.provider is none, or auto without the model files)"
         }
     }
 }

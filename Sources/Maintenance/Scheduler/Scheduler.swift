@@ -33,10 +33,20 @@ public final class Scheduler: Service, Sendable {
         var liveness = Liveness()
         var stopping = false
         var wakeUps = 0
+        /// Jobs asked to run as soon as their loop is free (new memories to embed).
+        var requested: Set<JobName> = []
         var publishedStatus = ""
     }
 
-    public static let periodicJobs: [JobName] = [.consolidate, .decay, .purge]
+    /// Every job that can run on an interval.
+    public static let intervalJobs: [JobName] = [.consolidate, .decay, .purge, .embed]
+
+    /// The jobs run on an interval; `embed` only with an embedder.
+    public var periodicJobs: [JobName] { state.withLock { Self.periodicJobs(of: $0.runner) } }
+
+    static func periodicJobs(of runner: JobRunner) -> [JobName] {
+        [.consolidate, .decay, .purge] + (runner.embedder == nil ? [] : [.embed])
+    }
 
     let store: MemoryStore
     let clock: any WallClock
@@ -77,6 +87,13 @@ public final class Scheduler: Service, Sendable {
         if state.withLock({ $0.orphans.noteDeadline(deadline) }) { signals[.orphans]?.signal() }
     }
 
+    /// New memories were stored: the `embed` loop runs as soon as it is free (a run in
+    /// progress is followed by another, so none waits for the interval).
+    public func noteNewMemories() {
+        state.withLock { _ = $0.requested.insert(.embed) }
+        signals[.embed]?.signal()
+    }
+
     /// Runs a job now for the API (admin route, agent consolidation), with the configuration in
     /// force and the daemon's lease holder, so it is single-flight with the scheduled runs.
     public func runNow(_ job: JobName, trigger: JobTrigger, dryRun: Bool, agent: String? = nil) async -> JobReport {
@@ -87,7 +104,7 @@ public final class Scheduler: Service, Sendable {
     public var statusLine: String {
         state.withLock { state in
             SchedulerStatus.line(
-                plans: Self.periodicJobs.compactMap { state.plans[$0] }, orphans: state.orphans, now: clock.now(),
+                plans: Self.periodicJobs(of: state.runner).compactMap { state.plans[$0] }, orphans: state.orphans, now: clock.now(),
                 maxSleep: state.runner.configuration.orphans.maxSleep)
         }
     }
@@ -97,7 +114,7 @@ public final class Scheduler: Service, Sendable {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.orphanLoop() }
-                for job in Self.periodicJobs {
+                for job in periodicJobs {
                     group.addTask { await self.periodicLoop(job) }
                 }
                 if let period = hooks.watchdogPeriod {
@@ -122,7 +139,7 @@ public final class Scheduler: Service, Sendable {
         let last = try await store.lastJobRuns()
         let now = clock.now()
         state.withLock { state in
-            for job in Self.periodicJobs {
+            for job in Self.periodicJobs(of: state.runner) {
                 let complete = last.first { $0.job == job.rawValue && $0.status == "ok" && $0.complete && !$0.dryRun }
                 state.plans[job] = .initial(
                     job: job, lastCompleteRunAt: complete?.finishedAt, now: now, jobs: state.runner.configuration.jobs,
@@ -135,7 +152,9 @@ public final class Scheduler: Service, Sendable {
     func periodicLoop(_ job: JobName) async {
         while !isStopping {
             let now = clock.now()
-            let due = state.withLock { $0.plans[job]!.nextDue }
+            let due = state.withLock { state in
+                state.requested.remove(job) == nil ? state.plans[job]!.nextDue : now
+            }
             if now < due {
                 await sleep(job, for: due - now)
                 continue

@@ -142,6 +142,57 @@ enum Schema {
                 END;
                 """)
         }
+        // Semantic recall: one vector per memory, tagged with the model that made it. The
+        // queue holds what needs one (new or changed content), filled by triggers so that every
+        // writer (the daemon, one-shot runs, embedders of the library) enqueues alike; vectors of
+        // another model are found by the model index. `vector_generations` counts each agent's
+        // vector inserts and deletes, so a process's in-memory copy of an agent's vectors knows
+        // by one primary-key read whether it is current.
+        migrator.registerMigration("v3-vectors") { db in
+            try db.execute(sql: """
+                CREATE TABLE memory_vectors (
+                    memory_id TEXT PRIMARY KEY NOT NULL,
+                    agent_id TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    dimensions INTEGER NOT NULL CHECK (dimensions > 0),
+                    vector BLOB NOT NULL CHECK (length(vector) = 4 * dimensions),
+                    embedded_at INTEGER NOT NULL
+                );
+                CREATE INDEX memory_vectors_by_agent ON memory_vectors(agent_id, model);
+                CREATE INDEX memory_vectors_by_model ON memory_vectors(model);
+                CREATE TABLE embed_queue (
+                    memory_id TEXT PRIMARY KEY NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE vector_generations (
+                    agent_id TEXT PRIMARY KEY NOT NULL,
+                    inserted INTEGER NOT NULL DEFAULT 0,
+                    deleted INTEGER NOT NULL DEFAULT 0
+                ) WITHOUT ROWID;
+
+                CREATE TRIGGER memories_embed_insert AFTER INSERT ON memories BEGIN
+                    INSERT OR IGNORE INTO embed_queue(memory_id) VALUES (new.id);
+                END;
+                CREATE TRIGGER memories_embed_update AFTER UPDATE OF content, agent_id ON memories
+                    WHEN old.content IS NOT new.content OR old.agent_id IS NOT new.agent_id BEGIN
+                    DELETE FROM memory_vectors WHERE memory_id = old.id;
+                    INSERT OR IGNORE INTO embed_queue(memory_id) VALUES (new.id);
+                END;
+                CREATE TRIGGER memories_embed_delete AFTER DELETE ON memories BEGIN
+                    DELETE FROM memory_vectors WHERE memory_id = old.id;
+                    DELETE FROM embed_queue WHERE memory_id = old.id;
+                END;
+                CREATE TRIGGER memory_vectors_insert AFTER INSERT ON memory_vectors BEGIN
+                    INSERT INTO vector_generations(agent_id, inserted) VALUES (new.agent_id, 1)
+                        ON CONFLICT(agent_id) DO UPDATE SET inserted = inserted + 1;
+                END;
+                CREATE TRIGGER memory_vectors_delete AFTER DELETE ON memory_vectors BEGIN
+                    INSERT INTO vector_generations(agent_id, deleted) VALUES (old.agent_id, 1)
+                        ON CONFLICT(agent_id) DO UPDATE SET deleted = deleted + 1;
+                END;
+
+                INSERT INTO embed_queue(memory_id) SELECT id FROM memories;
+                """)
+        }
         return migrator
     }
 }

@@ -8,8 +8,31 @@ public struct RecallWeights: Sendable, Equatable {
     public var recency = 0.1
     /// Recency halves every this many milliseconds of age.
     public var recencyHalfLife: UnixMillis = 7 * 86_400_000
+    /// How much a full-text match lifts a semantic match towards 1.
+    public var lexicalBoost = 0.3
+    /// The bm25 value at which full-text relevance is 0.5.
+    public var bm25HalfPoint = 4.0
 
     public init() {}
+
+    /// Full-text relevance in 0…1 from FTS5's bm25 (negative; more negative is better). A
+    /// fixed saturation, not "relative to the best match": a match on a common word stays weak
+    /// even when it is the best the query has.
+    public func lexicalRelevance(bm25: Double) -> Double {
+        let strength = max(0, -bm25)
+        return strength / (strength + bm25HalfPoint)
+    }
+
+    /// The relevance recall ranks by. A normalised blend rather than reciprocal rank fusion:
+    /// cosine similarity is calibrated (a weak nearest neighbour stays weak), and ranks would
+    /// let a full-text match on a stop word outrank the semantic answer to a paraphrase. With
+    /// a similarity, a full-text match lifts it towards 1 by `lexicalBoost` of the rest; without
+    /// one (no vector yet, or no query vector), full-text relevance alone.
+    public func fuse(similarity: Float?, lexical: Double) -> Double {
+        guard let similarity else { return lexical }
+        let semantic = min(1, max(0, Double(similarity)))
+        return semantic + lexicalBoost * lexical * (1 - semantic)
+    }
 }
 
 public struct RecallQuery: Sendable {
@@ -25,6 +48,8 @@ public struct RecallQuery: Sendable {
     public var until: UnixMillis?
     public var includeArchived = false
     public var includeSuperseded = false
+    /// The query's vector; nil ranks by full text alone.
+    public var embedding: QueryEmbedding?
 
     public init(agentID: String, query: String) {
         self.agentID = agentID
@@ -34,7 +59,8 @@ public struct RecallQuery: Sendable {
 
 public struct RecallHit: Sendable {
     public var memory: Memory
-    /// Full-text relevance in 0…1 (1 = the best match of this query).
+    /// Semantic similarity to the query in 0…1 (cosine, negatives as 0); for a memory without
+    /// a vector of the query's model yet, its full-text relevance in 0…1.
     public var score: Double
     /// The blended ranking value the results are ordered by.
     public var rankScore: Double
@@ -55,9 +81,11 @@ public struct MemoryFilter: Sendable {
 extension MemoryStore {
     public static let maxTopK = 100
 
-    /// Ranked recall for one agent. What it returns counts as accessed (access reinforcement)
-    /// and, with a session, as activity of that session — in the same transaction, which also
-    /// returns the session with its moved deadline.
+    /// Ranked recall for one agent: the agent's nearest vectors (with `query.embedding`) and
+    /// its full-text matches, fused (see `RecallWeights.fuse`), then weighted by importance and
+    /// recency. What it returns counts as accessed (access reinforcement) and, with a session,
+    /// as activity of that session — in the same transaction, which also returns the session
+    /// with its moved deadline.
     public func recall(_ query: RecallQuery, weights: RecallWeights) async throws -> (hits: [RecallHit], session: Session?) {
         try Validation.agentID(query.agentID)
         guard (1...Self.maxTopK).contains(query.topK) else {
@@ -67,15 +95,29 @@ extension MemoryStore {
         if let tags = query.tags { try Validation.tags(tags) }
         let now = clock.now()
         let match = Self.ftsQuery(query.query)
+        // The similarities are computed before the write transaction: refreshing the agent's
+        // cached vectors is a read, and the arithmetic holds no lock.
+        var nearest: NearestVectors?
+        if let embedding = query.embedding {
+            let snapshot = try await read { [vectors] db in try vectors.snapshot(db, agent: query.agentID, model: embedding.model) }
+            nearest = NearestVectors(snapshot: snapshot, query: embedding.vector)
+        }
+        let semantic = nearest
         return try await transaction { db in
             if let sessionID = query.sessionID {
                 guard let session = try Self.fetchSession(db, id: sessionID), session.agentID == query.agentID else {
                     throw StoreError.sessionNotFound(sessionID)
                 }
             }
-            var (conditions, arguments) = Self.recallFilter(query, now: now)
-            var candidates: [(Memory, Double)] = []
+            let (conditions, arguments) = Self.recallFilter(query, now: now)
+            var candidates: [String: (memory: Memory, lexical: Double)] = [:]
+            if let semantic {
+                for memory in try Self.nearestVisible(db, semantic, want: query.topK, conditions: conditions, arguments: arguments) {
+                    candidates[memory.id] = (memory, 0)
+                }
+            }
             if let match {
+                var arguments = arguments
                 // The agent's token narrows the match inside FTS5; bm25 weighs the content only.
                 arguments["match"] = "{agent}: \(Self.agentToken(query.agentID)) AND {content}: (\(match))"
                 arguments["pool"] = max(query.topK * 20, 200)
@@ -90,31 +132,18 @@ extension MemoryStore {
                         WHERE \(conditions.joined(separator: " AND "))
                         """,
                     arguments: StatementArguments(arguments))
-                let best = rows.map { $0["rank"] as Double }.min() ?? -1
                 for row in rows {
-                    let rank: Double = row["rank"]
-                    candidates.append((try Memory(row: row), best < 0 ? rank / best : 0))
+                    let memory = try Memory(row: row)
+                    candidates[memory.id] = (memory, weights.lexicalRelevance(bm25: row["rank"]))
                 }
             }
-            if candidates.count < query.topK {
-                // Too few full-text matches: fill with the agent's other memories, newest first,
-                // as a similarity search would still answer with its nearest neighbours.
-                let seen = Set(candidates.map(\.0.id))
-                arguments["fill"] = query.topK + seen.count
-                let rest = try Memory.fetchAll(
-                    db,
-                    sql: """
-                        SELECT \(Memory.columns) FROM memories WHERE \(conditions.joined(separator: " AND "))
-                        ORDER BY created_at DESC LIMIT :fill
-                        """,
-                    arguments: StatementArguments(arguments))
-                candidates += rest.filter { !seen.contains($0.id) }.map { ($0, 0) }
-            }
-            let hits = candidates.map { memory, relevance in
+            let hits = candidates.values.map { memory, lexical in
+                let similarity = semantic?.similarity(of: memory.id)
+                let relevance = weights.fuse(similarity: similarity, lexical: lexical)
                 let age = Double(max(0, now - (memory.lastAccessedAt ?? memory.createdAt)))
                 let recency = pow(0.5, age / Double(weights.recencyHalfLife))
                 let rank = weights.relevance * relevance + weights.importance * memory.importance + weights.recency * recency
-                return RecallHit(memory: memory, score: relevance, rankScore: rank)
+                return RecallHit(memory: memory, score: similarity.map { min(1, max(0, Double($0))) } ?? lexical, rankScore: rank)
             }
             .sorted { ($0.rankScore, $0.memory.createdAt, $0.memory.id) > ($1.rankScore, $1.memory.createdAt, $1.memory.id) }
             .prefix(query.topK)
@@ -135,6 +164,29 @@ extension MemoryStore {
                 return hit
             }
             return (accessed, session)
+        }
+    }
+
+    /// The visible memories (under the recall's filters) nearest the query: the nearest
+    /// `pool` vectors first, widened while too few of them pass the filters.
+    static func nearestVisible(
+        _ db: Database, _ nearest: NearestVectors, want: Int, conditions: [String],
+        arguments: [String: (any DatabaseValueConvertible)?]
+    ) throws -> [Memory] {
+        var pool = max(want * 10, 100)
+        while true {
+            let ids = nearest.top(pool)
+            var arguments = arguments
+            arguments["ids"] = String(decoding: try JSONEncoder().encode(ids), as: UTF8.self)
+            let memories = try Memory.fetchAll(
+                db,
+                sql: """
+                    SELECT \(Memory.columns) FROM memories
+                    WHERE memories.id IN (SELECT value FROM json_each(:ids)) AND \(conditions.joined(separator: " AND "))
+                    """,
+                arguments: StatementArguments(arguments))
+            if memories.count >= pool / 4 || ids.count < pool { return memories }
+            pool *= 8
         }
     }
 

@@ -8,10 +8,13 @@ public struct StoreConfiguration: Sendable, Equatable {
     public var busyTimeout: Duration
     /// The idle timeout of sessions that do not set their own; 0 means never.
     public var defaultIdleTimeoutSeconds: Int64
+    /// Bound of the in-memory copy of recently recalled agents' vectors.
+    public var vectorCacheBytes: Int
 
-    public init(busyTimeout: Duration = .seconds(5), defaultIdleTimeoutSeconds: Int64 = 1800) {
+    public init(busyTimeout: Duration = .seconds(5), defaultIdleTimeoutSeconds: Int64 = 1800, vectorCacheBytes: Int = 64 << 20) {
         self.busyTimeout = busyTimeout
         self.defaultIdleTimeoutSeconds = defaultIdleTimeoutSeconds
+        self.vectorCacheBytes = vectorCacheBytes
     }
 }
 
@@ -22,6 +25,7 @@ public final class MemoryStore: Sendable {
     public let clock: any WallClock
     public let configuration: StoreConfiguration
     public let path: String
+    let vectors: VectorCache
     private let accesses = Atomic<Int>(0)
     /// Whether the last write failed for a full disk: the next such failure is the same episode.
     private let diskFull = Atomic<Bool>(false)
@@ -70,6 +74,7 @@ public final class MemoryStore: Sendable {
         self.clock = clock
         self.configuration = configuration
         self.path = path
+        self.vectors = VectorCache(capacityBytes: configuration.vectorCacheBytes)
         switch access {
         case .readWrite:
             try Schema.migrator.migrate(pool)

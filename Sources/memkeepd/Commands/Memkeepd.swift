@@ -33,13 +33,17 @@ extension AsyncParsableCommand {
     /// Builds the app, turning configuration and store errors into their exit codes.
     func makeApp(
         _ options: GlobalOptions, clock: any WallClock = SystemClock(),
-        metrics: any MetricsFactory = NOOPMetricsHandler.instance, access: MemoryStore.Access = .readWrite
+        metrics: any MetricsFactory = NOOPMetricsHandler.instance, access: MemoryStore.Access = .readWrite,
+        withEmbedder: Bool = false
     ) throws -> App {
         do {
             return try buildApp(
                 configPath: options.config ?? ProcessInfo.processInfo.environment["MEMKEEP_CONFIG"], clock: clock,
-                metrics: metrics, access: access)
+                metrics: metrics, access: access, withEmbedder: withEmbedder)
         } catch let error as ConfigurationError {
+            printError("memkeepd: bad configuration: \(error)")
+            throw Exit.badConfiguration
+        } catch let error as EmbeddingsSetupError {
             printError("memkeepd: bad configuration: \(error)")
             throw Exit.badConfiguration
         } catch {

@@ -8,7 +8,7 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run", abstract: "Run maintenance jobs once and print a report.")
 
     enum Target: String, ExpressibleByArgument, CaseIterable {
-        case orphans, consolidate, decay, purge, all
+        case orphans, consolidate, decay, purge, embed, all
 
         var jobs: [JobName] {
             switch self {
@@ -18,7 +18,7 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 
-    @Argument(help: "orphans, consolidate, decay, purge or all.")
+    @Argument(help: "orphans, consolidate, decay, purge, embed or all (embed only with an embedding model).")
     var target: Target = .all
 
     @Flag(help: "Report what would change; change nothing.")
@@ -46,10 +46,10 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let clock: any WallClock = now.flatMap(TimeFormat.parseRFC3339).map { ManualClock($0) } ?? SystemClock()
-        let app = try makeApp(options, clock: clock)
+        let app = try makeApp(options, clock: clock, withEmbedder: target == .embed || target == .all)
         let runNow = clock.now()
         var reports: [JobReport] = []
-        for job in target.jobs {
+        for job in target.jobs where job != .embed || target == .embed || app.runner.embedder != nil {
             reports.append(await app.runner.run(job, trigger: .once, now: runNow, dryRun: dryRun, agent: agent))
         }
         let report = RunReport(now: TimeFormat.rfc3339(runNow), dryRun: dryRun, jobs: reports)
@@ -104,6 +104,7 @@ struct RunReport: Codable {
             return "\(job.sessionsConsolidated ?? 0) sessions into \(job.summaries?.count ?? 0) summaries"
         case .decay: return "decayed \(job.decayed ?? 0), archived \(job.archived ?? 0)"
         case .purge: return "deleted \(job.deletedMemories ?? 0) expired, \(job.deletedArchived ?? 0) archived"
+        case .embed: return "embedded \(job.embedded ?? 0) memories"
         }
     }
 }

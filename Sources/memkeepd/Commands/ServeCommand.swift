@@ -13,7 +13,7 @@ struct ServeCommand: AsyncParsableCommand {
         // Trapped before anything else: SIGHUP's default action would end the process.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         let registry = PrometheusCollectorRegistry()
-        var app = try makeApp(options, metrics: PrometheusMetricsFactory(registry: registry))
+        var app = try makeApp(options, metrics: PrometheusMetricsFactory(registry: registry), withEmbedder: true)
         let configured = app.configuration.http.maxConnections
         do {
             app.configuration.http.maxConnections = try FileDescriptorLimit.connections(fitting: configured)

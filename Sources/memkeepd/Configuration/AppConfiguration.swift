@@ -10,6 +10,7 @@ struct AppConfiguration: Sendable, Equatable {
     var store = StoreConfiguration()
     var maintenance = MaintenanceConfiguration()
     var http = HTTPConfiguration()
+    var embeddings = EmbeddingsConfiguration()
     /// How long SIGTERM waits for the running batch to commit before cancelling.
     var shutdownGrace: Duration = .seconds(10)
     var logLevel = Logger.Level.info

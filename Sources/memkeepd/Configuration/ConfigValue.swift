@@ -49,8 +49,12 @@ enum ConfigValue {
     static let maxCount = 1_000_000_000
 
     static func positiveInt(_ text: String) throws(ConfigReason) -> Int {
-        guard let value = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), value > 0, value <= maxCount else {
-            throw ConfigReason("must be a whole number from 1 to \(maxCount)")
+        try int(text, in: 1...maxCount)
+    }
+
+    static func int(_ text: String, in range: ClosedRange<Int>) throws(ConfigReason) -> Int {
+        guard let value = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), range.contains(value) else {
+            throw ConfigReason("must be a whole number from \(range.lowerBound) to \(range.upperBound)")
         }
         return value
     }

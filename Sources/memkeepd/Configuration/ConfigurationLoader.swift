@@ -89,6 +89,47 @@ struct ConfigurationLoader {
         ("recall.recency_half_life", { c, v throws(ConfigReason) in
             c.http.recall.recencyHalfLife = try ConfigValue.positiveDuration(v).milliseconds
         }),
+        ("embeddings.provider", { c, v throws(ConfigReason) in
+            guard let provider = EmbeddingsConfiguration.Provider(rawValue: v) else {
+                throw ConfigReason("must be one of auto, builtin, openai, none")
+            }
+            c.embeddings.provider = provider
+        }),
+        ("embeddings.model_dir", { c, v throws(ConfigReason) in
+            guard !v.isEmpty else { throw ConfigReason("must not be empty") }
+            c.embeddings.modelDirectory = v
+        }),
+        ("embeddings.threads", { c, v throws(ConfigReason) in
+            c.embeddings.threads = try ConfigValue.int(v, in: 1...64)
+        }),
+        ("embeddings.url", { c, v throws(ConfigReason) in
+            guard let url = URL(string: v), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                throw ConfigReason("must be an http:// or https:// URL such as http://127.0.0.1:8080/v1")
+            }
+            c.embeddings.url = v
+        }),
+        ("embeddings.model", { c, v throws(ConfigReason) in
+            guard !v.isEmpty else { throw ConfigReason("must not be empty") }
+            c.embeddings.model = v
+        }),
+        ("embeddings.api_key_file", { c, v throws(ConfigReason) in c.embeddings.apiKeyFile = v.isEmpty ? nil : v }),
+        ("embeddings.dimensions", { c, v throws(ConfigReason) in
+            c.embeddings.dimensions = try ConfigValue.int(v, in: 1...65_536)
+        }),
+        ("embeddings.batch_size", { c, v throws(ConfigReason) in
+            let size = try ConfigValue.int(v, in: 1...2048)
+            c.embeddings.batchSize = size
+            c.maintenance.embed.batchSize = size
+        }),
+        ("embeddings.timeout", { c, v throws(ConfigReason) in c.embeddings.timeout = try ConfigValue.positiveDuration(v) }),
+        ("embeddings.retries", { c, v throws(ConfigReason) in
+            c.embeddings.retries = try ConfigValue.int(v, in: 0...20)
+        }),
+        ("embeddings.cache_mb", { c, v throws(ConfigReason) in
+            let megabytes = try ConfigValue.int(v, in: 1...(1 << 20))
+            c.embeddings.cacheMB = megabytes
+            c.store.vectorCacheBytes = megabytes << 20
+        }),
         ("shutdown.grace", { c, v throws(ConfigReason) in c.shutdownGrace = try ConfigValue.positiveDuration(v) }),
         ("log.target", { c, v throws(ConfigReason) in
             guard let target = LogTarget(rawValue: v) else { throw ConfigReason("must be auto, journal or stderr") }
@@ -109,7 +150,7 @@ struct ConfigurationLoader {
                 c.maintenance.jobs.timeout[job] = try ConfigValue.positiveDuration(v)
             }),
         ]
-    } + Scheduler.periodicJobs.flatMap { job -> [(String, Apply)] in
+    } + Scheduler.intervalJobs.flatMap { job -> [(String, Apply)] in
         [
             ("jobs.\(job.rawValue).interval", { c, v throws(ConfigReason) in
                 c.maintenance.jobs.interval[job] = try ConfigValue.positiveDuration(v)
@@ -363,6 +404,17 @@ struct ConfigurationLoader {
             throw ConfigurationError(
                 source: source, line: nil, key: "http.listen",
                 reason: "must be a loopback address while auth.keys is empty: the API would be open to the network")
+        }
+        let embeddings = configuration.embeddings
+        if embeddings.provider == .openai {
+            for (key, value) in [("embeddings.url", embeddings.url), ("embeddings.model", embeddings.model)] where value == nil {
+                throw ConfigurationError(source: source, line: nil, key: key, reason: "is required with embeddings.provider openai")
+            }
+            if embeddings.dimensions == nil {
+                throw ConfigurationError(
+                    source: source, line: nil, key: "embeddings.dimensions",
+                    reason: "is required with embeddings.provider openai (the size of the server's vectors)")
+            }
         }
         if jobs.backoffMax < jobs.backoffInitial {
             throw ConfigurationError(

@@ -68,6 +68,7 @@ extension AppConfiguration {
         if shutdownGrace != new.shutdownGrace { keys.append("shutdown.grace") }
         if logLevel != new.logLevel { keys.append("log.level") }
         if logTarget != new.logTarget { keys.append("log.target") }
+        if embeddings != new.embeddings { keys.append("embeddings") }
         return keys
     }
 }

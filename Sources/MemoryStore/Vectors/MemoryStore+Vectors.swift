@@ -1,0 +1,117 @@
+import Foundation
+import GRDB
+
+/// How far the store's vectors are from complete for one model.
+public struct EmbeddingBacklog: Sendable, Equatable {
+    /// Memories with no vector (new, or content changed).
+    public var queued: Int
+    /// Memories whose vector is of another model.
+    public var stale: Int
+    /// Memories with a vector of this model.
+    public var current: Int
+    public var total: Int { queued + stale }
+}
+
+extension MemoryStore {
+    /// Up to `limit` memories that need a vector of `model`: queued ones first (new or changed
+    /// content), then those with a vector of another model. Expired memories are left to purge.
+    public func memoriesToEmbed(model: EmbeddingModel, limit: Int) async throws -> [EmbeddingTask] {
+        let now = clock.now()
+        return try await read { db in
+            var tasks = try Self.embeddingTasks(
+                db,
+                sql: """
+                    SELECT memories.id, memories.agent_id, memories.content FROM embed_queue
+                    JOIN memories ON memories.id = embed_queue.memory_id
+                    WHERE \(visibleMemory) ORDER BY embed_queue.memory_id LIMIT :limit
+                    """,
+                arguments: ["now": now, "limit": limit])
+            if tasks.count < limit {
+                // Two ranges instead of `<>`, so the model index answers.
+                tasks += try Self.embeddingTasks(
+                    db,
+                    sql: """
+                        SELECT memories.id, memories.agent_id, memories.content FROM memory_vectors
+                        JOIN memories ON memories.id = memory_vectors.memory_id
+                        WHERE (memory_vectors.model < :model OR memory_vectors.model > :model
+                            OR memory_vectors.dimensions <> :dimensions) AND \(visibleMemory)
+                        LIMIT :limit
+                        """,
+                    arguments: ["model": model.name, "dimensions": model.dimensions, "now": now, "limit": limit - tasks.count])
+            }
+            return tasks
+        }
+    }
+
+    static func embeddingTasks(_ db: Database, sql: String, arguments: StatementArguments) throws -> [EmbeddingTask] {
+        try Row.fetchAll(db, sql: sql, arguments: arguments).map {
+            EmbeddingTask(memoryID: $0[0], agentID: $0[1], content: $0[2])
+        }
+    }
+
+    /// Stores the vectors of `model` for the tasks whose memory still has the content that was
+    /// embedded (an update in the meantime re-queued it; a delete dropped it), and takes them off
+    /// the queue. Returns how many were stored. A dry run reports the count and changes nothing.
+    public func storeVectors(
+        _ vectors: [(task: EmbeddingTask, vector: [Float])], model: EmbeddingModel, dryRun: Bool = false
+    ) async throws -> Int {
+        for (task, vector) in vectors where vector.count != model.dimensions {
+            throw StoreError.invalidArgument(
+                field: "vector", reason: "of memory \(task.memoryID) has \(vector.count) dimensions, the model \(model) has \(model.dimensions)")
+        }
+        let now = clock.now()
+        let encoded = vectors.map { ($0.task, VectorCoding.blob($0.vector)) }
+        return try await transaction(dryRun: dryRun) { db in
+            var stored = 0
+            for (task, blob) in encoded {
+                let current = try String.fetchOne(
+                    db, sql: "SELECT content FROM memories WHERE id = ?", arguments: [task.memoryID])
+                guard current == task.content else { continue }
+                try db.execute(sql: "DELETE FROM memory_vectors WHERE memory_id = ?", arguments: [task.memoryID])
+                try db.execute(
+                    sql: """
+                        INSERT INTO memory_vectors (memory_id, agent_id, model, dimensions, vector, embedded_at)
+                        VALUES (?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [task.memoryID, task.agentID, model.name, model.dimensions, Data(blob), now])
+                try db.execute(sql: "DELETE FROM embed_queue WHERE memory_id = ?", arguments: [task.memoryID])
+                stored += 1
+            }
+            return stored
+        }
+    }
+
+    public func embeddingBacklog(model: EmbeddingModel) async throws -> EmbeddingBacklog {
+        let now = clock.now()
+        return try await read { db in
+            let queued = try Int.fetchOne(
+                db,
+                sql: "SELECT count(*) FROM embed_queue JOIN memories ON memories.id = embed_queue.memory_id WHERE \(visibleMemory)",
+                arguments: ["now": now]) ?? 0
+            let stale = try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) FROM memory_vectors
+                    WHERE model < :model OR model > :model OR dimensions <> :dimensions
+                    """,
+                arguments: ["model": model.name, "dimensions": model.dimensions]) ?? 0
+            let current = try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM memory_vectors WHERE model = :model AND dimensions = :dimensions",
+                arguments: ["model": model.name, "dimensions": model.dimensions]) ?? 0
+            return EmbeddingBacklog(queued: queued, stale: stale, current: current)
+        }
+    }
+
+    /// The vector of one memory, if it has one of `model`.
+    public func vector(memoryID: String, model: EmbeddingModel) async throws -> [Float]? {
+        try await read { db in
+            guard let row = try Row.fetchOne(
+                db, sql: "SELECT vector FROM memory_vectors WHERE memory_id = ? AND model = ? AND dimensions = ?",
+                arguments: [memoryID, model.name, model.dimensions])
+            else { return nil }
+            var floats: [Float] = []
+            try row.withUnsafeData(atIndex: 0) { data in data?.withUnsafeBytes { VectorCoding.append(blob: $0, to: &floats) } }
+            return floats
+        }
+    }
+}

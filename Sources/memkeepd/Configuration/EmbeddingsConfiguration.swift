@@ -1,0 +1,96 @@
+import Embeddings
+import Foundation
+import Logging
+
+/// `embeddings.*`: where vectors come from.
+struct EmbeddingsConfiguration: Sendable, Equatable {
+    enum Provider: String, Sendable, CaseIterable {
+        /// builtin when the model files are present, else lexical recall only (one warning).
+        case auto
+        case builtin
+        case openai
+        case none
+    }
+
+    var provider = Provider.auto
+    /// The built-in model's files (`scripts/fetch-model` puts them here).
+    var modelDirectory = "var/models/\(BuiltinEmbedder.defaultModelName)"
+    /// OpenBLAS threads of the built-in model.
+    var threads = 1
+    var url: String?
+    var model: String?
+    var apiKeyFile: String?
+    var dimensions: Int?
+    var batchSize = 64
+    var timeout: Duration = .seconds(30)
+    var retries = 3
+    var cacheMB = 64
+
+    /// The file name looked up in `$CREDENTIALS_DIRECTORY` (systemd's LoadCredential=) when
+    /// `api_key_file` is unset.
+    static let credentialName = "embeddings-api-key"
+}
+
+/// Why the configured provider cannot start: exit 78, as for a bad configuration.
+struct EmbeddingsSetupError: Error, CustomStringConvertible {
+    var description: String
+}
+
+extension EmbeddingsConfiguration {
+    /// The embedder this configuration asks for; nil for lexical-only recall.
+    func makeEmbedder(logger: Logger, environment: [String: String]) throws -> (any TextEmbedder)? {
+        switch provider {
+        case .none:
+            return nil
+        case .auto:
+            guard BuiltinEmbedder.isPresent(in: modelDirectory) else {
+                logger.warning(
+                    "no embedding model in \(modelDirectory): recall ranks by full text only; fetch the model with \(BuiltinEmbedder.fetchCommand) or set embeddings.provider")
+                return nil
+            }
+            return try builtin()
+        case .builtin:
+            return try builtin()
+        case .openai:
+            guard let url, let model, let dimensions else {
+                throw EmbeddingsSetupError(description: "embeddings.provider openai needs embeddings.url, embeddings.model and embeddings.dimensions")
+            }
+            var settings = OpenAIEmbedder.Settings(url: url, model: model, apiKey: try apiKey(environment: environment), dimensions: dimensions)
+            settings.batchSize = batchSize
+            settings.timeout = timeout
+            settings.retries = retries
+            return OpenAIEmbedder(settings: settings)
+        }
+    }
+
+    func builtin() throws -> BuiltinEmbedder {
+        do {
+            return try BuiltinEmbedder(directory: modelDirectory, threads: threads)
+        } catch {
+            throw EmbeddingsSetupError(description: "embeddings.provider \(provider.rawValue): \(error)")
+        }
+    }
+
+    /// The key from `api_key_file` (relative names are looked up in `$CREDENTIALS_DIRECTORY`
+    /// first), else from the credential `embeddings-api-key`; nil when neither exists.
+    func apiKey(environment: [String: String]) throws -> String? {
+        let credentials = environment["CREDENTIALS_DIRECTORY"]
+        var candidates: [String] = []
+        if let apiKeyFile {
+            if let credentials, !apiKeyFile.hasPrefix("/") { candidates.append(credentials + "/" + apiKeyFile) }
+            candidates.append(apiKeyFile)
+        } else if let credentials {
+            candidates.append(credentials + "/" + Self.credentialName)
+        }
+        for path in candidates where FileManager.default.fileExists(atPath: path) {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw EmbeddingsSetupError(description: "embeddings.api_key_file: cannot read \(path)")
+            }
+            let key = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !key.isEmpty else { throw EmbeddingsSetupError(description: "embeddings.api_key_file: \(path) is empty") }
+            return key
+        }
+        if let apiKeyFile { throw EmbeddingsSetupError(description: "embeddings.api_key_file: \(apiKeyFile) does not exist") }
+        return nil
+    }
+}
