@@ -113,7 +113,7 @@ let package = Package(
         .testTarget(
             name: "HTTPAPITests",
             dependencies: [
-                "HTTPAPI", "Maintenance", "MemoryStore", "TestSupport",
+                "HTTPAPI", "Maintenance", "MemoryStore", "TestSupport", "Embeddings",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

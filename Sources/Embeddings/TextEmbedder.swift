@@ -5,6 +5,9 @@ public protocol TextEmbedder: Sendable {
     /// recognised and re-embedded.
     var modelID: String { get }
     var dimensions: Int { get }
+    /// Whether it runs in this process: such an embedder is fast and never waits on a network,
+    /// so a store request embeds its memory at once; a remote one is left to the `embed` job.
+    var embedsInline: Bool { get }
     /// One vector per text, in order, each of `dimensions` values and L2 norm 1.
     func embed(_ texts: [String]) async throws -> [[Float]]
 }

@@ -1,4 +1,5 @@
 import Crypto
+import Embeddings
 import Foundation
 import HTTPAPI
 import HTTPTypes
@@ -20,27 +21,44 @@ struct APIHarness: Sendable {
     /// What the API logged, for the entries operators rely on (MESSAGE_IDs and fields).
     let logs = LogCapture()
 
-    init(_ configure: (inout HTTPConfiguration) -> Void = { _ in }) throws {
-        try self.init(test: TestStore(), configure)
+    init(embedder: (any TextEmbedder)? = nil, _ configure: (inout HTTPConfiguration) -> Void = { _ in }) throws {
+        try self.init(test: TestStore(), embedder: embedder, configure)
     }
+
+    /// With the built-in model: recall embeds its queries, `embedAll()` the memories.
+    static func semantic() throws -> APIHarness { try APIHarness(embedder: try TestModel.builtin()) }
 
     /// A second daemon on the same store file (a restart): a new store instance, same clock.
     func restarted() throws -> APIHarness {
-        try APIHarness(test: test, reopen: true) { $0 = dependencies.http }
+        try APIHarness(test: test, reopen: true, embedder: dependencies.embedder) { $0 = dependencies.http }
     }
 
-    private init(test: TestStore, reopen: Bool = false, _ configure: (inout HTTPConfiguration) -> Void) throws {
+    private init(
+        test: TestStore, reopen: Bool = false, embedder: (any TextEmbedder)?, _ configure: (inout HTTPConfiguration) -> Void
+    ) throws {
         self.test = test
         var http = HTTPConfiguration()
         configure(&http)
         let store =
             reopen
             ? try MemoryStore(path: test.directory.appendingPathComponent("store.db").path, clock: test.clock) : test.store
-        let runner = JobRunner(store: store, configuration: MaintenanceConfiguration(), logger: Self.logger)
+        let runner = JobRunner(store: store, configuration: MaintenanceConfiguration(), logger: Self.logger, embedder: embedder)
         dependencies = APIDependencies(
             store: store, scheduler: Scheduler(runner: runner, clock: test.clock, logger: Self.logger),
             registry: PrometheusCollectorRegistry(), state: ServiceState(startedAt: test.clock.now()), clock: test.clock,
-            logger: Logger(label: "memkeepd") { [logs] _ in logs }, http: http)
+            logger: Logger(label: "memkeepd") { [logs] _ in logs }, http: http, embedder: embedder)
+    }
+
+    /// Runs the `embed` job to its end; returns how many memories it embedded.
+    @discardableResult
+    func embedAll() async throws -> Int {
+        let report = await dependencies.scheduler.runNow(.embed, trigger: .admin, dryRun: false)
+        guard report.status == .ok else { throw EmbedFailed(report: report) }
+        return report.embedded ?? 0
+    }
+
+    struct EmbedFailed: Error {
+        var report: JobReport
     }
 
     var store: MemoryStore { dependencies.store }

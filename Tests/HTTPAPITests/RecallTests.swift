@@ -11,7 +11,7 @@ import Testing
     }
 
     @Test func aRelevantFreshMemoryOutranksAnIrrelevantOneAndAStaleUnimportantOne() async throws {
-        let h = try APIHarness()
+        let h = try APIHarness.semantic()
         let stale = try await h.store.storeMemory(
             NewMemory(agentID: "a1", content: "customer database is PostgreSQL 14", importance: 0.2))
         h.clock.advance(seconds: 60 * 86_400)
@@ -30,6 +30,7 @@ import Testing
         let runner = JobRunner(store: h.store, configuration: MaintenanceConfiguration(), logger: APIHarness.logger)
         #expect(await runner.run(.consolidate, trigger: .once, now: h.clock.now(), dryRun: false, agent: "a1").changed == 1)
         h.clock.advance(seconds: 61)
+        try await h.embedAll()
 
         try await h.run { client in
             let reply = try await client.call(

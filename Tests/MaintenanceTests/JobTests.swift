@@ -11,7 +11,8 @@ extension TestStore {
         configuration.jobs.batchPause = .zero
         configure(&configuration)
         return JobRunner(
-            store: store, configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+            store: store, configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
+            embedder: try? TestModel.builtin())
     }
 
     func run(_ job: JobName, _ runner: JobRunner? = nil, dryRun: Bool = false, agent: String? = nil) async -> JobReport {

@@ -27,7 +27,7 @@ import Testing
             store = try MemoryStore(path: directory.appendingPathComponent("store.db").path, clock: clock.wall)
             var configuration = MaintenanceConfiguration()
             configuration.orphans.maxSleep = .seconds(3600)
-            for job in Scheduler.periodicJobs { configuration.jobs.jitter[job] = .zero }
+            for job in Scheduler.intervalJobs { configuration.jobs.jitter[job] = .zero }
             // Pauses between batches sleep on the mock clock too; the tests step only the sleeps
             // they are about.
             configuration.jobs.batchPause = .zero

@@ -53,7 +53,7 @@ import Testing
         let store = try MemoryStore(path: directory.appendingPathComponent("store.db").path)
         var configuration = MaintenanceConfiguration()
         configuration.orphans.maxSleep = .seconds(3600)
-        for job in Scheduler.periodicJobs { configuration.jobs.jitter[job] = .zero }
+        for job in Scheduler.intervalJobs { configuration.jobs.jitter[job] = .zero }
         let runner = JobRunner(store: store, configuration: configuration, logger: logger)
         return (Scheduler(runner: runner, clock: SystemClock(), logger: logger, hooks: hooks), store)
     }

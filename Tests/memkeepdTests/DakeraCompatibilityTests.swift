@@ -16,7 +16,10 @@ import TestSupport
         let python = try await Self.python()
         let key = "compat-key-\(UUID().uuidString)"
         let digest = try await Process.tool("/usr/bin/sh", ["-c", "printf %s '\(key)' | sha256sum"]).output.prefix(64)
-        let m = try Memkeepd(["MEMKEEP_ORPHANS_MAX_SLEEP": "1h"])
+        let m = try Memkeepd([
+            "MEMKEEP_ORPHANS_MAX_SLEEP": "1h", "MEMKEEP_EMBEDDINGS_PROVIDER": "builtin",
+            "MEMKEEP_EMBEDDINGS_MODEL_DIR": TestModel.directory,
+        ])
         let config = try m.write(
             "memkeep.yaml",
             """

@@ -9,6 +9,7 @@ public struct BuiltinEmbedder: TextEmbedder {
 
     public let modelID: String
     public let dimensions: Int
+    public var embedsInline: Bool { true }
     public let tokenizer: BertTokenizer
     public let encoder: BertEncoder
     /// Tokens per text, `[CLS]` and `[SEP]` included (sentence-transformers' max_seq_length).

@@ -38,6 +38,7 @@ public struct OpenAIEmbedder: TextEmbedder {
     public let settings: Settings
     public var modelID: String { settings.model }
     public var dimensions: Int { settings.dimensions }
+    public var embedsInline: Bool { false }
     let client: HTTPClient
     let sleep: @Sendable (Duration) async throws -> Void
 

@@ -13,7 +13,8 @@ extension APIHandlers {
             let body = try await JSONBody.read(request, limit: maxBody)
             let agent = try body.string("agent_id")
             try authorize(.write, agent: agent, context: context)
-            let stored = try await store.storeMemories([try newMemory(body, agent: agent, context: context)])
+            let new = try newMemory(body, agent: agent, context: context)
+            let stored = try await store.storeMemories([new], vectors: try await inlineVectors([new.content]))
             dependencies.scheduler.noteNewMemories()
             var answer: [String: JSONValue] = ["memory": Representation.memory(stored.memories[0])]
             if let session = stored.sessions.first {
@@ -46,7 +47,13 @@ extension APIHandlers {
                     content: try body.optionalString("content"), importance: try body.optionalDouble("importance"),
                     tags: try body.optionalStrings("tags"), metadata: try body.optionalObject("metadata"),
                     memoryType: try body.optionalString("memory_type")))
-            if updated.content != existing.content { dependencies.scheduler.noteNewMemories() }
+            if updated.content != existing.content {
+                if let vectors = try await inlineVectors([updated.content]) {
+                    let task = EmbeddingTask(memoryID: updated.id, agentID: updated.agentID, content: updated.content)
+                    _ = try await store.storeVectors([(task, vectors.values[0])], model: vectors.model)
+                }
+                dependencies.scheduler.noteNewMemories()
+            }
             return JSONResponse.make(Representation.memory(updated))
         }
         routes.on(.post, "/v1/memory/forget") { request, context in
@@ -77,7 +84,10 @@ extension APIHandlers {
                 guard let fields = item.objectValue else { throw APIError.invalid("memories[\(index)]", "must be a JSON object") }
                 return try newMemory(JSONBody(fields), agent: agent, context: context, field: "memories[\(index)].")
             }
-            let stored = try await store.storeMemories(news)
+            let started = ContinuousClock.now
+            let vectors = try await inlineVectors(news.map(\.content))
+            let embedding = started.duration(to: .now)
+            let stored = try await store.storeMemories(news, vectors: vectors)
             dependencies.scheduler.noteNewMemories()
             stored.sessions.forEach(noteActivity)
             let ended = stored.sessions.filter { !$0.isOpen }.map(\.id)
@@ -85,7 +95,8 @@ extension APIHandlers {
                 .object([
                     "stored": .array(stored.memories.map(Representation.memory)),
                     "stored_count": .number(Double(stored.memories.count)),
-                    "total_embedding_time_ms": .number(0), "ended_sessions": .array(ended.map(JSONValue.string)),
+                    "total_embedding_time_ms": .number(vectors == nil ? 0 : Double(embedding / .microseconds(1)) / 1000),
+                    "ended_sessions": .array(ended.map(JSONValue.string)),
                 ]), status: .created)
         }
     }
@@ -134,6 +145,13 @@ extension APIHandlers {
         query.includeArchived = try body.optionalBool("include_archived") ?? false
         query.includeSuperseded = try body.optionalBool("include_superseded") ?? false
         return query
+    }
+
+    /// Vectors of `texts` from an in-process embedder, for the store transaction; nil with a
+    /// remote one (or none): the `embed` job embeds those memories, and the request never waits.
+    func inlineVectors(_ texts: [String]) async throws -> (model: EmbeddingModel, values: [[Float]])? {
+        guard let embedder = dependencies.embedder, embedder.embedsInline else { return nil }
+        return (EmbeddingModel(name: embedder.modelID, dimensions: embedder.dimensions), try await embedder.embed(texts))
     }
 
     /// The queries with their vectors, embedded in one batch; without an embedder (or with a

@@ -61,7 +61,16 @@ extension MemoryStore {
     /// Stores all of `news` in one transaction, or none: every item is validated first, and a
     /// missing session or a taken id rolls the whole batch back. Returns the memories and the
     /// sessions they went into, as that transaction left them (with their moved deadlines).
-    public func storeMemories(_ news: [NewMemory]) async throws -> (memories: [Memory], sessions: [Session]) {
+    /// `vectors` (one per memory, computed before) are stored in the same transaction, so a
+    /// memory stored with its vector is recalled by meaning at once.
+    public func storeMemories(
+        _ news: [NewMemory], vectors: (model: EmbeddingModel, values: [[Float]])? = nil
+    ) async throws -> (memories: [Memory], sessions: [Session]) {
+        if let vectors {
+            guard vectors.values.count == news.count, vectors.values.allSatisfy({ $0.count == vectors.model.dimensions }) else {
+                throw StoreError.invalidArgument(field: "vectors", reason: "must be one of \(vectors.model.dimensions) values per memory")
+            }
+        }
         let now = clock.now()
         var memories: [Memory] = []
         for (index, new) in news.enumerated() {
@@ -87,6 +96,11 @@ extension MemoryStore {
                     throw StoreError.alreadyExists(kind: "memory", id: memory.id)
                 }
                 try memory.insert(db)
+            }
+            if let vectors {
+                for (memory, vector) in zip(batch, vectors.values) {
+                    try Self.insertVector(db, memoryID: memory.id, agentID: memory.agentID, model: vectors.model, vector: vector, now: now)
+                }
             }
             return (batch, try sessionIDs.compactMap { try Self.fetchSession(db, id: $0) })
         }

@@ -17,6 +17,12 @@ public struct EmbeddingTask: Sendable, Equatable {
     public var memoryID: String
     public var agentID: String
     public var content: String
+
+    public init(memoryID: String, agentID: String, content: String) {
+        self.memoryID = memoryID
+        self.agentID = agentID
+        self.content = content
+    }
 }
 
 /// A query's vector for recall.

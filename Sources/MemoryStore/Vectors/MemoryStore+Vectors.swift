@@ -60,25 +60,32 @@ extension MemoryStore {
                 field: "vector", reason: "of memory \(task.memoryID) has \(vector.count) dimensions, the model \(model) has \(model.dimensions)")
         }
         let now = clock.now()
-        let encoded = vectors.map { ($0.task, VectorCoding.blob($0.vector)) }
         return try await transaction(dryRun: dryRun) { db in
             var stored = 0
-            for (task, blob) in encoded {
+            for (task, vector) in vectors {
                 let current = try String.fetchOne(
                     db, sql: "SELECT content FROM memories WHERE id = ?", arguments: [task.memoryID])
                 guard current == task.content else { continue }
-                try db.execute(sql: "DELETE FROM memory_vectors WHERE memory_id = ?", arguments: [task.memoryID])
-                try db.execute(
-                    sql: """
-                        INSERT INTO memory_vectors (memory_id, agent_id, model, dimensions, vector, embedded_at)
-                        VALUES (?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [task.memoryID, task.agentID, model.name, model.dimensions, Data(blob), now])
-                try db.execute(sql: "DELETE FROM embed_queue WHERE memory_id = ?", arguments: [task.memoryID])
+                try Self.insertVector(db, memoryID: task.memoryID, agentID: task.agentID, model: model, vector: vector, now: now)
                 stored += 1
             }
             return stored
         }
+    }
+
+    /// Replaces a memory's vector and takes the memory off the queue.
+    static func insertVector(
+        _ db: Database, memoryID: String, agentID: String, model: EmbeddingModel, vector: [Float], now: UnixMillis
+    ) throws {
+        // Delete, then insert (not REPLACE): the delete trigger must count it for the caches.
+        try db.execute(sql: "DELETE FROM memory_vectors WHERE memory_id = ?", arguments: [memoryID])
+        try db.execute(
+            sql: """
+                INSERT INTO memory_vectors (memory_id, agent_id, model, dimensions, vector, embedded_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [memoryID, agentID, model.name, model.dimensions, Data(VectorCoding.blob(vector)), now])
+        try db.execute(sql: "DELETE FROM embed_queue WHERE memory_id = ?", arguments: [memoryID])
     }
 
     public func embeddingBacklog(model: EmbeddingModel) async throws -> EmbeddingBacklog {
