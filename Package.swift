@@ -109,7 +109,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"]),
-        .testTarget(name: "EmbeddingsTests", dependencies: ["Embeddings", "TestSupport"], exclude: ["Oracle"]),
+        .testTarget(
+            name: "EmbeddingsTests", dependencies: ["Embeddings", "MemoryStore", "TestSupport"], exclude: ["Oracle", "Quality"]),
         .testTarget(
             name: "HTTPAPITests",
             dependencies: [
