@@ -110,7 +110,14 @@ let package = Package(
         ),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"]),
         .testTarget(
-            name: "EmbeddingsTests", dependencies: ["Embeddings", "MemoryStore", "TestSupport"], exclude: ["Oracle", "Quality"]),
+            name: "EmbeddingsTests",
+            dependencies: [
+                "Embeddings", "MemoryStore", "Maintenance", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            exclude: ["Oracle", "Quality"]),
         .testTarget(
             name: "HTTPAPITests",
             dependencies: [
