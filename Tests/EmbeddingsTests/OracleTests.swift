@@ -58,7 +58,8 @@ import TestSupport
         let sentences = try Self.sentences()
         let references = try await Self.references.value
         try #require(references.count == sentences.count)
-        let vectors = try await model.embed(sentences)
+        // The forward pass itself, without the sentence normalisation `embed` adds.
+        let vectors = model.tokenizeAndEncode(sentences)
         var worst = 1.0
         for (index, (vector, reference)) in zip(vectors, references).enumerated() {
             let cosine = zip(vector, reference.vector).reduce(0.0) { (sum: Double, pair: (Float, Double)) in sum + Double(pair.0) * pair.1 }

@@ -36,7 +36,17 @@ public struct BuiltinEmbedder: TextEmbedder {
     }
 
     public func embed(_ texts: [String]) async throws -> [[Float]] {
-        tokenizeAndEncode(texts)
+        tokenizeAndEncode(texts.map(Self.asSentence))
+    }
+
+    /// The text as a sentence: a final period where it ends without punctuation. The model was
+    /// trained on punctuated sentences, and agents write facts without one ("runs FastAPI
+    /// backend with PostgreSQL 14"): on the recall-quality scenario with the periods stripped,
+    /// paraphrase recall@3 is 0.68 without this and 0.77 with it (0.78 with the periods kept).
+    public static func asSentence(_ text: String) -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let last = trimmed.unicodeScalars.last, !BertTokenizer.isPunctuation(last) else { return text }
+        return trimmed + "."
     }
 
     public func tokenizeAndEncode(_ texts: [String]) -> [[Float]] {

@@ -10,6 +10,12 @@ public struct EmbeddingBacklog: Sendable, Equatable {
     /// Memories with a vector of this model.
     public var current: Int
     public var total: Int { queued + stale }
+
+    public init(queued: Int, stale: Int, current: Int) {
+        self.queued = queued
+        self.stale = stale
+        self.current = current
+    }
 }
 
 extension MemoryStore {
