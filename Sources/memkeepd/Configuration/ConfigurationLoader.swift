@@ -103,18 +103,19 @@ struct ConfigurationLoader {
             c.embeddings.threads = try ConfigValue.int(v, in: 1...64)
         }),
         ("embeddings.url", { c, v throws(ConfigReason) in
+            guard !v.isEmpty else {
+                c.embeddings.url = nil
+                return
+            }
             guard let url = URL(string: v), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
                 throw ConfigReason("must be an http:// or https:// URL such as http://127.0.0.1:8080/v1")
             }
             c.embeddings.url = v
         }),
-        ("embeddings.model", { c, v throws(ConfigReason) in
-            guard !v.isEmpty else { throw ConfigReason("must not be empty") }
-            c.embeddings.model = v
-        }),
+        ("embeddings.model", { c, v throws(ConfigReason) in c.embeddings.model = v.isEmpty ? nil : v }),
         ("embeddings.api_key_file", { c, v throws(ConfigReason) in c.embeddings.apiKeyFile = v.isEmpty ? nil : v }),
         ("embeddings.dimensions", { c, v throws(ConfigReason) in
-            c.embeddings.dimensions = try ConfigValue.int(v, in: 1...65_536)
+            c.embeddings.dimensions = v.isEmpty ? nil : try ConfigValue.int(v, in: 1...65_536)
         }),
         ("embeddings.batch_size", { c, v throws(ConfigReason) in
             let size = try ConfigValue.int(v, in: 1...2048)
