@@ -93,6 +93,7 @@ let package = Package(
             dependencies: [
                 "MemoryStore",
                 "Maintenance",
+                "Embeddings",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -32,6 +32,10 @@ for key in ["touch_latency", "recall_latency", "store_latency"]:
     need(http.get(key) or {}, f"http.{key}", ["p50_ms", "p99_ms"])
 need(report.get("idle", {}), "idle", ["ready_ms", "resident_mb_at_start", "resident_mb_after_traffic",
                                       "wakeups_per_minute", "store_accesses_per_minute"])
+need(report, "report", ["embeddings", "resident_mb_without_model"])
+need(report.get("embeddings", {}), "embeddings", ["batched_texts_per_second", "batched_gflops", "single_text_gflops",
+                                                  "backfill_memories", "backfill_per_second"])
+need(report.get("embeddings", {}).get("single_text") or {}, "embeddings.single_text", ["p50_ms", "p99_ms"])
 if missing:
     print("missing figures: " + ", ".join(missing))
     sys.exit(1)

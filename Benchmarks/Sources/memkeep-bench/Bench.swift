@@ -33,6 +33,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "The Benchmarks directory with the floor, hand-written and wrk scripts.")
     var scripts = "Benchmarks"
 
+    @Option(help: "The built-in embedding model's files (scripts/fetch-model).")
+    var modelDir = "var/models/all-MiniLM-L6-v2"
+
     @Flag(help: "Only generate the stores (source.db, orphans-source.db in --work) and stop: for profiling.")
     var generateOnly = false
 
@@ -74,18 +77,37 @@ struct Bench: AsyncParsableCommand {
         figures.append(try await jobs.measure(.orphans, source: orphanSource, interference: false))
         figures.append(try await jobs.measure(.consolidate, source: source, interference: false))
 
+        let modelDirectory = URL(fileURLWithPath: modelDir).standardizedFileURL.path
+        let embedding = EmbeddingBenchmarks(
+            memkeepd: binary, modelDirectory: modelDirectory, workDirectory: work, quick: quick, log: log)
+        let texts = try Shell.run("/usr/bin/sqlite3", [source, "SELECT content FROM memories LIMIT \(quick ? 640 : 3200);"])
+            .output.split(separator: "\n").map(String.init)
+        var embeddings = try await embedding.measureModel(texts: texts)
+        let embedded = "\(work)/embedded.db"
+        try Shell.copyStore(source, to: embedded)
+        let backfill = try embedding.backfill(store: embedded, others: quick ? 0 : 10_000)
+        embeddings.backfillMemories = backfill.memories
+        embeddings.backfillSeconds = backfill.seconds
+        embeddings.backfillPerSecond = Double(backfill.memories) / backfill.seconds
+        log("embedding: \(backfill.memories) memories backfilled in \(String(format: "%.1f", backfill.seconds)) s")
+
         let daemon = DaemonBenchmarks(memkeepd: binary, workDirectory: work, scripts: scripts, quick: quick, log: log)
-        let (http, idle) = try await daemon.run(source: source, heavyAgentMemories: summary.heavyAgentMemories)
+        let builtin = ["MEMKEEP_EMBEDDINGS_PROVIDER": "builtin", "MEMKEEP_EMBEDDINGS_MODEL_DIR": modelDirectory]
+        let (http, idle) = try await daemon.run(
+            source: embedded, heavyAgentMemories: summary.heavyAgentMemories, environment: builtin)
+        log("idle: resident memory without the model")
+        let withoutModel = try await daemon.residentAtStart(store: embedded, environment: ["MEMKEEP_EMBEDDINGS_PROVIDER": "none"])
 
         let report = BenchReport(
             startedAt: ISO8601DateFormatter().string(from: Date()), machine: Self.machine(),
             options: ["mode": quick ? "--quick" : "full", "memories": "\(count)", "seed": "\(seed)"], store: summary,
-            orphanStoreSessions: count, jobs: figures, http: http, idle: idle, totalSeconds: (ContinuousClock.now - started).seconds)
+            orphanStoreSessions: count, jobs: figures, http: http, idle: idle, embeddings: embeddings,
+            residentMegabytesWithoutModel: withoutModel, totalSeconds: (ContinuousClock.now - started).seconds)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(report).write(to: URL(fileURLWithPath: output))
         if !results.isEmpty { try report.markdown().write(toFile: results, atomically: true, encoding: .utf8) }
-        for path in [source, orphanSource] {
+        for path in [source, orphanSource, embedded] {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         }
         log("done: \(output)\(results.isEmpty ? "" : ", \(results)")")

@@ -51,7 +51,7 @@ struct DaemonBenchmarks {
 
     /// Runs the daemon on a copy of `source`, with the periodic jobs recorded as just run (the
     /// job figures are measured separately; here the API is measured alone).
-    func run(source: String, heavyAgentMemories: Int) async throws -> (HTTPFigures, IdleFigures) {
+    func run(source: String, heavyAgentMemories: Int, environment extra: [String: String]) async throws -> (HTTPFigures, IdleFigures) {
         let copy = "\(workDirectory)/serve.db"
         try Shell.copyStore(source, to: copy)
         let wallNow = Int64(Date().timeIntervalSince1970 * 1000)
@@ -67,27 +67,11 @@ struct DaemonBenchmarks {
         let prepared = try Shell.run("/usr/bin/sqlite3", [copy], input: setup)
         guard prepared.status == 0 else { throw BenchError.tool("sqlite3", prepared.output) }
 
-        let notify = try NotifyListener(path: "\(workDirectory)/notify.sock")
-        let port = 20_000 + Int(getpid() % 20_000)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: memkeepd)
-        process.arguments = ["serve"]
-        process.currentDirectoryURL = URL(fileURLWithPath: workDirectory)
-        process.environment = [
-            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "MEMKEEP_STORE_PATH": copy,
-            "MEMKEEP_HTTP_LISTEN": "127.0.0.1:\(port)", "NOTIFY_SOCKET": notify.path, "MEMKEEP_LOG_LEVEL": "warning",
-            "MEMKEEP_ORPHANS_MAX_SLEEP": "1h", "MEMKEEP_JOBS_CONSOLIDATE_JITTER": "0", "MEMKEEP_JOBS_DECAY_JITTER": "0",
-            "MEMKEEP_JOBS_PURGE_JITTER": "0", "MEMKEEP_JOBS_PURGE_INTERVAL": "1h",
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        let started = ContinuousClock.now
-        try process.run()
+        let (process, port, ready) = try launch(store: copy, environment: extra)
         defer {
             process.terminate()
             process.waitUntilExit()
         }
-        guard notify.waitFor("READY=1", timeout: 60) else { throw BenchError.missing("READY=1 from memkeepd serve") }
-        let ready = (ContinuousClock.now - started).seconds * 1000
         // Let start-up work (the orphan sweep of the store's overdue sessions) settle.
         try await Task.sleep(for: .seconds(2))
         let residentAtStart = Self.residentMegabytes(process.processIdentifier)
@@ -124,6 +108,42 @@ struct DaemonBenchmarks {
             storeAccessesPerMinute: accesses * 60 / idleSeconds, idleSeconds: idleSeconds)
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: copy + suffix) }
         return (http, idle)
+    }
+
+    /// Starts `memkeepd serve` on `store` and waits for READY=1; returns the process, its port
+    /// and the milliseconds to READY.
+    func launch(store: String, environment extra: [String: String]) throws -> (Process, Int, Double) {
+        let notify = try NotifyListener(path: "\(workDirectory)/notify-\(UUID().uuidString.prefix(8)).sock")
+        let port = 20_000 + Int(getpid() % 20_000) + Int.random(in: 0..<500)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: memkeepd)
+        process.arguments = ["serve"]
+        process.currentDirectoryURL = URL(fileURLWithPath: workDirectory)
+        process.environment = [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "MEMKEEP_STORE_PATH": store,
+            "MEMKEEP_HTTP_LISTEN": "127.0.0.1:\(port)", "NOTIFY_SOCKET": notify.path, "MEMKEEP_LOG_LEVEL": "warning",
+            "MEMKEEP_ORPHANS_MAX_SLEEP": "1h", "MEMKEEP_JOBS_CONSOLIDATE_JITTER": "0", "MEMKEEP_JOBS_DECAY_JITTER": "0",
+            "MEMKEEP_JOBS_PURGE_JITTER": "0", "MEMKEEP_JOBS_PURGE_INTERVAL": "1h",
+        ].merging(extra) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        let started = ContinuousClock.now
+        try process.run()
+        guard notify.waitFor("READY=1", timeout: 60) else {
+            process.terminate()
+            throw BenchError.missing("READY=1 from memkeepd serve")
+        }
+        return (process, port, (ContinuousClock.now - started).seconds * 1000)
+    }
+
+    /// Resident memory of a daemon started on `store` with `environment`, 2 s after READY=1.
+    func residentAtStart(store: String, environment: [String: String]) async throws -> Double {
+        let (process, _, _) = try launch(store: store, environment: environment)
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try await Task.sleep(for: .seconds(2))
+        return Self.residentMegabytes(process.processIdentifier)
     }
 
     struct WrkResult {

@@ -67,6 +67,12 @@ struct Percentiles: Codable {
         self.maxMs = maxMs
     }
 
+    init(_ samples: [Double]) {
+        let sorted = samples.sorted()
+        func at(_ fraction: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))] }
+        self.init(count: sorted.count, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: sorted.last ?? 0)
+    }
+
     enum CodingKeys: String, CodingKey {
         case count
         case p50Ms = "p50_ms"
