@@ -5,8 +5,8 @@ public protocol TextEmbedder: Sendable {
     /// recognised and re-embedded.
     var modelID: String { get }
     var dimensions: Int { get }
-    /// Whether it runs in this process: such an embedder is fast and never waits on a network,
-    /// so a store request embeds its memory at once; a remote one is left to the `embed` job.
+    /// Whether a store request embeds its memory at once (in-process only, never over a
+    /// network); otherwise the `embed` job does, and the request never waits.
     var embedsInline: Bool { get }
     /// One vector per text, in order, each of `dimensions` values and L2 norm 1.
     func embed(_ texts: [String]) async throws -> [[Float]]

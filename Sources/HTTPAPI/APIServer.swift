@@ -21,6 +21,7 @@ public struct APIDependencies: Sendable {
     public var http: HTTPConfiguration
     /// Embeds recall queries; nil: lexical recall only.
     public var embedder: (any TextEmbedder)?
+    let queryVectors = QueryVectorCache()
 
     public init(
         store: MemoryStore, scheduler: Scheduler, registry: PrometheusCollectorRegistry, state: ServiceState,

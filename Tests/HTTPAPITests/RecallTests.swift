@@ -1,8 +1,11 @@
+import Embeddings
 import Foundation
 import HTTPAPI
 import Maintenance
 import MemoryStore
+import Synchronization
 import Testing
+import TestSupport
 
 @Suite struct RecallTests {
     func ids(_ reply: Reply) -> [String] {
@@ -98,5 +101,41 @@ import Testing
             #expect(results[0]["memories"].map { "\($0)" }?.contains("FastAPI") == true)
             #expect(results[1]["agent_id"]?.text == "a2")
         }
+    }
+}
+
+/// The built-in model, counting the texts it is asked to embed.
+final class CountingEmbedder: TextEmbedder {
+    let model: BuiltinEmbedder
+    private let texts = Mutex<[String]>([])
+    init(_ model: BuiltinEmbedder) { self.model = model }
+    var modelID: String { model.modelID }
+    var dimensions: Int { model.dimensions }
+    var embedsInline: Bool { false }
+    var embedded: [String] { texts.withLock { $0 } }
+    func embed(_ texts: [String]) async throws -> [[Float]] {
+        self.texts.withLock { $0 += texts }
+        return try await model.embed(texts)
+    }
+}
+
+@Suite struct QueryVectorCacheTests {
+    @Test func aRepeatedQueryIsEmbeddedOnceAndABatchInOneCall() async throws {
+        let embedder = CountingEmbedder(try TestModel.builtin())
+        let h = try APIHarness(embedder: embedder)
+        _ = try await h.store.storeMemory(NewMemory(agentID: "a1", content: "runs FastAPI backend with PostgreSQL 14"))
+        try await h.embedAll()
+        let stored = embedder.embedded.count
+        try await h.run { client in
+            for _ in 0..<3 {
+                let reply = try await client.call(.post, "/v1/memory/recall", #"{"agent_id": "a1", "query": "which database do they use"}"#)
+                #expect(reply.text.contains("PostgreSQL"))
+            }
+            let batch = try await client.call(
+                .post, "/v1/memories/recall/batch",
+                #"{"queries": [{"agent_id": "a1", "query": "which database do they use"}, {"agent_id": "a1", "query": "what stack"}, {"agent_id": "a1", "query": "what stack"}]}"#)
+            #expect(batch.status == 200)
+        }
+        #expect(Array(embedder.embedded.dropFirst(stored)) == ["which database do they use", "what stack"])
     }
 }

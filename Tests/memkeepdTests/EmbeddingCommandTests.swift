@@ -81,6 +81,10 @@ import TestSupport
         for line in noise.dropFirst(4) {
             _ = try await httpRequest(daemon.port, "POST", "/v1/memory/store", #"{"agent_id": "a1", "content": "\#(line)"}"#)
         }
+        // The embed job, woken by the stores, gives them their vectors moments later.
+        let store = try m.store()
+        let model = EmbeddingModel(name: "all-MiniLM-L6-v2", dimensions: 384)
+        #expect(try await m.waitUntil { try await store.embeddingBacklog(model: model).total == 0 })
         let recalled = try await httpRequest(
             daemon.port, "POST", "/v1/memory/recall", #"{"agent_id": "a1", "query": "which database do they use"}"#)
         let memories = recalled.json?["memories"] as? [[String: Any]]

@@ -9,7 +9,8 @@ public struct BuiltinEmbedder: TextEmbedder {
 
     public let modelID: String
     public let dimensions: Int
-    public var embedsInline: Bool { true }
+    /// Off by default: a store then costs a forward pass (~8 ms) on its request path.
+    public let embedsInline: Bool
     public let tokenizer: BertTokenizer
     public let encoder: BertEncoder
     /// Tokens per text, `[CLS]` and `[SEP]` included (sentence-transformers' max_seq_length).
@@ -22,7 +23,8 @@ public struct BuiltinEmbedder: TextEmbedder {
         requiredFiles.allSatisfy { FileManager.default.fileExists(atPath: directory + "/" + $0) }
     }
 
-    public init(directory: String, threads: Int = 1) throws {
+    public init(directory: String, threads: Int = 1, embedsInline: Bool = false) throws {
+        self.embedsInline = embedsInline
         let missing = Self.requiredFiles.filter { !FileManager.default.fileExists(atPath: directory + "/" + $0) }
         guard missing.isEmpty else {
             throw EmbeddingError.modelMissing(directory: directory, files: missing, fetch: Self.fetchCommand)

@@ -161,7 +161,7 @@ extension APIHandlers {
         let texts = queries.map(\.query)
         guard texts.contains(where: { !$0.isEmpty }) else { return queries }
         do {
-            let vectors = try await embedder.embed(texts)
+            let vectors = try await dependencies.queryVectors.vectors(texts, embedder: embedder)
             let model = EmbeddingModel(name: embedder.modelID, dimensions: embedder.dimensions)
             return zip(queries, vectors).map { query, vector in
                 var query = query

@@ -193,6 +193,11 @@ enum Schema {
                 INSERT INTO embed_queue(memory_id) SELECT id FROM memories;
                 """)
         }
+        // How many memories hold each term: recall probes the selective words of a query in
+        // full and leaves common ones to the vectors.
+        migrator.registerMigration("v4-fts-terms") { db in
+            try db.execute(sql: "CREATE VIRTUAL TABLE memories_fts_terms USING fts5vocab(memories_fts, 'row')")
+        }
         return migrator
     }
 }

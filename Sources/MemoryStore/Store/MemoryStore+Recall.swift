@@ -83,9 +83,10 @@ extension MemoryStore {
 
     /// Ranked recall for one agent: the agent's nearest vectors (with `query.embedding`) and
     /// its full-text matches, fused (see `RecallWeights.fuse`), then weighted by importance and
-    /// recency. What it returns counts as accessed (access reinforcement) and, with a session,
-    /// as activity of that session — in the same transaction, which also returns the session
-    /// with its moved deadline.
+    /// recency. The ranking is a read, concurrent with other recalls; what it returns then
+    /// counts as accessed (access reinforcement) and, with a session, as activity of that
+    /// session, in one short write transaction that also returns the session with its moved
+    /// deadline.
     public func recall(_ query: RecallQuery, weights: RecallWeights) async throws -> (hits: [RecallHit], session: Session?) {
         try Validation.agentID(query.agentID)
         guard (1...Self.maxTopK).contains(query.topK) else {
@@ -94,66 +95,25 @@ extension MemoryStore {
         if let minImportance = query.minImportance { try Validation.importance(minImportance, field: "min_importance") }
         if let tags = query.tags { try Validation.tags(tags) }
         let now = clock.now()
-        let match = Self.ftsQuery(query.query)
-        // The similarities are computed before the write transaction: refreshing the agent's
-        // cached vectors is a read, and the arithmetic holds no lock.
-        var nearest: NearestVectors?
-        if let embedding = query.embedding {
-            let snapshot = try await read { [vectors] db in try vectors.snapshot(db, agent: query.agentID, model: embedding.model) }
-            nearest = NearestVectors(snapshot: snapshot, query: embedding.vector)
-        }
-        let semantic = nearest
-        return try await transaction { db in
+        let ranked = try await read { [vectors] db in
             if let sessionID = query.sessionID {
                 guard let session = try Self.fetchSession(db, id: sessionID), session.agentID == query.agentID else {
                     throw StoreError.sessionNotFound(sessionID)
                 }
             }
-            let (conditions, arguments) = Self.recallFilter(query, now: now)
-            var candidates: [String: (memory: Memory, lexical: Double)] = [:]
-            if let semantic {
-                for memory in try Self.nearestVisible(db, semantic, want: query.topK, conditions: conditions, arguments: arguments) {
-                    candidates[memory.id] = (memory, 0)
-                }
+            let nearest = try query.embedding.map { embedding in
+                NearestVectors(snapshot: try vectors.snapshot(db, agent: query.agentID, model: embedding.model), query: embedding.vector)
             }
-            if let match {
-                var arguments = arguments
-                // The agent's token narrows the match inside FTS5; bm25 weighs the content only.
-                arguments["match"] = "{agent}: \(Self.agentToken(query.agentID)) AND {content}: (\(match))"
-                arguments["pool"] = max(query.topK * 20, 200)
-                let rows = try Row.fetchAll(
-                    db,
-                    sql: """
-                        WITH matches AS (
-                            SELECT rowid, bm25(memories_fts, 1.0, 0.0) AS rank FROM memories_fts
-                            WHERE memories_fts MATCH :match ORDER BY rank LIMIT :pool)
-                        SELECT \(Memory.columns), matches.rank AS rank FROM memories JOIN matches
-                            ON matches.rowid = memories.rowid
-                        WHERE \(conditions.joined(separator: " AND "))
-                        """,
-                    arguments: StatementArguments(arguments))
-                for row in rows {
-                    let memory = try Memory(row: row)
-                    candidates[memory.id] = (memory, weights.lexicalRelevance(bm25: row["rank"]))
-                }
-            }
-            let hits = candidates.values.map { memory, lexical in
-                let similarity = semantic?.similarity(of: memory.id)
-                let relevance = weights.fuse(similarity: similarity, lexical: lexical)
-                let age = Double(max(0, now - (memory.lastAccessedAt ?? memory.createdAt)))
-                let recency = pow(0.5, age / Double(weights.recencyHalfLife))
-                let rank = weights.relevance * relevance + weights.importance * memory.importance + weights.recency * recency
-                return RecallHit(memory: memory, score: similarity.map { min(1, max(0, Double($0))) } ?? lexical, rankScore: rank)
-            }
-            .sorted { ($0.rankScore, $0.memory.createdAt, $0.memory.id) > ($1.rankScore, $1.memory.createdAt, $1.memory.id) }
-            .prefix(query.topK)
-            try Self.markAccessed(db, ids: hits.map(\.memory.id), now: now)
+            return try Self.rank(db, query: query, nearest: nearest, weights: weights, now: now)
+        }
+        return try await transaction { db in
+            try Self.markAccessed(db, ids: ranked.map(\.memory.id), now: now)
             var session: Session?
             if let sessionID = query.sessionID {
                 try self.recordActivity(db, sessionID: sessionID, now: now)
                 session = try Self.fetchSession(db, id: sessionID)
             }
-            let accessed = hits.map { hit in
+            let accessed = ranked.map { hit in
                 var hit = hit
                 if hit.memory.archivedAt == nil {
                     hit.memory.accessCount += 1
@@ -167,27 +127,135 @@ extension MemoryStore {
         }
     }
 
-    /// The visible memories (under the recall's filters) nearest the query: the nearest
-    /// `pool` vectors first, widened while too few of them pass the filters.
-    static func nearestVisible(
-        _ db: Database, _ nearest: NearestVectors, want: Int, conditions: [String],
-        arguments: [String: (any DatabaseValueConvertible)?]
-    ) throws -> [Memory] {
-        var pool = max(want * 10, 100)
-        while true {
-            let ids = nearest.top(pool)
-            var arguments = arguments
-            arguments["ids"] = String(decoding: try JSONEncoder().encode(ids), as: UTF8.self)
-            let memories = try Memory.fetchAll(
+    /// A candidate of one recall: the memory and its full-text relevance (0 without a match).
+    struct Candidate {
+        var memory: Memory
+        var rowid: Int64
+        var lexical: Double = 0
+    }
+
+    /// The ranking of one recall, best first, at most `topK`. Candidates: the nearest visible
+    /// vectors, the agent's memories still waiting for a vector, and full-text matches: every
+    /// match without a query vector; with one, the matches of the query's selective words
+    /// (common words would make bm25 rank thousands of rows, and the vectors cover meaning).
+    static func rank(
+        _ db: Database, query: RecallQuery, nearest: NearestVectors?, weights: RecallWeights, now: UnixMillis
+    ) throws -> [RecallHit] {
+        let (conditions, arguments) = recallFilter(query, now: now)
+        let predicate = conditions.joined(separator: " AND ")
+        var candidates: [String: Candidate] = [:]
+        func add(_ rows: [Row]) throws {
+            for row in rows {
+                let memory = try Memory(row: row)
+                candidates[memory.id] = Candidate(memory: memory, rowid: row["candidate_rowid"])
+            }
+        }
+        if let nearest {
+            var pool = max(query.topK * 10, 100)
+            while true {
+                let ids = nearest.top(pool)
+                var arguments = arguments
+                arguments["ids"] = jsonArray(ids)
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT \(Memory.columns), memories.rowid AS candidate_rowid FROM memories
+                        WHERE memories.id IN (SELECT value FROM json_each(:ids)) AND \(predicate)
+                        """,
+                    arguments: StatementArguments(arguments))
+                try add(rows)
+                // Widened while the filters leave too few of the nearest.
+                if rows.count >= pool / 4 || ids.count < pool { break }
+                pool *= 8
+            }
+            try add(Row.fetchAll(
                 db,
                 sql: """
-                    SELECT \(Memory.columns) FROM memories
-                    WHERE memories.id IN (SELECT value FROM json_each(:ids)) AND \(conditions.joined(separator: " AND "))
+                    SELECT \(Memory.columns), memories.rowid AS candidate_rowid FROM embed_queue
+                    JOIN memories ON memories.id = embed_queue.memory_id WHERE \(predicate) LIMIT 1000
                     """,
-                arguments: StatementArguments(arguments))
-            if memories.count >= pool / 4 || ids.count < pool { return memories }
-            pool *= 8
+                arguments: StatementArguments(arguments)))
         }
+        if let words = ftsWords(query.query) {
+            let agentToken = agentToken(query.agentID)
+            if nearest == nil {
+                try addMatches(db, terms: words, agentToken: agentToken, predicate: predicate, arguments: arguments, pool: max(query.topK * 20, 200), into: &candidates, weights: weights)
+            } else {
+                let selective = try selectiveTerms(db, words)
+                if !selective.isEmpty {
+                    try addMatches(db, terms: selective, agentToken: agentToken, predicate: predicate, arguments: arguments, pool: max(query.topK * 20, 200), into: &candidates, weights: weights)
+                }
+                // bm25 of every term, for the candidates alone.
+                let rowids = candidates.values.filter { $0.lexical == 0 }.map(\.rowid)
+                if !rowids.isEmpty {
+                    let scores = try Row.fetchAll(
+                        db,
+                        sql: """
+                            SELECT rowid, bm25(memories_fts, 1.0, 0.0) AS rank FROM memories_fts
+                            WHERE memories_fts MATCH :match AND rowid IN (SELECT value FROM json_each(:rowids))
+                            """,
+                        arguments: ["match": ftsMatch(words, agentToken: agentToken), "rowids": jsonArray(rowids)])
+                    var byRowid: [Int64: Double] = [:]
+                    for row in scores { byRowid[row["rowid"]] = weights.lexicalRelevance(bm25: row["rank"]) }
+                    for (id, candidate) in candidates {
+                        if let lexical = byRowid[candidate.rowid] { candidates[id]?.lexical = lexical }
+                    }
+                }
+            }
+        }
+        return candidates.values.map { candidate in
+            let memory = candidate.memory
+            let similarity = nearest?.similarity(of: memory.id)
+            let relevance = weights.fuse(similarity: similarity, lexical: candidate.lexical)
+            let age = Double(max(0, now - (memory.lastAccessedAt ?? memory.createdAt)))
+            let recency = pow(0.5, age / Double(weights.recencyHalfLife))
+            let rank = weights.relevance * relevance + weights.importance * memory.importance + weights.recency * recency
+            return RecallHit(memory: memory, score: similarity.map { min(1, max(0, Double($0))) } ?? candidate.lexical, rankScore: rank)
+        }
+        .sorted { ($0.rankScore, $0.memory.createdAt, $0.memory.id) > ($1.rankScore, $1.memory.createdAt, $1.memory.id) }
+        .prefix(query.topK).map { $0 }
+    }
+
+    /// The agent's best `pool` full-text matches of `terms` (bm25 ranked inside FTS5).
+    static func addMatches(
+        _ db: Database, terms: [String], agentToken: String, predicate: String,
+        arguments: [String: (any DatabaseValueConvertible)?], pool: Int, into candidates: inout [String: Candidate],
+        weights: RecallWeights
+    ) throws {
+        var arguments = arguments
+        arguments["match"] = ftsMatch(terms, agentToken: agentToken)
+        arguments["pool"] = pool
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                WITH matches AS (
+                    SELECT rowid, bm25(memories_fts, 1.0, 0.0) AS rank FROM memories_fts
+                    WHERE memories_fts MATCH :match ORDER BY rank LIMIT :pool)
+                SELECT \(Memory.columns), memories.rowid AS candidate_rowid, matches.rank AS rank FROM memories JOIN matches
+                    ON matches.rowid = memories.rowid
+                WHERE \(predicate)
+                """,
+            arguments: StatementArguments(arguments))
+        for row in rows {
+            let memory = try Memory(row: row)
+            candidates[memory.id] = Candidate(
+                memory: memory, rowid: row["candidate_rowid"], lexical: weights.lexicalRelevance(bm25: row["rank"]))
+        }
+    }
+
+    /// Terms in at most this many memories (all agents) are probed in full with a query vector.
+    static let selectiveTermLimit = 5000
+
+    /// The query's terms that few memories hold, by the full-text index's own document counts.
+    static func selectiveTerms(_ db: Database, _ words: [String]) throws -> [String] {
+        try words.filter { word in
+            let count = try Int.fetchOne(db, sql: "SELECT doc FROM memories_fts_terms WHERE term = ?", arguments: [word]) ?? 0
+            return count > 0 && count <= selectiveTermLimit
+        }
+    }
+
+    static func jsonArray(_ values: [some Encodable]) -> String {
+        (try? String(decoding: JSONEncoder().encode(values), as: UTF8.self)) ?? "[]"
     }
 
     /// The WHERE conditions every recall applies.
@@ -223,12 +291,17 @@ extension MemoryStore {
         return (conditions, arguments)
     }
 
-    /// The words of a query as an FTS5 OR query of quoted terms; nil when it has none.
-    static func ftsQuery(_ text: String) -> String? {
+    /// The distinct words of a query, at most 32; nil when it has none.
+    static func ftsWords(_ text: String) -> [String]? {
         let words = text.lowercased().split { !($0.isLetter || $0.isNumber) }.map(String.init)
         var seen = Set<String>()
-        let terms = words.filter { seen.insert($0).inserted }.prefix(32).map { "\"\($0)\"" }
-        return terms.isEmpty ? nil : terms.joined(separator: " OR ")
+        let terms = Array(words.filter { seen.insert($0).inserted }.prefix(32))
+        return terms.isEmpty ? nil : terms
+    }
+
+    /// An FTS5 query: the agent's token AND any of the terms (quoted) in the content.
+    static func ftsMatch(_ terms: [String], agentToken: String) -> String {
+        "{agent}: \(agentToken) AND {content}: (\(terms.map { "\"\($0)\"" }.joined(separator: " OR ")))"
     }
 
     /// The agent's token in the full-text index: 'a' + upper-case hex of the id, as the triggers

@@ -102,6 +102,10 @@ struct ConfigurationLoader {
         ("embeddings.threads", { c, v throws(ConfigReason) in
             c.embeddings.threads = try ConfigValue.int(v, in: 1...64)
         }),
+        ("embeddings.embed_on_store", { c, v throws(ConfigReason) in
+            guard let flag = Bool(v) else { throw ConfigReason("must be true or false") }
+            c.embeddings.embedOnStore = flag
+        }),
         ("embeddings.url", { c, v throws(ConfigReason) in
             guard !v.isEmpty else {
                 c.embeddings.url = nil

@@ -17,6 +17,9 @@ struct EmbeddingsConfiguration: Sendable, Equatable {
     var modelDirectory = "var/models/\(BuiltinEmbedder.defaultModelName)"
     /// OpenBLAS threads of the built-in model.
     var threads = 1
+    /// builtin: embed each memory in its store request (recalled by meaning at once) instead
+    /// of by the `embed` job moments later.
+    var embedOnStore = false
     var url: String?
     var model: String?
     var apiKeyFile: String?
@@ -65,7 +68,7 @@ extension EmbeddingsConfiguration {
 
     func builtin() throws -> BuiltinEmbedder {
         do {
-            return try BuiltinEmbedder(directory: modelDirectory, threads: threads)
+            return try BuiltinEmbedder(directory: modelDirectory, threads: threads, embedsInline: embedOnStore)
         } catch {
             throw EmbeddingsSetupError(description: "embeddings.provider \(provider.rawValue): \(error)")
         }
