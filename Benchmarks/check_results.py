@@ -28,7 +28,9 @@ for name in ["purge", "decay"]:
         need(jobs.get(name, {}).get(key) or {}, f"{name}.{key}", ["count", "p50_ms", "p99_ms", "max_ms"])
 http = report.get("http", {})
 need(http, "http", ["touch_requests_per_second", "recall_requests_per_second", "store_requests_per_second"])
-for key in ["touch_latency", "recall_latency", "store_latency"]:
+need(http, "http", ["new_query_recall_requests_per_second", "paced_store_rate", "embed_backlog_after_paced_stores",
+                    "embed_drain_seconds"])
+for key in ["touch_latency", "recall_latency", "store_latency", "new_query_recall_latency", "paced_store_latency"]:
     need(http.get(key) or {}, f"http.{key}", ["p50_ms", "p99_ms"])
 need(report.get("idle", {}), "idle", ["ready_ms", "resident_mb_at_start", "resident_mb_after_traffic",
                                       "wakeups_per_minute", "store_accesses_per_minute"])

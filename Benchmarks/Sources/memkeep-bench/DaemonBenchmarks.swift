@@ -1,3 +1,6 @@
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Foundation
 import MemoryStore
 
@@ -17,6 +20,14 @@ struct DaemonBenchmarks {
         var storeRequestsPerSecond: Double
         var storeLatency: Percentiles
         var recallAgentMemories: Int
+        var newQueryRecallRequestsPerSecond: Double
+        var newQueryRecallLatency: Percentiles
+        var pacedStoreRate: Double
+        var pacedStoreLatency: Percentiles
+        /// Memories still waiting for a vector when the paced stores end, and how long the
+        /// embed job then took to empty the queue.
+        var embedBacklogAfterPacedStores: Int
+        var embedDrainSeconds: Double
 
         enum CodingKeys: String, CodingKey {
             case touchRequestsPerSecond = "touch_requests_per_second"
@@ -26,6 +37,12 @@ struct DaemonBenchmarks {
             case storeRequestsPerSecond = "store_requests_per_second"
             case storeLatency = "store_latency"
             case recallAgentMemories = "recall_agent_memories"
+            case newQueryRecallRequestsPerSecond = "new_query_recall_requests_per_second"
+            case newQueryRecallLatency = "new_query_recall_latency"
+            case pacedStoreRate = "paced_store_rate"
+            case pacedStoreLatency = "paced_store_latency"
+            case embedBacklogAfterPacedStores = "embed_backlog_after_paced_stores"
+            case embedDrainSeconds = "embed_drain_seconds"
         }
     }
 
@@ -37,6 +54,8 @@ struct DaemonBenchmarks {
         var wakeUpsPerMinute: Double
         var storeAccessesPerMinute: Double
         var idleSeconds: Double
+        /// Of the resident memory after traffic: the mapped model weights.
+        var modelResidentMegabytes: Double
 
         enum CodingKeys: String, CodingKey {
             case readyMilliseconds = "ready_ms"
@@ -46,6 +65,7 @@ struct DaemonBenchmarks {
             case wakeUpsPerMinute = "wakeups_per_minute"
             case storeAccessesPerMinute = "store_accesses_per_minute"
             case idleSeconds = "idle_seconds"
+            case modelResidentMegabytes = "model_resident_mb"
         }
     }
 
@@ -85,14 +105,28 @@ struct DaemonBenchmarks {
         let recall = try wrk(
             ["-t2", "-c4", "-d\(seconds)s", "\(base)/v1/memory/recall?agent_id=\(Generator.heavyAgent)&query=postgresql%20aws%20billing%20migration&top_k=8"],
             env: [:])
-        log("http: store")
+        log("http: recall with a new question each time (every query embedded)")
+        let newQueries = try wrk(
+            ["-t2", "-c4", "-d\(seconds)s", "-s", "\(scripts)/wrk/recall.lua", base], env: ["AGENT": Generator.heavyAgent])
+        log("http: 100 stores/s, each embedded by the embed job")
+        let paced = try await pacedStores(base: base, rate: 100, seconds: quick ? 5 : 20)
+        let backlog = try embedBacklog(copy)
+        let drainStarted = ContinuousClock.now
+        while try embedBacklog(copy) > 0, (ContinuousClock.now - drainStarted).seconds < 120 {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let drain = (ContinuousClock.now - drainStarted).seconds
+        log("http: store (flat out)")
         let store = try wrk(["-t2", "-c4", "-d\(seconds)s", "-s", "\(scripts)/wrk/store.lua", base], env: ["AGENT": "bench-store"])
         let http = HTTPFigures(
             touchRequestsPerSecond: touch.rate, touchLatency: touch.latency, recallRequestsPerSecond: recall.rate,
             recallLatency: recall.latency, storeRequestsPerSecond: store.rate, storeLatency: store.latency,
-            recallAgentMemories: heavyAgentMemories)
-        let requests = touch.requests + recall.requests + store.requests
+            recallAgentMemories: heavyAgentMemories, newQueryRecallRequestsPerSecond: newQueries.rate,
+            newQueryRecallLatency: newQueries.latency, pacedStoreRate: paced.rate, pacedStoreLatency: paced.latency,
+            embedBacklogAfterPacedStores: backlog, embedDrainSeconds: drain)
+        let requests = touch.requests + recall.requests + newQueries.requests + store.requests + paced.latency.count
         let residentAfter = Self.residentMegabytes(process.processIdentifier)
+        let modelResident = Self.mappedResidentMegabytes(process.processIdentifier, fileSuffix: "model.safetensors")
 
         log("idle: counting wake-ups and store accesses with nothing due")
         let idleSeconds = quick ? 10.0 : 60.0
@@ -105,7 +139,7 @@ struct DaemonBenchmarks {
         let idle = IdleFigures(
             readyMilliseconds: ready, residentMegabytesAtStart: residentAtStart, residentMegabytesAfterTraffic: residentAfter,
             trafficRequests: requests, wakeUpsPerMinute: wakeUps * 60 / idleSeconds,
-            storeAccessesPerMinute: accesses * 60 / idleSeconds, idleSeconds: idleSeconds)
+            storeAccessesPerMinute: accesses * 60 / idleSeconds, idleSeconds: idleSeconds, modelResidentMegabytes: modelResident)
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: copy + suffix) }
         return (http, idle)
     }
@@ -133,6 +167,42 @@ struct DaemonBenchmarks {
             throw BenchError.missing("READY=1 from memkeepd serve")
         }
         return (process, port, (ContinuousClock.now - started).seconds * 1000)
+    }
+
+    /// Stores at `rate` per second on a fixed schedule (open loop: a slow answer delays no
+    /// later request), each with its own text; the latency of each.
+    func pacedStores(base: String, rate: Int, seconds: Int) async throws -> (rate: Double, latency: Percentiles) {
+        let url = URL(string: "\(base)/v1/memory/store")!
+        let started = ContinuousClock.now
+        let total = rate * seconds
+        let samples = try await withThrowingTaskGroup(of: Double.self) { group in
+            for index in 0..<total {
+                group.addTask {
+                    try await Task.sleep(until: started + .milliseconds(index * 1000 / rate))
+                    var request = URLRequest(url: url)
+                    request.httpMethod = "POST"
+                    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+                    request.httpBody = Data(
+                        #"{"agent_id": "bench-paced", "content": "paced fact \#(index): the customer upgraded the billing cache in region \#(index % 17)"}"#.utf8)
+                    let sent = ContinuousClock.now
+                    let (_, response) = try await URLSession.shared.data(for: request)
+                    guard (response as? HTTPURLResponse)?.statusCode == 201 else { throw BenchError.tool("store", "\(response)") }
+                    return (ContinuousClock.now - sent).seconds * 1000
+                }
+            }
+            var samples: [Double] = []
+            for try await sample in group { samples.append(sample) }
+            return samples
+        }
+        return (Double(total) / (ContinuousClock.now - started).seconds, Percentiles(samples))
+    }
+
+    func embedBacklog(_ store: String) throws -> Int {
+        let result = try Shell.run("/usr/bin/sqlite3", [store, "SELECT count(*) FROM embed_queue;"])
+        guard result.status == 0, let count = Int(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw BenchError.tool("sqlite3", result.output)
+        }
+        return count
     }
 
     /// Resident memory of a daemon started on `store` with `environment`, 2 s after READY=1.
@@ -202,6 +272,21 @@ struct DaemonBenchmarks {
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
             let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
         else { return -1 }
+        return kilobytes / 1024
+    }
+
+    /// Resident megabytes of the process's mappings of files whose path ends in `suffix`.
+    static func mappedResidentMegabytes(_ pid: Int32, fileSuffix suffix: String) -> Double {
+        guard let smaps = try? String(contentsOfFile: "/proc/\(pid)/smaps", encoding: .utf8) else { return -1 }
+        var inFile = false
+        var kilobytes = 0.0
+        for line in smaps.split(separator: "\n") {
+            if let first = line.first, first.isHexDigit, line.contains("-") {
+                inFile = line.hasSuffix(suffix)
+            } else if inFile, line.hasPrefix("Rss:") {
+                kilobytes += Double(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+            }
+        }
         return kilobytes / 1024
     }
 }

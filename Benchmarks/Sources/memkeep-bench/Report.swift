@@ -103,10 +103,19 @@ struct BenchReport: Codable {
                 floor: "", ratio: "", target: "p50 < 5 ms", met: http.recallLatency.p50Ms < 5),
             Row(figure: "hybrid recall p99, same", value: "\(Self.f(http.recallLatency.p99Ms, 2)) ms",
                 floor: "", ratio: "", target: "p99 < 10 ms", met: http.recallLatency.p99Ms < 10),
-            Row(figure: "store p50 / p99, 4 connections, each memory embedded in its request",
+            Row(figure: "hybrid recall p50 / p99 with a new question each time (every query embedded), 4 connections",
+                value: "\(Self.f(http.newQueryRecallLatency.p50Ms, 2)) / \(Self.f(http.newQueryRecallLatency.p99Ms, 2)) ms (\(Self.rate(http.newQueryRecallRequestsPerSecond)))",
+                floor: "", ratio: "", target: "p50 < 5 ms, p99 < 10 ms",
+                met: http.newQueryRecallLatency.p50Ms < 5 && http.newQueryRecallLatency.p99Ms < 10),
+            Row(figure: "store p50 / p99 at \(Self.rate(http.pacedStoreRate)), the embed job embedding them",
+                value: "\(Self.f(http.pacedStoreLatency.p50Ms, 2)) / \(Self.f(http.pacedStoreLatency.p99Ms, 2)) ms",
+                floor: "", ratio: "", target: "p99 < 10 ms", met: http.pacedStoreLatency.p99Ms < 10),
+            Row(figure: "embed backlog when those stores end; time to empty it",
+                value: "\(http.embedBacklogAfterPacedStores) memories; \(Self.f(http.embedDrainSeconds, 2)) s", floor: "", ratio: "",
+                target: "keeps up (backlog < 1 s of stores)", met: http.embedBacklogAfterPacedStores < Int(http.pacedStoreRate)),
+            Row(figure: "store p50 / p99, 4 connections flat out",
                 value: "\(Self.f(http.storeLatency.p50Ms, 2)) / \(Self.f(http.storeLatency.p99Ms, 2)) ms (\(Self.rate(http.storeRequestsPerSecond)))",
-                floor: "", ratio: "", target: "p99 < 10 ms at ≥ 100 stores/s",
-                met: http.storeLatency.p99Ms < 10 && http.storeRequestsPerSecond >= 100),
+                floor: "", ratio: "", target: "", met: nil),
         ])
         let e = embeddings
         table("Built-in embedding model (\(e.model), F32, OpenBLAS on \(e.threads) thread)", [
@@ -118,9 +127,9 @@ struct BenchReport: Codable {
                 floor: "", ratio: "", target: "", met: nil),
             Row(figure: "backfill by `memkeepd run embed` (\(e.backfillMemories) memories, read + embed + write)",
                 value: "\(Self.rate(e.backfillPerSecond)) (\(Self.f(e.backfillSeconds)) s)", floor: "", ratio: "", target: "", met: nil),
-            Row(figure: "resident memory of serve: with the model / without",
-                value: "\(Self.f(idle.residentMegabytesAtStart)) / \(Self.f(residentMegabytesWithoutModel)) MB", floor: "", ratio: "",
-                target: "≤ 60 MB more", met: idle.residentMegabytesAtStart - residentMegabytesWithoutModel <= 60),
+            Row(figure: "resident model weights after traffic (mapped model.safetensors, of 86.7 MiB)",
+                value: "\(Self.f(idle.modelResidentMegabytes)) MB", floor: "", ratio: "",
+                target: "≤ 60 MB", met: idle.modelResidentMegabytes <= 60),
         ])
         table("Idle daemon", [
             Row(figure: "resident memory after start, without the model", value: "\(Self.f(residentMegabytesWithoutModel)) MB",

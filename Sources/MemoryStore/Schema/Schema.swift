@@ -161,8 +161,11 @@ enum Schema {
                 CREATE INDEX memory_vectors_by_agent ON memory_vectors(agent_id, model);
                 CREATE INDEX memory_vectors_by_model ON memory_vectors(model);
                 CREATE TABLE embed_queue (
-                    memory_id TEXT PRIMARY KEY NOT NULL
+                    memory_id TEXT PRIMARY KEY NOT NULL,
+                    agent_id TEXT NOT NULL
                 ) WITHOUT ROWID;
+                -- Recall takes an agent's memories still waiting for a vector.
+                CREATE INDEX embed_queue_by_agent ON embed_queue(agent_id);
                 CREATE TABLE vector_generations (
                     agent_id TEXT PRIMARY KEY NOT NULL,
                     inserted INTEGER NOT NULL DEFAULT 0,
@@ -170,12 +173,13 @@ enum Schema {
                 ) WITHOUT ROWID;
 
                 CREATE TRIGGER memories_embed_insert AFTER INSERT ON memories BEGIN
-                    INSERT OR IGNORE INTO embed_queue(memory_id) VALUES (new.id);
+                    INSERT OR IGNORE INTO embed_queue(memory_id, agent_id) VALUES (new.id, new.agent_id);
                 END;
                 CREATE TRIGGER memories_embed_update AFTER UPDATE OF content, agent_id ON memories
                     WHEN old.content IS NOT new.content OR old.agent_id IS NOT new.agent_id BEGIN
                     DELETE FROM memory_vectors WHERE memory_id = old.id;
-                    INSERT OR IGNORE INTO embed_queue(memory_id) VALUES (new.id);
+                    DELETE FROM embed_queue WHERE memory_id = old.id;
+                    INSERT INTO embed_queue(memory_id, agent_id) VALUES (new.id, new.agent_id);
                 END;
                 CREATE TRIGGER memories_embed_delete AFTER DELETE ON memories BEGIN
                     DELETE FROM memory_vectors WHERE memory_id = old.id;
@@ -190,13 +194,8 @@ enum Schema {
                         ON CONFLICT(agent_id) DO UPDATE SET deleted = deleted + 1;
                 END;
 
-                INSERT INTO embed_queue(memory_id) SELECT id FROM memories;
+                INSERT INTO embed_queue(memory_id, agent_id) SELECT id, agent_id FROM memories;
                 """)
-        }
-        // How many memories hold each term: recall probes the selective words of a query in
-        // full and leaves common ones to the vectors.
-        migrator.registerMigration("v4-fts-terms") { db in
-            try db.execute(sql: "CREATE VIRTUAL TABLE memories_fts_terms USING fts5vocab(memories_fts, 'row')")
         }
         return migrator
     }

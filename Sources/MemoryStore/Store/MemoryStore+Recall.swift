@@ -171,8 +171,9 @@ extension MemoryStore {
             try add(Row.fetchAll(
                 db,
                 sql: """
-                    SELECT \(Memory.columns), memories.rowid AS candidate_rowid FROM embed_queue
-                    JOIN memories ON memories.id = embed_queue.memory_id WHERE \(predicate) LIMIT 1000
+                    SELECT \(Memory.columns), memories.rowid AS candidate_rowid FROM memories
+                    WHERE memories.id IN (SELECT memory_id FROM embed_queue WHERE agent_id = :agent LIMIT 1000)
+                        AND \(predicate)
                     """,
                 arguments: StatementArguments(arguments)))
         }
@@ -185,20 +186,13 @@ extension MemoryStore {
                 if !selective.isEmpty {
                     try addMatches(db, terms: selective, agentToken: agentToken, predicate: predicate, arguments: arguments, pool: max(query.topK * 20, 200), into: &candidates, weights: weights)
                 }
-                // bm25 of every term, for the candidates alone.
-                let rowids = candidates.values.filter { $0.lexical == 0 }.map(\.rowid)
-                if !rowids.isEmpty {
-                    let scores = try Row.fetchAll(
-                        db,
-                        sql: """
-                            SELECT rowid, bm25(memories_fts, 1.0, 0.0) AS rank FROM memories_fts
-                            WHERE memories_fts MATCH :match AND rowid IN (SELECT value FROM json_each(:rowids))
-                            """,
-                        arguments: ["match": ftsMatch(words, agentToken: agentToken), "rowids": jsonArray(rowids)])
-                    var byRowid: [Int64: Double] = [:]
-                    for row in scores { byRowid[row["rowid"]] = weights.lexicalRelevance(bm25: row["rank"]) }
-                    for (id, candidate) in candidates {
-                        if let lexical = byRowid[candidate.rowid] { candidates[id]?.lexical = lexical }
+                // bm25 of every term for the candidates alone: one rowid seek into the index each.
+                let statement = try db.cachedStatement(
+                    sql: "SELECT bm25(memories_fts, 1.0, 0.0) FROM memories_fts WHERE memories_fts MATCH ? AND rowid = ?")
+                let match = ftsMatch(words, agentToken: agentToken)
+                for (id, candidate) in candidates where candidate.lexical == 0 {
+                    if let rank = try Double.fetchOne(statement, arguments: [match, candidate.rowid]) {
+                        candidates[id]?.lexical = weights.lexicalRelevance(bm25: rank)
                     }
                 }
             }
@@ -244,12 +238,15 @@ extension MemoryStore {
     }
 
     /// Terms in at most this many memories (all agents) are probed in full with a query vector.
-    static let selectiveTermLimit = 5000
+    static let selectiveTermLimit = 2000
 
-    /// The query's terms that few memories hold, by the full-text index's own document counts.
+    /// The query's terms that few memories hold. Counting stops at the limit, so a common
+    /// word costs a bounded walk of its doclist, not all of it.
     static func selectiveTerms(_ db: Database, _ words: [String]) throws -> [String] {
-        try words.filter { word in
-            let count = try Int.fetchOne(db, sql: "SELECT doc FROM memories_fts_terms WHERE term = ?", arguments: [word]) ?? 0
+        let statement = try db.cachedStatement(
+            sql: "SELECT count(*) FROM (SELECT rowid FROM memories_fts WHERE memories_fts MATCH ? LIMIT ?)")
+        return try words.filter { word in
+            let count = try Int.fetchOne(statement, arguments: ["{content}: \"\(word)\"", selectiveTermLimit + 1]) ?? 0
             return count > 0 && count <= selectiveTermLimit
         }
     }
