@@ -127,27 +127,41 @@ extension MemoryStore {
         }
     }
 
-    /// A candidate of one recall: the memory and its full-text relevance (0 without a match).
+    /// A candidate of one recall: what ranking needs (whole memories are read for the winners
+    /// only) and its full-text relevance (0 without a match).
     struct Candidate {
-        var memory: Memory
-        var rowid: Int64
+        var id: String
+        var importance: Double
+        var createdAt: UnixMillis
+        var lastAccessedAt: UnixMillis?
         var lexical: Double = 0
+
+        static let columns = "memories.id, memories.importance, memories.created_at, memories.last_accessed_at"
+
+        init(row: Row, lexical: Double = 0) {
+            id = row[0]
+            importance = row[1]
+            createdAt = row[2]
+            lastAccessedAt = row[3]
+            self.lexical = lexical
+        }
     }
 
     /// The ranking of one recall, best first, at most `topK`. Candidates: the nearest visible
-    /// vectors, the agent's memories still waiting for a vector, and full-text matches: every
-    /// match without a query vector; with one, the matches of the query's selective words
-    /// (common words would make bm25 rank thousands of rows, and the vectors cover meaning).
+    /// vectors, the agent's memories still waiting for a vector, and full-text matches: of
+    /// every word without a query vector; with one, of the query's selective words (names,
+    /// ids, rare terms), as the vectors cover meaning and bm25 over a common word costs a walk
+    /// of its whole doclist.
     static func rank(
         _ db: Database, query: RecallQuery, nearest: NearestVectors?, weights: RecallWeights, now: UnixMillis
     ) throws -> [RecallHit] {
         let (conditions, arguments) = recallFilter(query, now: now)
         let predicate = conditions.joined(separator: " AND ")
         var candidates: [String: Candidate] = [:]
-        func add(_ rows: [Row]) throws {
+        func add(_ rows: [Row]) {
             for row in rows {
-                let memory = try Memory(row: row)
-                candidates[memory.id] = Candidate(memory: memory, rowid: row["candidate_rowid"])
+                let candidate = Candidate(row: row)
+                if candidates[candidate.id] == nil { candidates[candidate.id] = candidate }
             }
         }
         if let nearest {
@@ -159,19 +173,19 @@ extension MemoryStore {
                 let rows = try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT \(Memory.columns), memories.rowid AS candidate_rowid FROM memories
+                        SELECT \(Candidate.columns) FROM memories
                         WHERE memories.id IN (SELECT value FROM json_each(:ids)) AND \(predicate)
                         """,
                     arguments: StatementArguments(arguments))
-                try add(rows)
+                add(rows)
                 // Widened while the filters leave too few of the nearest.
                 if rows.count >= pool / 4 || ids.count < pool { break }
                 pool *= 8
             }
-            try add(Row.fetchAll(
+            add(try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT \(Memory.columns), memories.rowid AS candidate_rowid FROM memories
+                    SELECT \(Candidate.columns) FROM memories
                     WHERE memories.id IN (SELECT memory_id FROM embed_queue WHERE agent_id = :agent LIMIT 1000)
                         AND \(predicate)
                     """,
@@ -180,34 +194,37 @@ extension MemoryStore {
         if let words = ftsWords(query.query) {
             let agentToken = agentToken(query.agentID)
             if nearest == nil {
-                try addMatches(db, terms: words, agentToken: agentToken, predicate: predicate, arguments: arguments, pool: max(query.topK * 20, 200), into: &candidates, weights: weights)
+                try addMatches(
+                    db, terms: words, agentToken: agentToken, predicate: predicate, arguments: arguments,
+                    pool: max(query.topK * 20, 200), into: &candidates, weights: weights)
             } else {
+                // bm25 needs each term's document count, a walk of its whole doclist: only the
+                // selective terms are ranked, and their matches carry the full-text relevance.
                 let selective = try selectiveTerms(db, words)
                 if !selective.isEmpty {
-                    try addMatches(db, terms: selective, agentToken: agentToken, predicate: predicate, arguments: arguments, pool: max(query.topK * 20, 200), into: &candidates, weights: weights)
-                }
-                // bm25 of every term for the candidates alone: one rowid seek into the index each.
-                let statement = try db.cachedStatement(
-                    sql: "SELECT bm25(memories_fts, 1.0, 0.0) FROM memories_fts WHERE memories_fts MATCH ? AND rowid = ?")
-                let match = ftsMatch(words, agentToken: agentToken)
-                for (id, candidate) in candidates where candidate.lexical == 0 {
-                    if let rank = try Double.fetchOne(statement, arguments: [match, candidate.rowid]) {
-                        candidates[id]?.lexical = weights.lexicalRelevance(bm25: rank)
-                    }
+                    try addMatches(
+                        db, terms: selective, agentToken: agentToken, predicate: predicate, arguments: arguments,
+                        pool: max(query.topK * 20, 200), into: &candidates, weights: weights)
                 }
             }
         }
-        return candidates.values.map { candidate in
-            let memory = candidate.memory
-            let similarity = nearest?.similarity(of: memory.id)
+        let winners = candidates.values.map { candidate in
+            let similarity = nearest?.similarity(of: candidate.id)
             let relevance = weights.fuse(similarity: similarity, lexical: candidate.lexical)
-            let age = Double(max(0, now - (memory.lastAccessedAt ?? memory.createdAt)))
+            let age = Double(max(0, now - (candidate.lastAccessedAt ?? candidate.createdAt)))
             let recency = pow(0.5, age / Double(weights.recencyHalfLife))
-            let rank = weights.relevance * relevance + weights.importance * memory.importance + weights.recency * recency
-            return RecallHit(memory: memory, score: similarity.map { min(1, max(0, Double($0))) } ?? candidate.lexical, rankScore: rank)
+            let rank = weights.relevance * relevance + weights.importance * candidate.importance + weights.recency * recency
+            return (candidate, score: similarity.map { min(1, max(0, Double($0))) } ?? candidate.lexical, rank: rank)
         }
-        .sorted { ($0.rankScore, $0.memory.createdAt, $0.memory.id) > ($1.rankScore, $1.memory.createdAt, $1.memory.id) }
-        .prefix(query.topK).map { $0 }
+        .sorted { ($0.rank, $0.0.createdAt, $0.0.id) > ($1.rank, $1.0.createdAt, $1.0.id) }
+        .prefix(query.topK)
+        let memories = try Memory.fetchAll(
+            db, sql: "SELECT \(Memory.columns) FROM memories WHERE id IN (SELECT value FROM json_each(?))",
+            arguments: [jsonArray(winners.map(\.0.id))])
+        let byID = Dictionary(uniqueKeysWithValues: memories.map { ($0.id, $0) })
+        return winners.compactMap { winner in
+            byID[winner.0.id].map { RecallHit(memory: $0, score: winner.score, rankScore: winner.rank) }
+        }
     }
 
     /// The agent's best `pool` full-text matches of `terms` (bm25 ranked inside FTS5).
@@ -225,15 +242,14 @@ extension MemoryStore {
                 WITH matches AS (
                     SELECT rowid, bm25(memories_fts, 1.0, 0.0) AS rank FROM memories_fts
                     WHERE memories_fts MATCH :match ORDER BY rank LIMIT :pool)
-                SELECT \(Memory.columns), memories.rowid AS candidate_rowid, matches.rank AS rank FROM memories JOIN matches
+                SELECT \(Candidate.columns), matches.rank AS rank FROM memories JOIN matches
                     ON matches.rowid = memories.rowid
                 WHERE \(predicate)
                 """,
             arguments: StatementArguments(arguments))
         for row in rows {
-            let memory = try Memory(row: row)
-            candidates[memory.id] = Candidate(
-                memory: memory, rowid: row["candidate_rowid"], lexical: weights.lexicalRelevance(bm25: row["rank"]))
+            let candidate = Candidate(row: row, lexical: weights.lexicalRelevance(bm25: row["rank"]))
+            candidates[candidate.id] = candidate
         }
     }
 
