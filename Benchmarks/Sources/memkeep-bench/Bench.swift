@@ -36,10 +36,18 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "The built-in embedding model's files (scripts/fetch-model).")
     var modelDir = "var/models/all-MiniLM-L6-v2"
 
+    @Option(help: "Only render the Markdown tables (to --results) from this results.json of an earlier run.")
+    var render: String?
+
     @Flag(help: "Only generate the stores (source.db, orphans-source.db in --work) and stop: for profiling.")
     var generateOnly = false
 
     func run() async throws {
+        if let render {
+            let report = try JSONDecoder().decode(BenchReport.self, from: Data(contentsOf: URL(fileURLWithPath: render)))
+            try report.markdown().write(toFile: results, atomically: true, encoding: .utf8)
+            return
+        }
         let started = ContinuousClock.now
         let count = quick ? 50_000 : memories
         let work = URL(fileURLWithPath: self.work).standardizedFileURL.path

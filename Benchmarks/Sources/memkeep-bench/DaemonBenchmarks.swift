@@ -118,6 +118,12 @@ struct DaemonBenchmarks {
         let drain = (ContinuousClock.now - drainStarted).seconds
         log("http: store (flat out)")
         let store = try wrk(["-t2", "-c4", "-d\(seconds)s", "-s", "\(scripts)/wrk/store.lua", base], env: ["AGENT": "bench-store"])
+        // Flat out, stores outrun the model: let the embed job finish them before the idle figures.
+        log("http: waiting for the embed job to catch up with the flat-out stores")
+        let catchUpStarted = ContinuousClock.now
+        while try embedBacklog(copy) > 0, (ContinuousClock.now - catchUpStarted).seconds < 600 {
+            try await Task.sleep(for: .milliseconds(200))
+        }
         let http = HTTPFigures(
             touchRequestsPerSecond: touch.rate, touchLatency: touch.latency, recallRequestsPerSecond: recall.rate,
             recallLatency: recall.latency, storeRequestsPerSecond: store.rate, storeLatency: store.latency,
@@ -277,7 +283,9 @@ struct DaemonBenchmarks {
 
     /// Resident megabytes of the process's mappings of files whose path ends in `suffix`.
     static func mappedResidentMegabytes(_ pid: Int32, fileSuffix suffix: String) -> Double {
-        guard let smaps = try? String(contentsOfFile: "/proc/\(pid)/smaps", encoding: .utf8) else { return -1 }
+        // Read to the end: /proc reports a size of 0, which a sized read takes at its word.
+        guard let handle = FileHandle(forReadingAtPath: "/proc/\(pid)/smaps"), let data = try? handle.readToEnd() else { return -1 }
+        let smaps = String(decoding: data, as: UTF8.self)
         var inFile = false
         var kilobytes = 0.0
         for line in smaps.split(separator: "\n") {

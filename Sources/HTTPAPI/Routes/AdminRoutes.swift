@@ -29,7 +29,7 @@ extension APIHandlers {
             try context.principal.authorize(.admin, agent: nil, notFound: APIError.notFound("route"))
             let name = try context.path("job")
             guard let job = JobName(rawValue: name) else {
-                throw APIError(.notFound, code: "JOB_NOT_FOUND", "no job \(name): orphans, consolidate, decay or purge")
+                throw APIError(.notFound, code: "JOB_NOT_FOUND", "no job \(name): \(JobName.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             let body = try await JSONBody.read(request, limit: maxBody, allowEmpty: true)
             let bodyDryRun = try body.optionalBool("dry_run")
