@@ -69,11 +69,6 @@ public final class MemoryStore: Sendable {
                 try db.execute(sql: "PRAGMA cache_size = -16384")
             }
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            // Reads map the file instead of copying pages with pread: each recall's access write
-            // invalidates the readers' page caches, and pread was a fifth of a recall's profile
-            // (recall on a 2,400-memory agent, 4 connections: 279 → 295–333 req/s over two runs). Writes still go
-            // through write().
-            try db.execute(sql: "PRAGMA mmap_size = 268435456")
         }
         self.pool = try DatabasePool(path: path, configuration: config)
         self.clock = clock
