@@ -95,3 +95,13 @@ import TestSupport
         #expect(await daemon.stop().status == 0)
     }
 }
+
+@Suite struct FetchModelScriptTests {
+    /// The README's commands run it every time: with the files there it must not download.
+    @Test func fetchModelDoesNothingWhenTheModelIsAlreadyThere() async throws {
+        let script = TestModel.repository.appendingPathComponent("scripts/fetch-model").path
+        let run = try await Process.tool(script, [TestModel.directory])
+        #expect(run.status == 0)
+        #expect(run.output.contains("already holds the model"), "\(run.output)")
+    }
+}

@@ -14,8 +14,6 @@ final class QueryVectorCache: Sendable {
     struct State {
         var entries: [Key: (vector: [Float], lastUse: UInt64)] = [:]
         var tick: UInt64 = 0
-        var hits = 0
-        var misses = 0
     }
 
     let capacity: Int
@@ -25,8 +23,6 @@ final class QueryVectorCache: Sendable {
         self.capacity = capacity
     }
 
-    var counts: (hits: Int, misses: Int) { state.withLock { ($0.hits, $0.misses) } }
-
     /// The vectors of `texts`: cached ones at once, the others embedded in one batch.
     func vectors(_ texts: [String], embedder: any TextEmbedder) async throws -> [[Float]] {
         let model = EmbeddingModel(name: embedder.modelID, dimensions: embedder.dimensions)
@@ -34,11 +30,7 @@ final class QueryVectorCache: Sendable {
             texts.map { text -> [Float]? in
                 state.tick += 1
                 let key = Key(model: model, text: text)
-                guard let entry = state.entries[key] else {
-                    state.misses += 1
-                    return nil
-                }
-                state.hits += 1
+                guard let entry = state.entries[key] else { return nil }
                 state.entries[key]?.lastUse = state.tick
                 return entry.vector
             }
