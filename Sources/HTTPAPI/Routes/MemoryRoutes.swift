@@ -1,5 +1,6 @@
 import Embeddings
 import Hummingbird
+import Maintenance
 import MemoryStore
 
 extension APIHandlers {
@@ -151,7 +152,7 @@ extension APIHandlers {
     /// remote one (or none): the `embed` job embeds those memories, and the request never waits.
     func inlineVectors(_ texts: [String]) async throws -> (model: EmbeddingModel, values: [[Float]])? {
         guard let embedder = dependencies.embedder, embedder.embedsInline else { return nil }
-        return (EmbeddingModel(name: embedder.modelID, dimensions: embedder.dimensions), try await embedder.embed(texts))
+        return (embedder.vectorModel, try await embedder.embed(texts))
     }
 
     /// The queries with their vectors, embedded in one batch; without an embedder (or with a
@@ -162,7 +163,7 @@ extension APIHandlers {
         guard texts.contains(where: { !$0.isEmpty }) else { return queries }
         do {
             let vectors = try await dependencies.queryVectors.vectors(texts, embedder: embedder)
-            let model = EmbeddingModel(name: embedder.modelID, dimensions: embedder.dimensions)
+            let model = embedder.vectorModel
             return zip(queries, vectors).map { query, vector in
                 var query = query
                 if !query.query.isEmpty { query.embedding = QueryEmbedding(model: model, vector: vector) }

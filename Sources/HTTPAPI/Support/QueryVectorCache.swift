@@ -1,4 +1,5 @@
 import Embeddings
+import Maintenance
 import MemoryStore
 import Synchronization
 
@@ -25,7 +26,7 @@ final class QueryVectorCache: Sendable {
 
     /// The vectors of `texts`: cached ones at once, the others embedded in one batch.
     func vectors(_ texts: [String], embedder: any TextEmbedder) async throws -> [[Float]] {
-        let model = EmbeddingModel(name: embedder.modelID, dimensions: embedder.dimensions)
+        let model = embedder.vectorModel
         var found = state.withLock { state in
             texts.map { text -> [Float]? in
                 state.tick += 1

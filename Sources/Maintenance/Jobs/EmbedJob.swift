@@ -7,9 +7,10 @@ import MemoryStore
 /// the content that was embedded. A failing provider fails the run and leaves the memories
 /// queued: nothing is lost, and the scheduler retries with backoff.
 public enum EmbedJob {
-    public static func run(_ context: JobContext, embedder: any TextEmbedder) async throws -> JobReport {
+    public static func run(_ context: JobContext, embedder: (any TextEmbedder)?) async throws -> JobReport {
+        guard let embedder else { throw JobError.noEmbedder }
         var report = JobReport(job: .embed)
-        let model = EmbeddingModel(name: embedder.modelID, dimensions: embedder.dimensions)
+        let model = embedder.vectorModel
         if context.dryRun {
             let backlog = try await context.store.embeddingBacklog(model: model)
             report.examined = backlog.total
@@ -26,7 +27,7 @@ public enum EmbedJob {
             guard vectors.count == tasks.count else {
                 throw EmbeddingError.malformedAnswer(url: model.name, reason: "\(vectors.count) vectors for \(tasks.count) texts")
             }
-            let stored = try await context.store.storeVectors(Array(zip(tasks, vectors)).map { ($0, $1) }, model: model)
+            let stored = try await context.store.storeVectors(zip(tasks, vectors).map { ($0, $1) }, model: model)
             report.examined += tasks.count
             embedded += stored
             guard try await context.nextBatchAllowed() else {
@@ -40,9 +41,7 @@ public enum EmbedJob {
     }
 }
 
-extension Optional {
-    func orThrow(_ error: @autoclosure () -> some Error) throws -> Wrapped {
-        guard let self else { throw error() }
-        return self
-    }
+extension TextEmbedder {
+    /// The vector space its vectors are stored under.
+    public var vectorModel: EmbeddingModel { EmbeddingModel(name: modelID, dimensions: dimensions) }
 }

@@ -149,7 +149,7 @@ public struct JobRunner: Sendable {
         case .consolidate: try await ConsolidationJob.run(context, summarizer: summarizer)
         case .decay: try await DecayJob.run(context)
         case .purge: try await PurgeJob.run(context)
-        case .embed: try await EmbedJob.run(context, embedder: try embedder.orThrow(JobError.noEmbedder))
+        case .embed: try await EmbedJob.run(context, embedder: embedder)
         }
     }
 

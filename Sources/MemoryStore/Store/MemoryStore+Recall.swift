@@ -169,7 +169,7 @@ extension MemoryStore {
             while true {
                 let ids = nearest.top(pool)
                 var arguments = arguments
-                arguments["ids"] = jsonArray(ids)
+                arguments["ids"] = Memory.tagsText(ids)
                 let rows = try Row.fetchAll(
                     db,
                     sql: """
@@ -220,7 +220,7 @@ extension MemoryStore {
         .prefix(query.topK)
         let memories = try Memory.fetchAll(
             db, sql: "SELECT \(Memory.columns) FROM memories WHERE id IN (SELECT value FROM json_each(?))",
-            arguments: [jsonArray(winners.map(\.0.id))])
+            arguments: [Memory.tagsText(winners.map(\.0.id))])
         let byID = Dictionary(uniqueKeysWithValues: memories.map { ($0.id, $0) })
         return winners.compactMap { winner in
             byID[winner.0.id].map { RecallHit(memory: $0, score: winner.score, rankScore: winner.rank) }
@@ -265,10 +265,6 @@ extension MemoryStore {
             let count = try Int.fetchOne(statement, arguments: ["{content}: \"\(word)\"", selectiveTermLimit + 1]) ?? 0
             return count > 0 && count <= selectiveTermLimit
         }
-    }
-
-    static func jsonArray(_ values: [some Encodable]) -> String {
-        (try? String(decoding: JSONEncoder().encode(values), as: UTF8.self)) ?? "[]"
     }
 
     /// The WHERE conditions every recall applies.

@@ -57,16 +57,14 @@ extension MemoryStore {
 
     /// Stores the vectors of `model` for the tasks whose memory still has the content that was
     /// embedded (an update in the meantime re-queued it; a delete dropped it), and takes them off
-    /// the queue. Returns how many were stored. A dry run reports the count and changes nothing.
-    public func storeVectors(
-        _ vectors: [(task: EmbeddingTask, vector: [Float])], model: EmbeddingModel, dryRun: Bool = false
-    ) async throws -> Int {
+    /// the queue. Returns how many were stored.
+    public func storeVectors(_ vectors: [(task: EmbeddingTask, vector: [Float])], model: EmbeddingModel) async throws -> Int {
         for (task, vector) in vectors where vector.count != model.dimensions {
             throw StoreError.invalidArgument(
                 field: "vector", reason: "of memory \(task.memoryID) has \(vector.count) dimensions, the model \(model) has \(model.dimensions)")
         }
         let now = clock.now()
-        return try await transaction(dryRun: dryRun) { db in
+        return try await transaction { db in
             var stored = 0
             for (task, vector) in vectors {
                 let current = try String.fetchOne(
