@@ -21,12 +21,39 @@ public struct MaintenanceConfiguration: Sendable, Equatable {
         public var maxSessions = 50
         public var batchSessions = 30
         public var minAge: UnixMillis = 30 * .day
-        public var summaryImportance = 0.6
+        public var summaryImportance = SummaryImportance.auto
         public var summarizer = "extractive"
         public var archiveRetention: UnixMillis = 90 * .day
+        /// Lines per topic summary.
         public var maxSummaryFacts = 40
-        public var maxSummaryCharacters = 4000
+        public var maxTopics = 6
+        public var maxSummaryCharacters = 800
+        /// Facts below this importance are archived with provenance but summarized nowhere.
+        public var minFactImportance = 0.5
+        /// Cosine similarity from which two facts with vectors are one fact.
+        public var duplicateSimilarity = 0.92
+        /// Size trigger: an agent whose live, unconsolidated memory text is longer is
+        /// consolidated oldest-first until it is back under 80 % of it. nil: no size trigger.
+        public var maxLiveCharacters: Int?
         public init() {}
+    }
+
+    /// The importance of a topic summary.
+    public enum SummaryImportance: Sendable, Equatable {
+        /// The highest importance among the topic's kept facts, capped at `autoCap`: a summary
+        /// of critical facts stays above recall's usual floor (0.72) yet below fresh critical
+        /// facts (0.85–0.9), so fresh context still wins.
+        case auto
+        case fixed(Double)
+
+        public static let autoCap = 0.8
+
+        public func value(keptImportances: [Double]) -> Double {
+            switch self {
+            case .auto: min(Self.autoCap, keptImportances.max() ?? 0)
+            case .fixed(let value): value
+            }
+        }
     }
 
     public struct Decay: Sendable, Equatable {

@@ -19,6 +19,10 @@ public struct JobReport: Sendable, Equatable, Codable {
 
     public var closedSessions: [String]?
     public var summaries: [String]?
+    /// Consolidation ids of the run; each names a batch's summaries for `restore`.
+    public var consolidations: [String]?
+    /// How many sources met each fate (`kept`, `merged`, `duplicate_of`, …).
+    public var fates: [String: Int]?
     public var sessionsConsolidated: Int?
     public var decayed: Int?
     public var archived: Int?
@@ -37,7 +41,7 @@ public struct JobReport: Sendable, Equatable, Codable {
         case runID = "run_id"
         case heldBy = "held_by"
         case closedSessions = "closed_sessions"
-        case summaries
+        case summaries, consolidations, fates
         case sessionsConsolidated = "sessions_consolidated"
         case decayed, archived
         case deletedMemories = "deleted_memories"

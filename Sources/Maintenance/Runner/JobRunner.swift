@@ -37,10 +37,7 @@ public struct JobRunner: Sendable {
     }
 
     public var summarizer: any Summarizer {
-        injectedSummarizer
-            ?? ExtractiveSummarizer(
-                maxFacts: configuration.consolidation.maxSummaryFacts,
-                maxCharacters: configuration.consolidation.maxSummaryCharacters)
+        injectedSummarizer ?? ExtractiveSummarizer()
     }
 
     /// The same runner with a reloaded configuration: everything injected stays.
@@ -146,7 +143,7 @@ public struct JobRunner: Sendable {
     ) async throws -> JobReport {
         switch job {
         case .orphans: try await OrphanSweep.run(context)
-        case .consolidate: try await ConsolidationJob.run(context, summarizer: summarizer)
+        case .consolidate: try await ConsolidationJob.run(context, summarizer: summarizer, model: embedder?.vectorModel)
         case .decay: try await DecayJob.run(context)
         case .purge: try await PurgeJob.run(context)
         case .embed: try await EmbedJob.run(context, embedder: embedder)

@@ -7,7 +7,7 @@ extension Interchange {
         let now: UnixMillis
         let store: MemoryStore
         var sessions: [(line: Int, session: Session)] = []
-        var memories: [(line: Int, memory: Memory, sources: [String])] = []
+        var memories: [(line: Int, memory: Memory, sources: [String], consolidation: ConsolidationSource?)] = []
         var seenIDs: Set<String> = []
 
         init(now: UnixMillis, store: MemoryStore) {
@@ -35,7 +35,7 @@ extension Interchange {
             case "session": sessions.append((number, try fields.session(id: id, store: store, now: now)))
             case "memory":
                 let (memory, sources) = try fields.memory(id: id, now: now)
-                memories.append((number, memory, sources))
+                memories.append((number, memory, sources, try fields.consolidation(of: memory)))
             default: throw fail("type must be \"session\" or \"memory\"")
             }
         }
@@ -50,7 +50,7 @@ extension Interchange {
                 sessionAgents[session.id] = session.agentID
             }
             var memorySessions: [String: String?] = [:]
-            for (line, memory, _) in memories {
+            for (line, memory, _, _) in memories {
                 if let sessionID = memory.sessionID {
                     let agent = try sessionAgents[sessionID]
                         ?? String.fetchOne(db, sql: "SELECT agent_id FROM sessions WHERE id = ?", arguments: [sessionID])
@@ -65,13 +65,19 @@ extension Interchange {
                 try memory.insert(db)
                 memorySessions[memory.id] = memory.sessionID
             }
-            for (_, memory, sources) in memories {
-                for source in sources {
+            for (_, _, _, consolidation) in memories {
+                try consolidation?.insert(db, onConflict: .replace)
+            }
+            // A summary's `sources` without fates (files of single-summary consolidations): each
+            // one kept, in a consolidation named after the summary.
+            for (_, memory, sources, _) in memories {
+                for source in sources where try ConsolidationSource.fetchOne(db, key: source) == nil {
                     let session = try memorySessions[source]
                         ?? String.fetchOne(db, sql: "SELECT session_id FROM memories WHERE id = ?", arguments: [source])
-                    try db.execute(
-                        sql: "INSERT INTO summary_sources (summary_id, source_memory_id, source_session_id) VALUES (?, ?, ?)",
-                        arguments: [memory.id, source, session ?? nil])
+                    try ConsolidationSource(
+                        sourceMemoryID: source, consolidationID: memory.id, summaryID: memory.id,
+                        sourceSessionID: session ?? nil, fate: .kept
+                    ).insert(db)
                 }
             }
             return ImportSummary(sessions: sessions.count, memories: memories.count)
@@ -189,6 +195,30 @@ extension Interchange {
                 endedAt: endedAt, endedReason: reason, idleSince: try time("idle_since"),
                 summary: try optionalString("summary"), metadata: try metadata(), consolidatedAt: consolidatedAt,
                 consolidatedInto: consolidatedInto)
+        }
+
+        /// The `consolidation` object of a consolidated source: its consolidation, summary and fate.
+        func consolidation(of memory: Memory) throws(ImportError) -> ConsolidationSource? {
+            switch object["consolidation"] {
+            case nil, .null?: return nil
+            case .object(let value)?:
+                let fields = Fields(object: value, line: line)
+                let id = try fields.string("id")
+                let summaryID = try fields.optionalString("summary_id")
+                try checked { () throws(StoreError) in
+                    try Validation.recordID(id, field: "consolidation.id")
+                    if let summaryID { try Validation.recordID(summaryID, field: "consolidation.summary_id") }
+                }
+                let fateText = try fields.string("fate")
+                guard let fate = SourceFate(rawValue: fateText) else {
+                    throw fail(
+                        "consolidation.fate", "must be one of \(SourceFate.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return ConsolidationSource(
+                    sourceMemoryID: memory.id, consolidationID: id, summaryID: summaryID,
+                    sourceSessionID: memory.sessionID, fate: fate, fateRef: try fields.optionalString("fate_ref"))
+            default: throw fail("consolidation", "must be a JSON object")
+            }
         }
 
         func memory(id: String, now: UnixMillis) throws(ImportError) -> (Memory, [String]) {

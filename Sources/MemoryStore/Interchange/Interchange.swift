@@ -42,7 +42,7 @@ public enum Interchange {
         ])
     }
 
-    static func memoryLine(_ m: Memory, sources: [String]) -> JSONValue {
+    static func memoryLine(_ m: Memory, sources: [String], consolidation: ConsolidationSource? = nil) -> JSONValue {
         let ttl: JSONValue =
             if let expiresAt = m.expiresAt, (expiresAt - m.createdAt) % 1000 == 0, expiresAt > m.createdAt {
                 number((expiresAt - m.createdAt) / 1000)
@@ -57,6 +57,12 @@ public enum Interchange {
             "expires_at": time(m.expiresAt), "ttl_seconds": ttl, "archived_at": time(m.archivedAt),
             "archived_reason": text(m.archivedReason?.rawValue), "superseded_by": text(m.supersededBy),
             "sources": sources.isEmpty ? .null : .array(sources.map(JSONValue.string)),
+            "consolidation": consolidation.map { source in
+                .object([
+                    "id": .string(source.consolidationID), "summary_id": text(source.summaryID),
+                    "fate": .string(source.fate.rawValue), "fate_ref": text(source.fateRef),
+                ])
+            } ?? .null,
         ])
     }
 }
@@ -78,12 +84,13 @@ extension MemoryStore {
                 try sink(Interchange.sessionLine(session).jsonText())
             }
             let sourcesOf = try db.cachedStatement(
-                sql: "SELECT source_memory_id FROM summary_sources WHERE summary_id = ? ORDER BY source_memory_id")
+                sql: "SELECT source_memory_id FROM consolidation_sources WHERE summary_id = ? ORDER BY source_memory_id")
             let memories = try Memory.fetchCursor(
                 db, sql: "SELECT \(Memory.columns) FROM memories \(filter) ORDER BY id", arguments: arguments)
             while let memory = try memories.next() {
                 let sources = try String.fetchAll(sourcesOf, arguments: [memory.id])
-                try sink(Interchange.memoryLine(memory, sources: sources).jsonText())
+                let consolidation = try ConsolidationSource.fetchOne(db, key: memory.id)
+                try sink(Interchange.memoryLine(memory, sources: sources, consolidation: consolidation).jsonText())
             }
         }
     }

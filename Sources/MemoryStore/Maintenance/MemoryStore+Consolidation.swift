@@ -5,32 +5,62 @@ public struct SessionRef: Sendable, Equatable {
     public var id: String
     public var startedAt: UnixMillis
     public var endedAt: UnixMillis
+    /// Characters of its live memories; counted only for the size trigger.
+    public var liveCharacters: Int
 
-    public init(id: String, startedAt: UnixMillis, endedAt: UnixMillis) {
+    public init(id: String, startedAt: UnixMillis, endedAt: UnixMillis, liveCharacters: Int = 0) {
         self.id = id
         self.startedAt = startedAt
         self.endedAt = endedAt
+        self.liveCharacters = liveCharacters
     }
 }
 
 /// One consolidation, decided outside the store, written in one transaction.
 public struct ConsolidationCommit: Sendable {
+    public var consolidationID: String
     public var sessionIDs: [String]
-    /// The sources as they were read; the commit is refused if they changed since.
-    public var sources: [Memory]
-    /// nil when the sessions hold no live memory: they are only marked consolidated.
-    public var summary: Memory?
+    /// The ids of the sources as they were read; the commit is refused if they changed since.
+    public var sourceIDs: [String]
+    /// One per topic; none when the sessions hold no live memory (they are only marked
+    /// consolidated) or when every source fell below the floor or was superseded.
+    public var summaries: [Memory]
+    /// Every source with its fate.
+    public var sources: [ConsolidationSource]
 
-    public init(sessionIDs: [String], sources: [Memory], summary: Memory?) {
+    public init(
+        consolidationID: String, sessionIDs: [String], sourceIDs: [String], summaries: [Memory],
+        sources: [ConsolidationSource]
+    ) {
+        self.consolidationID = consolidationID
         self.sessionIDs = sessionIDs
+        self.sourceIDs = sourceIDs
+        self.summaries = summaries
         self.sources = sources
-        self.summary = summary
     }
 }
 
 public struct RestoreResult: Sendable, Equatable {
+    public var consolidationID: String
+    public var summaryIDs: [String]
     public var sessionIDs: [String]
     public var memoryIDs: [String]
+}
+
+/// What a consolidation did, as `explain` shows it: every source with its fate and text.
+public struct ConsolidationExplanation: Sendable, Equatable {
+    public struct Entry: Sendable, Equatable {
+        public var source: ConsolidationSource
+        /// The source's text; nil once it has been purged.
+        public var content: String?
+        public var importance: Double?
+    }
+
+    public var consolidationID: String
+    /// The summaries of the consolidation, in id order.
+    public var summaryIDs: [String]
+    /// What was asked about: the whole consolidation, one summary's sources, or one source.
+    public var entries: [Entry]
 }
 
 extension MemoryStore {
@@ -48,9 +78,15 @@ extension MemoryStore {
         }
     }
 
-    public func unconsolidatedSessions(agentID: String) async throws -> [SessionRef] {
-        try await read { db in
-            try Row.fetchAll(
+    /// The agent's ended, unconsolidated sessions, oldest first; with `liveCharacters`, each
+    /// with the characters of its live memories, and the agent's live characters in all its
+    /// unconsolidated sessions (open ones included).
+    public func unconsolidatedSessions(agentID: String, liveCharacters: Bool = false) async throws
+        -> (sessions: [SessionRef], liveCharacters: Int)
+    {
+        let now = clock.now()
+        return try await read { db in
+            let sessions = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT id, started_at, ended_at FROM sessions INDEXED BY sessions_unconsolidated
@@ -59,111 +95,228 @@ extension MemoryStore {
                     """,
                 arguments: [agentID]
             ).map { SessionRef(id: $0["id"], startedAt: $0["started_at"], endedAt: $0["ended_at"]) }
+            guard liveCharacters else { return (sessions, 0) }
+            let perSession = try Dictionary(
+                uniqueKeysWithValues: Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT memories.session_id, sum(length(memories.content)) FROM sessions
+                        JOIN memories ON memories.session_id = sessions.id
+                        WHERE sessions.agent_id = :agent AND sessions.consolidated_at IS NULL
+                          AND memories.archived_at IS NULL AND \(visibleMemory)
+                        GROUP BY memories.session_id
+                        """,
+                    arguments: ["agent": agentID, "now": now]
+                ).map { ($0[0] as String, $0[1] as Int) })
+            let counted = sessions.map { session in
+                var session = session
+                session.liveCharacters = perSession[session.id] ?? 0
+                return session
+            }
+            return (counted, perSession.values.reduce(0, +))
         }
     }
 
-    /// The live (visible, not archived) memories of the given sessions, oldest first.
-    public func consolidationSources(sessionIDs: [String], now: UnixMillis) async throws -> [Memory] {
-        try await read { db in try Self.fetchSources(db, sessionIDs: sessionIDs, now: now) }
+    /// The live (visible, not archived) memories of the given sessions, oldest first, with
+    /// their vectors of `model`.
+    public func consolidationFacts(sessionIDs: [String], model: EmbeddingModel?, now: UnixMillis) async throws
+        -> [ConsolidationFact]
+    {
+        try await read { db in
+            try Self.fetchFacts(
+                db, model: model, now: now,
+                where: "memories.session_id IN (SELECT value FROM json_each(:ids))",
+                arguments: ["ids": Memory.tagsText(sessionIDs)])
+        }
     }
 
-    static func fetchSources(_ db: Database, sessionIDs: [String], now: UnixMillis) throws -> [Memory] {
-        var arguments = StatementArguments(["now": now])
-        var placeholders: [String] = []
-        for (index, id) in sessionIDs.enumerated() {
-            placeholders.append(":s\(index)")
-            arguments += StatementArguments(["s\(index)": id])
+    /// Words of the change patterns ("migrated … from", "no longer", "was retired", "instead
+    /// of"): a later fact can only supersede an earlier one if it holds one of them.
+    static let changeWords = [
+        "switched", "moved", "migrated", "changed", "upgraded", "downgraded", "transitioned", "swapped", "converted",
+        "ported", "replaced", "longer", "retired", "removed", "dropped", "deprecated", "decommissioned",
+        "discontinued", "sunset", "instead",
+    ]
+
+    /// The agent's live memories created after `since` that may state a change (they hold a
+    /// change word), newest first, at most `limit`: what can supersede a batch's facts from
+    /// outside the batch.
+    public func changeFacts(agentID: String, since: UnixMillis, model: EmbeddingModel?, now: UnixMillis, limit: Int = 500)
+        async throws -> [ConsolidationFact]
+    {
+        let match = Self.ftsMatch(Self.changeWords, agentToken: Self.agentToken(agentID))
+        return try await read { db in
+            try Self.fetchFacts(
+                db, model: model, now: now,
+                where: """
+                    memories.rowid IN (SELECT rowid FROM memories_fts WHERE memories_fts MATCH :match)
+                      AND memories.agent_id = :agent AND memories.created_at > :since
+                    """,
+                arguments: ["match": match, "agent": agentID, "since": since], order: "DESC", limit: limit)
         }
-        return try Memory.fetchAll(
+    }
+
+    static func fetchFacts(
+        _ db: Database, model: EmbeddingModel?, now: UnixMillis, where condition: String,
+        arguments: [String: (any DatabaseValueConvertible)?], order: String = "", limit: Int = -1
+    ) throws -> [ConsolidationFact] {
+        var arguments = arguments
+        arguments["now"] = now
+        arguments["limit"] = limit
+        arguments["model"] = model?.name
+        arguments["dimensions"] = model?.dimensions
+        let rows = try Row.fetchCursor(
             db,
             sql: """
-                SELECT \(Memory.columns) FROM memories
-                WHERE session_id IN (\(placeholders.joined(separator: ", "))) AND archived_at IS NULL
-                  AND \(visibleMemory)
-                ORDER BY created_at, id
+                SELECT \(ConsolidationFact.columns), memory_vectors.vector FROM memories
+                LEFT JOIN memory_vectors ON memory_vectors.memory_id = memories.id
+                    AND memory_vectors.model = :model AND memory_vectors.dimensions = :dimensions
+                WHERE \(condition) AND memories.archived_at IS NULL
+                  AND \(visibleMemory.replacingOccurrences(of: "expires_at", with: "memories.expires_at"))
+                ORDER BY memories.created_at \(order), memories.id \(order) LIMIT :limit
                 """,
-            arguments: arguments)
-    }
-
-    /// Writes a consolidation: summary, provenance, archived sources and consolidated sessions,
-    /// all or nothing. Returns false (and writes nothing) when another writer changed the
-    /// sessions or their memories since they were read; the next run picks them up again.
-    public func commitConsolidation(_ commit: ConsolidationCommit, now: UnixMillis, dryRun: Bool) async throws -> Bool {
-        try await transaction(dryRun: dryRun) { db in
-            let sessionsStillPending = try commit.sessionIDs.allSatisfy { id in
-                try Bool.fetchOne(
-                    db, sql: "SELECT 1 FROM sessions WHERE id = ? AND ended_at IS NOT NULL AND consolidated_at IS NULL",
-                    arguments: [id]) == true
-            }
-            let current = try Self.fetchSources(db, sessionIDs: commit.sessionIDs, now: now)
-            guard sessionsStillPending, current.map(\.id) == commit.sources.map(\.id) else { return false }
-
-            if let summary = commit.summary {
-                try summary.insert(db)
-                let provenance = try db.cachedStatement(
-                    sql: "INSERT INTO summary_sources (summary_id, source_memory_id, source_session_id) VALUES (?, ?, ?)")
-                let archive = try db.cachedStatement(
-                    sql: """
-                        UPDATE memories SET archived_at = ?, archived_reason = 'consolidated',
-                            base_importance = importance, decay_ref_at = ?
-                        WHERE id = ? AND archived_at IS NULL
-                        """)
-                for source in commit.sources {
-                    try provenance.execute(arguments: [summary.id, source.id, source.sessionID])
-                    try archive.execute(arguments: [now, now, source.id])
+            arguments: StatementArguments(arguments))
+        var facts: [ConsolidationFact] = []
+        while let row = try rows.next() {
+            var vector: [Float]?
+            try row.withUnsafeData(atIndex: 8) { data in
+                data?.withUnsafeBytes { bytes in
+                    var floats: [Float] = []
+                    VectorCoding.append(blob: bytes, to: &floats)
+                    vector = floats
                 }
             }
-            let mark = try db.cachedStatement(
-                sql: "UPDATE sessions SET consolidated_at = ?, consolidated_into = ? WHERE id = ?")
-            for id in commit.sessionIDs {
-                try mark.execute(arguments: [now, commit.summary?.id, id])
-            }
+            facts.append(try ConsolidationFact(row: row, vector: vector))
+        }
+        return facts
+    }
+
+    /// Writes a consolidation: summaries, every source's fate, archived sources and
+    /// consolidated sessions, all or nothing, set-based. Returns false (and writes nothing) when
+    /// another writer changed the sessions or their memories since they were read; the next run
+    /// picks them up again.
+    public func commitConsolidation(_ commit: ConsolidationCommit, now: UnixMillis, dryRun: Bool) async throws -> Bool {
+        let sessionIDs = Memory.tagsText(commit.sessionIDs)
+        let sourceIDs = Memory.tagsText(commit.sources.map(\.sourceMemoryID))
+        return try await transaction(dryRun: dryRun) { db in
+            let pending = try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) FROM sessions WHERE id IN (SELECT value FROM json_each(?))
+                      AND ended_at IS NOT NULL AND consolidated_at IS NULL
+                    """,
+                arguments: [sessionIDs]) ?? 0
+            let current = try String.fetchAll(
+                db,
+                sql: """
+                    SELECT id FROM memories WHERE session_id IN (SELECT value FROM json_each(:ids))
+                      AND archived_at IS NULL AND \(visibleMemory) ORDER BY created_at, id
+                    """,
+                arguments: ["ids": sessionIDs, "now": now])
+            guard pending == commit.sessionIDs.count, current == commit.sourceIDs else { return false }
+
+            for summary in commit.summaries { try summary.insert(db) }
+            for source in commit.sources { try source.insert(db) }
+            try db.execute(
+                sql: """
+                    UPDATE memories SET archived_at = :now, archived_reason = 'consolidated',
+                        base_importance = importance, decay_ref_at = :now
+                    WHERE id IN (SELECT value FROM json_each(:ids)) AND archived_at IS NULL
+                    """,
+                arguments: ["now": now, "ids": sourceIDs])
+            try db.execute(
+                sql: """
+                    UPDATE sessions SET consolidated_at = :now, consolidated_into = :consolidation
+                    WHERE id IN (SELECT value FROM json_each(:ids))
+                    """,
+                arguments: ["now": now, "consolidation": commit.consolidationID, "ids": sessionIDs])
             return true
         }
     }
 
-    /// Undoes a consolidation: the sources come back live with the importance they had when
-    /// archived, the sessions become unconsolidated, the summary and its provenance go.
-    public func restoreSummary(id: String) async throws -> RestoreResult {
+    /// The consolidation an id names: a consolidation id itself, or one of its summaries.
+    static func consolidationID(_ db: Database, naming id: String) throws -> String {
+        if try ConsolidationSource.all().of(consolidation: id).isEmpty(db) == false { return id }
+        if let source = try ConsolidationSource.all().into(summary: id).fetchOne(db) { return source.consolidationID }
+        guard try Bool.fetchOne(db, sql: "SELECT 1 FROM memories WHERE id = ?", arguments: [id]) == true else {
+            throw StoreError.consolidationNotFound(id)
+        }
+        throw StoreError.notRestorable(id: id, reason: "it is not a consolidation summary")
+    }
+
+    /// Undoes a whole consolidation, named by its id or by any of its summaries: the sources
+    /// come back live with the importance they had when archived, the sessions become
+    /// unconsolidated, the summaries and the fates go.
+    public func restore(id: String) async throws -> RestoreResult {
         let now = clock.now()
         return try await transaction { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM memories WHERE id = ?", arguments: [id]) == true else {
-                throw StoreError.memoryNotFound(id)
-            }
-            let sourceIDs = try String.fetchAll(
-                db, sql: "SELECT source_memory_id FROM summary_sources WHERE summary_id = ? ORDER BY source_memory_id",
-                arguments: [id])
-            guard !sourceIDs.isEmpty else {
-                throw StoreError.notRestorable(id: id, reason: "it is not a consolidation summary")
-            }
-            let present = try String.fetchAll(
-                db,
-                sql: """
-                    SELECT m.id FROM summary_sources s JOIN memories m ON m.id = s.source_memory_id
-                    WHERE s.summary_id = ? ORDER BY m.id
-                    """,
-                arguments: [id])
-            guard present.count == sourceIDs.count else {
+            let consolidationID = try Self.consolidationID(db, naming: id)
+            let sources = try ConsolidationSource.all().of(consolidation: consolidationID)
+                .order(Column("source_memory_id")).fetchAll(db)
+            let sourceIDs = Memory.tagsText(sources.map(\.sourceMemoryID))
+            let present = try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM memories WHERE id IN (SELECT value FROM json_each(?))",
+                arguments: [sourceIDs]) ?? 0
+            guard present == sources.count else {
                 throw StoreError.notRestorable(
-                    id: id,
-                    reason: "\(sourceIDs.count - present.count) of its \(sourceIDs.count) sources were already purged")
+                    id: id, reason: "\(sources.count - present) of its \(sources.count) sources were already purged")
             }
             try db.execute(
                 sql: """
                     UPDATE memories SET archived_at = NULL, archived_reason = NULL, importance = base_importance,
-                        decay_ref_at = ?
-                    WHERE id IN (SELECT source_memory_id FROM summary_sources WHERE summary_id = ?)
-                      AND archived_reason = 'consolidated'
+                        decay_ref_at = :now
+                    WHERE id IN (SELECT value FROM json_each(:ids)) AND archived_reason = 'consolidated'
                     """,
-                arguments: [now, id])
+                arguments: ["now": now, "ids": sourceIDs])
             let sessionIDs = try String.fetchAll(
-                db, sql: "SELECT id FROM sessions WHERE consolidated_into = ? ORDER BY id", arguments: [id])
+                db, sql: "SELECT id FROM sessions WHERE consolidated_into = ? ORDER BY id", arguments: [consolidationID])
             try db.execute(
                 sql: "UPDATE sessions SET consolidated_at = NULL, consolidated_into = NULL WHERE consolidated_into = ?",
-                arguments: [id])
-            try db.execute(sql: "DELETE FROM summary_sources WHERE summary_id = ?", arguments: [id])
-            try db.execute(sql: "DELETE FROM memories WHERE id = ?", arguments: [id])
-            return RestoreResult(sessionIDs: sessionIDs, memoryIDs: sourceIDs)
+                arguments: [consolidationID])
+            let summaryIDs = Array(Set(sources.compactMap(\.summaryID))).sorted()
+            try ConsolidationSource.all().of(consolidation: consolidationID).deleteAll(db)
+            try db.execute(
+                sql: "DELETE FROM memories WHERE id IN (SELECT value FROM json_each(?))",
+                arguments: [Memory.tagsText(summaryIDs)])
+            return RestoreResult(
+                consolidationID: consolidationID, summaryIDs: summaryIDs, sessionIDs: sessionIDs,
+                memoryIDs: sources.map(\.sourceMemoryID))
+        }
+    }
+
+    /// Why the sources of a consolidation went where they went. `id` names a consolidation (all
+    /// its sources), a summary (the sources its text came from, and those of its consolidation
+    /// that went into no summary), or a source memory (its own fate).
+    public func explain(id: String) async throws -> ConsolidationExplanation {
+        try await read { db in
+            let sources: [ConsolidationSource]
+            let consolidationID: String
+            if let source = try ConsolidationSource.fetchOne(db, key: id) {
+                consolidationID = source.consolidationID
+                sources = [source]
+            } else {
+                consolidationID = try Self.consolidationID(db, naming: id)
+                let all = try ConsolidationSource.all().of(consolidation: consolidationID).fetchAll(db)
+                sources = consolidationID == id ? all : all.filter { $0.summaryID == id || $0.summaryID == nil }
+            }
+            let memories = try Row.fetchAll(
+                db, sql: "SELECT id, content, importance FROM memories WHERE id IN (SELECT value FROM json_each(?))",
+                arguments: [Memory.tagsText(sources.map(\.sourceMemoryID))])
+            let byID = Dictionary(uniqueKeysWithValues: memories.map { ($0[0] as String, $0) })
+            let summaryIDs = try String.fetchAll(
+                db,
+                sql: """
+                    SELECT DISTINCT summary_id FROM consolidation_sources
+                    WHERE consolidation_id = ? AND summary_id IS NOT NULL ORDER BY summary_id
+                    """,
+                arguments: [consolidationID])
+            let entries = sources.sorted { ($0.summaryID ?? "~", $0.sourceMemoryID) < ($1.summaryID ?? "~", $1.sourceMemoryID) }
+                .map { source in
+                    let row = byID[source.sourceMemoryID]
+                    return ConsolidationExplanation.Entry(
+                        source: source, content: row.map { $0[1] }, importance: row.map { $0[2] })
+                }
+            return ConsolidationExplanation(consolidationID: consolidationID, summaryIDs: summaryIDs, entries: entries)
         }
     }
 }

@@ -56,15 +56,11 @@ public struct Memory: Sendable, Hashable {
 
 extension Memory: FetchableRecord {
     public init(row: Row) throws {
-        let tagsText: String = row["tags"]
-        guard case .array(let tagValues) = try JSONValue.parse(tagsText) else {
-            throw StoreError.invalidArgument(field: "tags", reason: "is not a JSON array in the store")
-        }
         self.init(
             id: row["id"], agentID: row["agent_id"], sessionID: row["session_id"], content: row["content"],
             memoryType: MemoryType(rawValue: row["memory_type"]) ?? .episodic, importance: row["importance"],
             baseImportance: row["base_importance"], decayRefAt: row["decay_ref_at"],
-            tags: tagValues.compactMap { if case .string(let s) = $0 { s } else { nil } },
+            tags: try Self.parseTags(row["tags"]),
             metadata: try JSONValue.parse(row["metadata"]), createdAt: row["created_at"],
             updatedAt: row["updated_at"], lastAccessedAt: row["last_accessed_at"], accessCount: row["access_count"],
             expiresAt: row["expires_at"], archivedAt: row["archived_at"],
@@ -77,6 +73,13 @@ extension Memory: FetchableRecord {
         metadata, created_at, updated_at, last_accessed_at, access_count, expires_at, archived_at,
         archived_reason, superseded_by
         """
+
+    static func parseTags(_ text: String) throws -> [String] {
+        guard case .array(let values) = try JSONValue.parse(text) else {
+            throw StoreError.invalidArgument(field: "tags", reason: "is not a JSON array in the store")
+        }
+        return values.compactMap { if case .string(let s) = $0 { s } else { nil } }
+    }
 
     static func tagsText(_ tags: [String]) -> String { JSONValue.array(tags.map(JSONValue.string)).jsonText() }
 

@@ -197,6 +197,32 @@ enum Schema {
                 INSERT INTO embed_queue(memory_id, agent_id) SELECT id, agent_id FROM memories;
                 """)
         }
+        // Topic summaries: one consolidation writes several summaries, and every source records
+        // its fate, whether or not its text went into a summary. A source belongs to one
+        // consolidation at a time (restore deletes its row), so the source is the key; summary_id
+        // is NULL for sources whose text is in no summary (below the floor, superseded). Rows of
+        // single-summary consolidations take the summary id as their consolidation id, which is
+        // what their sessions' consolidated_into already holds.
+        migrator.registerMigration("v4-consolidation-fates") { db in
+            try db.execute(sql: """
+                CREATE TABLE consolidation_sources (
+                    source_memory_id TEXT PRIMARY KEY NOT NULL,
+                    consolidation_id TEXT NOT NULL,
+                    summary_id TEXT,
+                    source_session_id TEXT,
+                    fate TEXT NOT NULL CHECK (fate IN
+                        ('kept', 'merged', 'duplicate_of', 'superseded_by', 'below_floor', 'over_cap')),
+                    fate_ref TEXT
+                ) WITHOUT ROWID;
+                CREATE INDEX consolidation_sources_by_consolidation ON consolidation_sources(consolidation_id);
+                CREATE INDEX consolidation_sources_by_summary ON consolidation_sources(summary_id)
+                    WHERE summary_id IS NOT NULL;
+                INSERT OR IGNORE INTO consolidation_sources
+                    (source_memory_id, consolidation_id, summary_id, source_session_id, fate)
+                    SELECT source_memory_id, summary_id, summary_id, source_session_id, 'kept' FROM summary_sources;
+                DROP TABLE summary_sources;
+                """)
+        }
         return migrator
     }
 }

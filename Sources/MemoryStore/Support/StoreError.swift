@@ -5,6 +5,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidArgument(field: String, reason: String)
     case sessionNotFound(String)
     case memoryNotFound(String)
+    /// No consolidation, summary or consolidated source has this id.
+    case consolidationNotFound(String)
     /// The memory exists but is not a consolidation summary, or its sources are gone.
     case notRestorable(id: String, reason: String)
     case alreadyExists(kind: String, id: String)
@@ -17,6 +19,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidArgument(let field, let reason): "\(field) \(reason)"
         case .sessionNotFound(let id): "session not found: \(id)"
         case .memoryNotFound(let id): "memory not found: \(id)"
+        case .consolidationNotFound(let id): "no consolidation, summary or consolidated memory has the id \(id)"
         case .notRestorable(let id, let reason): "cannot restore \(id): \(reason)"
         case .alreadyExists(let kind, let id): "\(kind) \(id) already exists"
         case .storageFull(let path, _): "the store's disk is full (\(path)); nothing was written"

@@ -127,18 +127,22 @@ struct ExportCommand: AsyncParsableCommand {
 
 struct RestoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "restore", abstract: "Undo a consolidation: bring back its sources and delete the summary.")
+        commandName: "restore",
+        abstract: "Undo a consolidation: bring back its sources and delete its summaries.",
+        discussion: "Takes a consolidation id or the id of any of its summaries; the whole batch is undone.")
 
-    @Argument(help: "The id of the summary memory.")
-    var summaryID: String
+    @Argument(help: "A consolidation id, or the id of one of its summary memories.")
+    var id: String
 
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
         let app = try makeApp(options)
         do {
-            let result = try await app.store.restoreSummary(id: summaryID)
-            print("restored \(result.memoryIDs.count) memories of \(result.sessionIDs.count) sessions; summary \(summaryID) deleted")
+            let result = try await app.store.restore(id: id)
+            print(
+                "restored \(result.memoryIDs.count) memories of \(result.sessionIDs.count) sessions; consolidation "
+                    + "\(result.consolidationID) undone, \(result.summaryIDs.count) summaries deleted")
         } catch let error as StoreError {
             throw dataError(error)
         }

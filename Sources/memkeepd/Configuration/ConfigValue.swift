@@ -59,9 +59,10 @@ enum ConfigValue {
         return value
     }
 
-    static func fraction(_ text: String) throws(ConfigReason) -> Double {
+    /// A number in 0…1; `word` names the keyword the key also takes, for the error.
+    static func fraction(_ text: String, orWord word: String? = nil) throws(ConfigReason) -> Double {
         guard let value = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)), value >= 0, value <= 1 else {
-            throw ConfigReason("must be a number between 0 and 1")
+            throw ConfigReason("must be \(word.map { "\($0) or " } ?? "")a number between 0 and 1")
         }
         return value
     }

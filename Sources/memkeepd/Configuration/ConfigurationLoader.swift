@@ -13,7 +13,52 @@ struct ConfigurationLoader {
     typealias Apply = (inout AppConfiguration, String) throws(ConfigReason) -> Void
 
     /// Every scalar key: its path and how it is applied.
-    static var scalarKeys: [(String, Apply)] { [
+    static var scalarKeys: [(String, Apply)] { generalKeys + consolidationKeys }
+
+    static var consolidationKeys: [(String, Apply)] { [
+        ("consolidation.max_sessions", { c, v throws(ConfigReason) in
+            c.maintenance.consolidation.maxSessions = try ConfigValue.positiveInt(v)
+        }),
+        ("consolidation.batch_sessions", { c, v throws(ConfigReason) in
+            c.maintenance.consolidation.batchSessions = try ConfigValue.positiveInt(v)
+        }),
+        ("consolidation.min_age", { c, v throws(ConfigReason) in c.maintenance.consolidation.minAge = try ConfigValue.millis(v) }),
+        ("consolidation.summary_importance", { c, v throws(ConfigReason) in
+            c.maintenance.consolidation.summaryImportance =
+                v == "auto" ? .auto : .fixed(try ConfigValue.fraction(v, orWord: "auto"))
+        }),
+        ("consolidation.summarizer", { c, v throws(ConfigReason) in
+            guard v == "extractive" else { throw ConfigReason("must be extractive (the only summarizer in this build)") }
+            c.maintenance.consolidation.summarizer = v
+        }),
+        ("consolidation.archive_retention", { c, v throws(ConfigReason) in
+            c.maintenance.consolidation.archiveRetention = try ConfigValue.millis(v)
+        }),
+        ("consolidation.max_summary_facts", { c, v throws(ConfigReason) in
+            c.maintenance.consolidation.maxSummaryFacts = try ConfigValue.positiveInt(v)
+        }),
+        ("consolidation.max_summary_chars", { c, v throws(ConfigReason) in
+            c.maintenance.consolidation.maxSummaryCharacters = try ConfigValue.int(v, in: 80...100_000)
+        }),
+        ("consolidation.max_topics", { c, v throws(ConfigReason) in
+            c.maintenance.consolidation.maxTopics = try ConfigValue.int(v, in: 1...32)
+        }),
+        ("consolidation.min_fact_importance", { c, v throws(ConfigReason) in
+            c.maintenance.consolidation.minFactImportance = try ConfigValue.fraction(v)
+        }),
+        ("consolidation.duplicate_similarity", { c, v throws(ConfigReason) in
+            let similarity = try ConfigValue.fraction(v)
+            guard similarity >= 0.5 else {
+                throw ConfigReason("must be at least 0.5: lower similarities join facts that only share a topic")
+            }
+            c.maintenance.consolidation.duplicateSimilarity = similarity
+        }),
+        ("consolidation.max_live_chars", { c, v throws(ConfigReason) in
+            c.maintenance.consolidation.maxLiveCharacters = v.isEmpty ? nil : try ConfigValue.int(v, in: 1000...Int(Int32.max))
+        }),
+    ] }
+
+    static var generalKeys: [(String, Apply)] { [
         ("store.path", { c, v throws(ConfigReason) in
             guard !v.isEmpty else { throw ConfigReason("must not be empty") }
             c.storePath = v
@@ -28,29 +73,6 @@ struct ConfigurationLoader {
         }),
         ("orphans.max_sleep", { c, v throws(ConfigReason) in c.maintenance.orphans.maxSleep = try ConfigValue.duration(v) }),
         ("orphans.batch_size", { c, v throws(ConfigReason) in c.maintenance.orphans.batchSize = try ConfigValue.positiveInt(v) }),
-        ("consolidation.max_sessions", { c, v throws(ConfigReason) in
-            c.maintenance.consolidation.maxSessions = try ConfigValue.positiveInt(v)
-        }),
-        ("consolidation.batch_sessions", { c, v throws(ConfigReason) in
-            c.maintenance.consolidation.batchSessions = try ConfigValue.positiveInt(v)
-        }),
-        ("consolidation.min_age", { c, v throws(ConfigReason) in c.maintenance.consolidation.minAge = try ConfigValue.millis(v) }),
-        ("consolidation.summary_importance", { c, v throws(ConfigReason) in
-            c.maintenance.consolidation.summaryImportance = try ConfigValue.fraction(v)
-        }),
-        ("consolidation.summarizer", { c, v throws(ConfigReason) in
-            guard v == "extractive" else { throw ConfigReason("must be extractive (the only summarizer in this build)") }
-            c.maintenance.consolidation.summarizer = v
-        }),
-        ("consolidation.archive_retention", { c, v throws(ConfigReason) in
-            c.maintenance.consolidation.archiveRetention = try ConfigValue.millis(v)
-        }),
-        ("consolidation.max_summary_facts", { c, v throws(ConfigReason) in
-            c.maintenance.consolidation.maxSummaryFacts = try ConfigValue.positiveInt(v)
-        }),
-        ("consolidation.max_summary_chars", { c, v throws(ConfigReason) in
-            c.maintenance.consolidation.maxSummaryCharacters = try ConfigValue.positiveInt(v)
-        }),
         ("decay.archive_below", { c, v throws(ConfigReason) in c.maintenance.decay.archiveBelow = try ConfigValue.fraction(v) }),
         ("decay.batch_size", { c, v throws(ConfigReason) in c.maintenance.decay.batchSize = try ConfigValue.positiveInt(v) }),
         ("purge.batch_size", { c, v throws(ConfigReason) in c.maintenance.purge.batchSize = try ConfigValue.positiveInt(v) }),

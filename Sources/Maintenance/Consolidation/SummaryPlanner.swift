@@ -1,0 +1,212 @@
+import MemoryStore
+
+/// The extractive plan of one consolidation batch, deterministic and offline. In order:
+/// 1. superseded facts (an explicit `supersedes`, or a later change statement of the same
+///    agent) and facts below the importance floor are set aside;
+/// 2. facts that differ only in numbers, ids, dates or quoted names merge into one counted line;
+/// 3. duplicates (cosine ≥ `duplicateSimilarity` with vectors, word overlap without) keep the
+///    newest wording with the group's highest importance;
+/// 4. lines are grouped into at most `maxTopics` topics (vectors, else tags);
+/// 5. each topic orders critical facts (≥ 0.8) first, then decisions, open tasks, constraints and
+///    state changes, then by importance and recency, and stops at `maxSummaryCharacters`.
+public struct SummaryPlanner: Sendable {
+    public var configuration: MaintenanceConfiguration.Consolidation
+    /// Word-set Jaccard similarity from which two facts without vectors count as the same.
+    public var wordDuplicateThreshold = 0.8
+    /// Facts at or above this importance come first in their topic, so the cap never drops
+    /// them before routine ones.
+    public static let criticalImportance = 0.8
+
+    public init(_ configuration: MaintenanceConfiguration.Consolidation) {
+        self.configuration = configuration
+    }
+
+    struct Fact {
+        var fact: ConsolidationFact
+        var words: Set<String>
+        var terms: [[String]]
+
+        init(_ fact: ConsolidationFact) {
+            self.fact = fact
+            let tokens = FactText.tokens(fact.content)
+            words = Set(tokens)
+            terms = Supersession.supersededTerms(in: fact.content)
+        }
+    }
+
+    /// `facts`: the batch's live memories; `later`: the agent's other live memories that may
+    /// state a change (any order; those in the batch are ignored).
+    public func plan(_ facts: [ConsolidationFact], later: [ConsolidationFact] = []) -> SummaryPlan {
+        let batch = facts.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }.map(Fact.init)
+        var decisions: [String: SummaryPlan.Decision] = [:]
+        for item in batch {
+            if let by = item.fact.supersededBy {
+                decisions[item.fact.id] = .init(fate: .supersededBy, ref: by, topic: nil)
+            } else if item.fact.importance < configuration.minFactImportance {
+                decisions[item.fact.id] = .init(fate: .belowFloor, ref: nil, topic: nil)
+            }
+        }
+        supersede(batch, later: later, into: &decisions)
+        let remaining = batch.filter { decisions[$0.fact.id] == nil }
+        var lines = mergeTemplates(remaining, into: &decisions)
+        lines = dropDuplicates(lines, facts: Dictionary(uniqueKeysWithValues: remaining.map { ($0.fact.id, $0) }), into: &decisions)
+        let byID = Dictionary(uniqueKeysWithValues: batch.map { ($0.fact.id, $0.fact) })
+        let topics = group(lines, facts: byID).enumerated().map { index, topicLines in
+            topic(topicLines, index: index, facts: byID, into: &decisions)
+        }
+        return SummaryPlan(topics: topics, decisions: decisions)
+    }
+
+    /// A fact is superseded by the first later fact (in the batch, or the agent's later ones)
+    /// whose change statement names it.
+    func supersede(_ batch: [Fact], later: [ConsolidationFact], into decisions: inout [String: SummaryPlan.Decision]) {
+        let batchIDs = Set(batch.map(\.fact.id))
+        let changes = (batch.filter { decisions[$0.fact.id] == nil }
+            + later.filter { !batchIDs.contains($0.id) && $0.supersededBy == nil
+                && $0.importance >= configuration.minFactImportance }.map(Fact.init))
+            .filter { !$0.terms.isEmpty }
+            .sorted { ($0.fact.createdAt, $0.fact.id) < ($1.fact.createdAt, $1.fact.id) }
+        guard !changes.isEmpty else { return }
+        for item in batch where decisions[item.fact.id] == nil {
+            let successor = changes.first { change in
+                (change.fact.createdAt, change.fact.id) > (item.fact.createdAt, item.fact.id)
+                    && Supersession.supersedes(terms: change.terms, tokens: item.words, ownTerms: item.terms)
+            }
+            if let successor {
+                decisions[item.fact.id] = .init(fate: .supersededBy, ref: successor.fact.id, topic: nil)
+            }
+        }
+    }
+
+    /// One line per template: singletons as they are, groups as a counted line.
+    func mergeTemplates(_ facts: [Fact], into decisions: inout [String: SummaryPlan.Decision]) -> [SummaryPlan.Line] {
+        var order: [String] = []
+        var groups: [String: [Fact]] = [:]
+        for item in facts {
+            let key = TemplateMerge.template(item.fact.content).key
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(item)
+        }
+        return order.map { key in
+            let members = groups[key]!
+            let newest = members.last!.fact
+            let text: String
+            if members.count == 1 {
+                text = newest.content.trimmingCharacters(in: .whitespacesAndNewlines)
+                decisions[newest.id] = .init(fate: .kept, ref: nil, topic: nil)
+            } else {
+                text = TemplateMerge.line(members.map { .init(text: $0.fact.content, createdAt: $0.fact.createdAt) })
+                for member in members { decisions[member.fact.id] = .init(fate: .merged, ref: text, topic: nil) }
+            }
+            return SummaryPlan.Line(
+                text: text, memberIDs: members.map(\.fact.id), importance: members.map(\.fact.importance).max()!,
+                priority: members.map { Self.priority($0) }.min()!, newest: newest.createdAt)
+        }
+    }
+
+    /// Newest first: a line the same as a newer one joins it as a duplicate.
+    func dropDuplicates(
+        _ lines: [SummaryPlan.Line], facts: [String: Fact], into decisions: inout [String: SummaryPlan.Decision]
+    ) -> [SummaryPlan.Line] {
+        var kept: [SummaryPlan.Line] = []
+        let contentWords = { (line: SummaryPlan.Line) in
+            facts[line.representativeID]!.words.subtracting(FactText.stopwords)
+        }
+        for line in lines.sorted(by: { ($0.newest, $0.representativeID) > ($1.newest, $1.representativeID) }) {
+            let vector = facts[line.representativeID]!.fact.vector
+            let words = contentWords(line)
+            let same = kept.firstIndex { other in
+                if let vector, let otherVector = facts[other.representativeID]!.fact.vector {
+                    return Double(TopicClustering.cosine(vector, otherVector)) >= configuration.duplicateSimilarity
+                }
+                return Self.jaccard(words, contentWords(other)) >= wordDuplicateThreshold
+            }
+            guard let same else {
+                kept.append(line)
+                continue
+            }
+            kept[same].importance = max(kept[same].importance, line.importance)
+            kept[same].priority = min(kept[same].priority, line.priority)
+            for id in line.memberIDs + line.duplicateIDs {
+                kept[same].duplicateIDs.append(id)
+                decisions[id] = .init(fate: .duplicateOf, ref: kept[same].representativeID, topic: nil)
+            }
+        }
+        return kept.sorted { ($0.newest, $0.representativeID) < ($1.newest, $1.representativeID) }
+    }
+
+    /// Lines grouped into topics: by their vectors when all have one, else by their tags.
+    func group(_ lines: [SummaryPlan.Line], facts: [String: ConsolidationFact]) -> [[SummaryPlan.Line]] {
+        let vectors = lines.compactMap { facts[$0.representativeID]!.vector }
+        let clusters =
+            vectors.count == lines.count
+            ? TopicClustering.byVectors(vectors, maxTopics: configuration.maxTopics)
+            : TopicClustering.byTags(
+                lines.map { line in line.memberIDs.flatMap { facts[$0]!.tags } }, maxTopics: configuration.maxTopics)
+        return clusters.map { $0.map { lines[$0] } }
+    }
+
+    /// A topic's summary: its lines in order, up to the character and line caps; the rest
+    /// `over_cap`.
+    func topic(
+        _ lines: [SummaryPlan.Line], index: Int, facts: [String: ConsolidationFact],
+        into decisions: inout [String: SummaryPlan.Decision]
+    ) -> SummaryPlan.Topic {
+        let ordered = lines.sorted { a, b in
+            (a.importance >= Self.criticalImportance ? 0 : 1, a.priority, -a.importance, -a.newest, a.text)
+                < (b.importance >= Self.criticalImportance ? 0 : 1, b.priority, -b.importance, -b.newest, b.text)
+        }
+        var included: [SummaryPlan.Line] = []
+        var length = 0
+        for var line in ordered {
+            let added = line.text.count + 2 + (included.isEmpty ? 0 : 1)
+            if included.isEmpty, added > configuration.maxSummaryCharacters {
+                line.text = Self.truncated(line.text, to: configuration.maxSummaryCharacters - 2)
+            } else if length + added > configuration.maxSummaryCharacters || included.count >= configuration.maxSummaryFacts {
+                for id in line.memberIDs + line.duplicateIDs { decisions[id] = .init(fate: .overCap, ref: nil, topic: index) }
+                continue
+            }
+            included.append(line)
+            length += added
+        }
+        let sourceIDs = lines.flatMap { $0.memberIDs + $0.duplicateIDs }.sorted()
+        for id in sourceIDs { decisions[id]?.topic = index }
+        let sources = sourceIDs.map { facts[$0]! }
+        var tagCounts: [String: Int] = [:]
+        for tag in sources.flatMap({ Set($0.tags) }) where tag != Memory.summaryTag { tagCounts[tag, default: 0] += 1 }
+        let tags = tagCounts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.prefix(3).map(\.key)
+        return SummaryPlan.Topic(
+            lines: included, tags: [Memory.summaryTag] + tags,
+            importance: configuration.summaryImportance.value(keptImportances: included.map(\.importance)),
+            periodStart: sources.map(\.createdAt).min()!, periodEnd: sources.map(\.createdAt).max()!,
+            sourceIDs: sourceIDs, sessionIDs: Array(Set(sources.compactMap(\.sessionID))).sorted())
+    }
+
+    /// Cut at a word boundary, with an ellipsis, within `limit` characters.
+    static func truncated(_ text: String, to limit: Int) -> String {
+        let head = text.prefix(limit - 1)
+        let cut = head.lastIndex(where: \.isWhitespace).map { head[..<$0] } ?? head
+        return cut + "…"
+    }
+
+    static func jaccard(_ a: Set<String>, _ b: Set<String>) -> Double {
+        if a.isEmpty && b.isEmpty { return 1 }
+        let common = a.intersection(b).count
+        return Double(common) / Double(a.count + b.count - common)
+    }
+
+    static let priorityWords: Set<String> = [
+        // decisions
+        "decided", "decision", "chose", "chosen", "agreed", "settled", "picked", "going",
+        // open tasks
+        "todo", "next", "pending", "task", "tasks", "need", "needs", "blocked", "remaining", "follow",
+        // constraints
+        "constraint", "constraints", "must", "only", "cannot", "never", "limit", "budget", "requirement", "required",
+        // state changes
+        "switched", "moved", "migrated", "upgraded", "done", "completed", "finished", "launched", "deployed", "now",
+    ]
+
+    static func priority(_ fact: Fact) -> Int {
+        fact.fact.memoryType == .procedural || !fact.words.isDisjoint(with: priorityWords) ? 0 : 1
+    }
+}
