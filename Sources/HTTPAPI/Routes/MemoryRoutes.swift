@@ -6,7 +6,7 @@ import MemoryStore
 extension APIHandlers {
     static let storeFields: Set<String> = [
         "agent_id", "content", "memory_type", "importance", "metadata", "session_id", "tags", "ttl_seconds",
-        "expires_at", "id",
+        "expires_at", "id", "supersedes",
     ]
 
     func addMemoryRoutes(to routes: RouteRegistrar) {
@@ -18,6 +18,7 @@ extension APIHandlers {
             let stored = try await store.storeMemories([new], vectors: try await inlineVectors([new.content]))
             dependencies.scheduler.noteNewMemories()
             var answer: [String: JSONValue] = ["memory": Representation.memory(stored.memories[0])]
+            if !new.supersedes.isEmpty { answer["superseded"] = .array(new.supersedes.map(JSONValue.string)) }
             if let session = stored.sessions.first {
                 noteActivity(session)
                 answer["session_state"] = Representation.sessionState(session)
@@ -37,6 +38,16 @@ extension APIHandlers {
         routes.on(.get, "/v1/memory/get/{id}") { request, context in
             let memory = try await visibleMemory(try context.path("id"), request: request, context: context, scope: .read)
             return JSONResponse.make(Representation.memory(memory))
+        }
+        routes.on(.get, "/v1/memory/{id}/sources") { request, context in
+            let memory = try await visibleMemory(try context.path("id"), request: request, context: context, scope: .read)
+            do {
+                return JSONResponse.make(try await store.explain(id: memory.id).json)
+            } catch StoreError.notRestorable {
+                throw APIError(
+                    .notFound, code: "NOT_FOUND",
+                    "memory \(memory.id) is neither a consolidation summary nor a consolidated source")
+            }
         }
         routes.on(.put, "/v1/memory/update/{id}") { request, context in
             let existing = try await visibleMemory(
@@ -111,7 +122,7 @@ extension APIHandlers {
                 content: try body.string("content"), memoryType: try body.optionalString("memory_type") ?? "episodic",
                 importance: try body.optionalDouble("importance") ?? 0.5, tags: try body.optionalStrings("tags") ?? [],
                 metadata: try body.optionalObject("metadata") ?? .emptyObject, ttlSeconds: ttl,
-                expiresAt: try body.optionalTime("expires_at"))
+                expiresAt: try body.optionalTime("expires_at"), supersedes: try body.optionalStrings("supersedes") ?? [])
         } catch let error as APIError where !field.isEmpty {
             throw APIError(error.status, code: error.code, field + error.message)
         }
@@ -175,17 +186,20 @@ extension APIHandlers {
         }
     }
 
-    func recalled(_ query: RecallQuery) async throws -> JSONValue {
-        let (hits, session) = try await store.recall(query, weights: dependencies.http.recall)
+    /// One recall's answer fields: `memories`, and `superseded_hidden`, how many superseded
+    /// memories ranked among them and were left out.
+    func recalled(_ query: RecallQuery) async throws -> [String: JSONValue] {
+        let (hits, session, supersededHidden) = try await store.recall(query, weights: dependencies.http.recall)
         noteActivity(session)
-        return .array(hits.map { hit in
+        let memories = JSONValue.array(hits.map { hit in
             .object(["memory": Representation.memory(hit.memory), "score": .number(hit.score), "rank_score": .number(hit.rankScore)])
         })
+        return ["memories": memories, "superseded_hidden": .number(Double(supersededHidden))]
     }
 
     func recallResponse(_ body: JSONBody, context: APIRequestContext) async throws -> Response {
         let query = await embedded([try recallQuery(body, context: context)], context: context)[0]
-        return JSONResponse.make(.object(["memories": try await recalled(query)]))
+        return JSONResponse.make(.object(try await recalled(query)))
     }
 
     /// The multi-topic form: several recalls in one round trip, answered in request order.
@@ -203,9 +217,10 @@ extension APIHandlers {
         }
         var results: [JSONValue] = []
         for query in await embedded(parsed, context: context) {
-            results.append(.object([
-                "agent_id": .string(query.agentID), "query": .string(query.query), "memories": try await recalled(query),
-            ]))
+            var result = try await recalled(query)
+            result["agent_id"] = .string(query.agentID)
+            result["query"] = .string(query.query)
+            results.append(.object(result))
         }
         return JSONResponse.make(.object(["results": .array(results)]))
     }

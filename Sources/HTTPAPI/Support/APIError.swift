@@ -49,6 +49,7 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
             case .invalidArgument(let field, let reason): return .invalid(field, reason)
             case .sessionNotFound(let id): return .notFound("session \(id)")
             case .memoryNotFound(let id): return .notFound("memory \(id)")
+            case .supersededNotFound: return APIError(.notFound, code: "NOT_FOUND", error.description)
             case .consolidationNotFound(let id): return .notFound("consolidation or summary \(id)")
             case .alreadyExists: return APIError(.conflict, code: "CONFLICT", error.description)
             case .notRestorable: return APIError(.badRequest, code: "INVALID_ARGUMENT", error.description)

@@ -156,6 +156,8 @@ public struct JobRunner: Sendable {
             LogKey.durationMs: .string(String(format: "%.1f", report.durationMs)),
             LogKey.complete: .stringConvertible(report.complete),
         ]
+        for (fate, count) in report.fates ?? [:] { metadata[LogKey.fate(fate)] = .stringConvertible(count) }
+        if let summaries = report.summaries { metadata[LogKey.summaries] = .stringConvertible(summaries.count) }
         if report.status == .failed {
             metadata[LogKey.messageID] = .string(MessageID.jobFailed)
             metadata[LogKey.error] = .string(report.error ?? "")

@@ -15,6 +15,9 @@ public enum LogKey {
     public static let holder = "memkeep.holder"
     public static let idleSeconds = "memkeep.idle_seconds"
     public static let summaryID = "memkeep.summary_id"
+    public static let summaries = "memkeep.summaries"
+    /// Sources of a consolidation run that met `fate` (`MEMKEEP_FATE_BELOW_FLOOR`, …).
+    public static func fate(_ fate: String) -> String { "memkeep.fate_" + fate }
     public static let configGeneration = "memkeep.config_generation"
     public static let sessionID = "session_id"
     public static let agentID = "agent_id"

@@ -320,3 +320,27 @@ extension MemoryStore {
         }
     }
 }
+
+extension ConsolidationExplanation {
+    /// The wire form shared by `GET /v1/memory/{id}/sources` and `memkeepd explain --json`.
+    public var json: JSONValue {
+        func entry(_ entry: Entry) -> JSONValue {
+            .object([
+                "memory_id": .string(entry.source.sourceMemoryID),
+                "session_id": entry.source.sourceSessionID.map(JSONValue.string) ?? .null,
+                "summary_id": entry.source.summaryID.map(JSONValue.string) ?? .null,
+                "fate": .string(entry.source.fate.rawValue),
+                "fate_ref": entry.source.fateRef.map(JSONValue.string) ?? .null,
+                "content": entry.content.map(JSONValue.string) ?? .null,
+                "importance": entry.importance.map(JSONValue.number) ?? .null,
+            ])
+        }
+        let counts = entries.reduce(into: [String: Int]()) { $0[$1.source.fate.rawValue, default: 0] += 1 }
+        return .object([
+            "consolidation_id": .string(consolidationID),
+            "summary_ids": .array(summaryIDs.map(JSONValue.string)),
+            "sources": .array(entries.map(entry)),
+            "fates": .object(counts.mapValues { .number(Double($0)) }),
+        ])
+    }
+}

@@ -12,12 +12,16 @@ public struct NewMemory: Sendable {
     public var ttlSeconds: Int64?
     /// An explicit expiry wins over `ttlSeconds`.
     public var expiresAt: UnixMillis?
+    /// Memories of the same agent this one replaces: marked `superseded_by` it at once.
+    public var supersedes: [String]
 
     public init(
         id: String? = nil, agentID: String, sessionID: String? = nil, content: String,
         memoryType: String = MemoryType.episodic.rawValue, importance: Double = 0.5, tags: [String] = [],
-        metadata: JSONValue = .emptyObject, ttlSeconds: Int64? = nil, expiresAt: UnixMillis? = nil
+        metadata: JSONValue = .emptyObject, ttlSeconds: Int64? = nil, expiresAt: UnixMillis? = nil,
+        supersedes: [String] = []
     ) {
+        self.supersedes = supersedes
         self.id = id
         self.agentID = agentID
         self.sessionID = sessionID
@@ -76,6 +80,7 @@ extension MemoryStore {
         for (index, new) in news.enumerated() {
             do {
                 memories.append(try Self.validated(new, now: now))
+                try Validation.supersedes(new.supersedes, ownID: memories[index].id)
             } catch {
                 guard news.count > 1, case .invalidArgument(let field, let reason) = error else { throw error }
                 throw StoreError.invalidArgument(field: "memories[\(index)].\(field)", reason: reason)
@@ -84,7 +89,7 @@ extension MemoryStore {
         let batch = memories
         return try await transaction { db in
             var sessionIDs: [String] = []
-            for memory in batch {
+            for (memory, new) in zip(batch, news) {
                 if let sessionID = memory.sessionID {
                     guard let session = try Self.fetchSession(db, id: sessionID), session.agentID == memory.agentID else {
                         throw StoreError.sessionNotFound(sessionID)
@@ -96,6 +101,7 @@ extension MemoryStore {
                     throw StoreError.alreadyExists(kind: "memory", id: memory.id)
                 }
                 try memory.insert(db)
+                try Self.supersede(db, ids: new.supersedes, by: memory, now: now)
             }
             if let vectors {
                 for (memory, vector) in zip(batch, vectors.values) {
@@ -103,6 +109,20 @@ extension MemoryStore {
                 }
             }
             return (batch, try sessionIDs.compactMap { try Self.fetchSession(db, id: $0) })
+        }
+    }
+
+    /// Marks `ids` superseded by `memory`: each must be a visible memory of the same agent.
+    static func supersede(_ db: Database, ids: [String], by memory: Memory, now: UnixMillis) throws {
+        guard !ids.isEmpty else { return }
+        let statement = try db.cachedStatement(
+            sql: """
+                UPDATE memories SET superseded_by = :by, updated_at = :now
+                WHERE id = :id AND agent_id = :agent AND \(visibleMemory)
+                """)
+        for id in ids {
+            try statement.execute(arguments: ["by": memory.id, "now": now, "id": id, "agent": memory.agentID])
+            guard db.changesCount == 1 else { throw StoreError.supersededNotFound(id: id, agentID: memory.agentID) }
         }
     }
 

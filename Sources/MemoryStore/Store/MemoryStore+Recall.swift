@@ -86,8 +86,11 @@ extension MemoryStore {
     /// recency. The ranking is a read, concurrent with other recalls; what it returns then
     /// counts as accessed (access reinforcement) and, with a session, as activity of that
     /// session, in one short write transaction that also returns the session with its moved
-    /// deadline.
-    public func recall(_ query: RecallQuery, weights: RecallWeights) async throws -> (hits: [RecallHit], session: Session?) {
+    /// deadline. `supersededHidden` counts the superseded memories that ranked among the
+    /// answers and were left out (0 with `includeSuperseded`).
+    public func recall(_ query: RecallQuery, weights: RecallWeights) async throws
+        -> (hits: [RecallHit], session: Session?, supersededHidden: Int)
+    {
         try Validation.agentID(query.agentID)
         guard (1...Self.maxTopK).contains(query.topK) else {
             throw StoreError.invalidArgument(field: "top_k", reason: "must be between 1 and \(Self.maxTopK)")
@@ -107,13 +110,13 @@ extension MemoryStore {
             return try Self.rank(db, query: query, nearest: nearest, weights: weights, now: now)
         }
         return try await transaction { db in
-            try Self.markAccessed(db, ids: ranked.map(\.memory.id), now: now)
+            try Self.markAccessed(db, ids: ranked.hits.map(\.memory.id), now: now)
             var session: Session?
             if let sessionID = query.sessionID {
                 try self.recordActivity(db, sessionID: sessionID, now: now)
                 session = try Self.fetchSession(db, id: sessionID)
             }
-            let accessed = ranked.map { hit in
+            let accessed = ranked.hits.map { hit in
                 var hit = hit
                 if hit.memory.archivedAt == nil {
                     hit.memory.accessCount += 1
@@ -123,7 +126,7 @@ extension MemoryStore {
                 }
                 return hit
             }
-            return (accessed, session)
+            return (accessed, session, ranked.supersededHidden)
         }
     }
 
@@ -134,15 +137,20 @@ extension MemoryStore {
         var importance: Double
         var createdAt: UnixMillis
         var lastAccessedAt: UnixMillis?
+        var superseded: Bool
         var lexical: Double = 0
 
-        static let columns = "memories.id, memories.importance, memories.created_at, memories.last_accessed_at"
+        static let columns = """
+            memories.id, memories.importance, memories.created_at, memories.last_accessed_at, \
+            memories.superseded_by IS NOT NULL
+            """
 
         init(row: Row, lexical: Double = 0) {
             id = row[0]
             importance = row[1]
             createdAt = row[2]
             lastAccessedAt = row[3]
+            superseded = row[4]
             self.lexical = lexical
         }
     }
@@ -151,11 +159,14 @@ extension MemoryStore {
     /// vectors, the agent's memories still waiting for a vector, and full-text matches: of
     /// every word without a query vector; with one, of the query's selective words (names,
     /// ids, rare terms), as the vectors cover meaning and bm25 over a common word costs a walk
-    /// of its whole doclist.
+    /// of its whole doclist. Superseded memories are ranked too, so that those left out of the
+    /// answer can be counted.
     static func rank(
         _ db: Database, query: RecallQuery, nearest: NearestVectors?, weights: RecallWeights, now: UnixMillis
-    ) throws -> [RecallHit] {
-        let (conditions, arguments) = recallFilter(query, now: now)
+    ) throws -> (hits: [RecallHit], supersededHidden: Int) {
+        var ranking = query
+        ranking.includeSuperseded = true
+        let (conditions, arguments) = recallFilter(ranking, now: now)
         let predicate = conditions.joined(separator: " AND ")
         var candidates: [String: Candidate] = [:]
         func add(_ rows: [Row]) {
@@ -208,7 +219,7 @@ extension MemoryStore {
                 }
             }
         }
-        let winners = candidates.values.map { candidate in
+        let ranked = candidates.values.map { candidate in
             let similarity = nearest?.similarity(of: candidate.id)
             let relevance = weights.fuse(similarity: similarity, lexical: candidate.lexical)
             let age = Double(max(0, now - (candidate.lastAccessedAt ?? candidate.createdAt)))
@@ -217,14 +228,23 @@ extension MemoryStore {
             return (candidate, score: similarity.map { min(1, max(0, Double($0))) } ?? candidate.lexical, rank: rank)
         }
         .sorted { ($0.rank, $0.0.createdAt, $0.0.id) > ($1.rank, $1.0.createdAt, $1.0.id) }
-        .prefix(query.topK)
+        var winners: [(Candidate, score: Double, rank: Double)] = []
+        var supersededHidden = 0
+        for entry in ranked where winners.count < query.topK {
+            if entry.0.superseded && !query.includeSuperseded {
+                supersededHidden += 1
+            } else {
+                winners.append(entry)
+            }
+        }
         let memories = try Memory.fetchAll(
             db, sql: "SELECT \(Memory.columns) FROM memories WHERE id IN (SELECT value FROM json_each(?))",
             arguments: [Memory.tagsText(winners.map(\.0.id))])
         let byID = Dictionary(uniqueKeysWithValues: memories.map { ($0.id, $0) })
-        return winners.compactMap { winner in
+        let hits = winners.compactMap { winner in
             byID[winner.0.id].map { RecallHit(memory: $0, score: winner.score, rankScore: winner.rank) }
         }
+        return (hits, supersededHidden)
     }
 
     /// The agent's best `pool` full-text matches of `terms` (bm25 ranked inside FTS5).

@@ -5,6 +5,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidArgument(field: String, reason: String)
     case sessionNotFound(String)
     case memoryNotFound(String)
+    /// A `supersedes` id that is not a visible memory of the storing agent (other agents'
+    /// memories are reported alike, so their ids are not confirmed).
+    case supersededNotFound(id: String, agentID: String)
     /// No consolidation, summary or consolidated source has this id.
     case consolidationNotFound(String)
     /// The memory exists but is not a consolidation summary, or its sources are gone.
@@ -19,6 +22,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidArgument(let field, let reason): "\(field) \(reason)"
         case .sessionNotFound(let id): "session not found: \(id)"
         case .memoryNotFound(let id): "memory not found: \(id)"
+        case .supersededNotFound(let id, let agentID): "supersedes: memory \(id) not found among agent \(agentID)'s memories"
         case .consolidationNotFound(let id): "no consolidation, summary or consolidated memory has the id \(id)"
         case .notRestorable(let id, let reason): "cannot restore \(id): \(reason)"
         case .alreadyExists(let kind, let id): "\(kind) \(id) already exists"

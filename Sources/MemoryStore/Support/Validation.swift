@@ -24,6 +24,23 @@ public enum Validation {
         try agentID(value, field: field)
     }
 
+    public static let maxSupersedes = 100
+
+    /// The ids a new memory supersedes: valid ids, at most `maxSupersedes`, no repeats, not
+    /// its own.
+    public static func supersedes(_ ids: [String], ownID: String) throws(StoreError) {
+        guard ids.count <= maxSupersedes else {
+            throw .invalidArgument(field: "supersedes", reason: "must list at most \(maxSupersedes) memory ids")
+        }
+        for id in ids { try recordID(id, field: "supersedes") }
+        guard Set(ids).count == ids.count else {
+            throw .invalidArgument(field: "supersedes", reason: "must not list a memory id twice")
+        }
+        guard !ids.contains(ownID) else {
+            throw .invalidArgument(field: "supersedes", reason: "must not list the memory's own id")
+        }
+    }
+
     public static func importance(_ value: Double, field: String = "importance") throws(StoreError) {
         guard value.isFinite, value >= 0, value <= 1 else {
             throw .invalidArgument(field: field, reason: "must be between 0 and 1")

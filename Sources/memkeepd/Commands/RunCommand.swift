@@ -46,7 +46,8 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let clock: any WallClock = now.flatMap(TimeFormat.parseRFC3339).map { ManualClock($0) } ?? SystemClock()
-        let app = try makeApp(options, clock: clock, withEmbedder: target == .embed || target == .all)
+        // Consolidation groups and deduplicates by the model's vectors, so it needs the model's id.
+        let app = try makeApp(options, clock: clock, withEmbedder: target != .orphans && target != .decay && target != .purge)
         let runNow = clock.now()
         var reports: [JobReport] = []
         for job in target.jobs where job != .embed || target == .embed || app.runner.embedder != nil {
@@ -101,7 +102,9 @@ struct RunReport: Codable {
         switch job.job {
         case .orphans: return "closed \(job.closedSessions?.count ?? 0) sessions"
         case .consolidate:
+            let fates = (job.fates ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
             return "\(job.sessionsConsolidated ?? 0) sessions into \(job.summaries?.count ?? 0) summaries"
+                + (fates.isEmpty ? "" : "; sources: " + fates.joined(separator: ", "))
         case .decay: return "decayed \(job.decayed ?? 0), archived \(job.archived ?? 0)"
         case .purge: return "deleted \(job.deletedMemories ?? 0) expired, \(job.deletedArchived ?? 0) archived"
         case .embed: return "embedded \(job.embedded ?? 0) memories"

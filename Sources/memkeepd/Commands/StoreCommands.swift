@@ -149,6 +149,64 @@ struct RestoreCommand: AsyncParsableCommand {
     }
 }
 
+struct ExplainCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explain",
+        abstract: "Show what a consolidation did with each source: kept, merged, duplicate, superseded, left out.",
+        discussion: """
+            Takes a consolidation id (every source), a summary id (its sources, and those of its \
+            consolidation that went into no summary) or the id of a consolidated memory (its fate).
+            """)
+
+    @Argument(help: "A consolidation id, a summary id or a consolidated memory's id.")
+    var id: String
+
+    @Flag(help: "Print JSON (the shape of GET /v1/memory/{id}/sources).")
+    var json = false
+
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        let app = try makeApp(options, access: .readOnly)
+        let explanation: ConsolidationExplanation
+        do {
+            explanation = try await app.store.explain(id: id)
+        } catch let error as StoreError {
+            throw dataError(error)
+        }
+        print(json ? explanation.json.jsonText() : Self.text(explanation))
+    }
+
+    static func text(_ explanation: ConsolidationExplanation) -> String {
+        var lines = [
+            "consolidation \(explanation.consolidationID): \(explanation.summaryIDs.count) summaries"
+        ]
+        var section: String??
+        for entry in explanation.entries {
+            if section != .some(entry.source.summaryID) {
+                section = .some(entry.source.summaryID)
+                lines.append(entry.source.summaryID.map { "summary \($0):" } ?? "in no summary:")
+            }
+            let source = entry.source
+            var line = "  \(source.fate.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0))\(source.sourceMemoryID)"
+            if let importance = entry.importance { line += String(format: "  importance %.2f", importance) }
+            switch source.fate {
+            case .merged: line += "  into \"\(source.fateRef ?? "")\""
+            case .duplicateOf, .supersededBy: line += "  → \(source.fateRef ?? "")"
+            case .kept, .belowFloor, .overCap: break
+            }
+            lines.append(line)
+            lines.append("      \"\(Self.excerpt(entry.content ?? "(purged)"))\"")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func excerpt(_ text: String) -> String {
+        let flat = text.split(whereSeparator: \.isNewline).joined(separator: " ")
+        return flat.count <= 100 ? flat : flat.prefix(99) + "…"
+    }
+}
+
 struct CloseSessionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "close-session", abstract: "End a session now (reason client).")
