@@ -78,28 +78,32 @@ extension TestStore {
 }
 
 @Suite struct ConsolidationJobTests {
-    @Test func fiftyOneEndedSessionsBecomeOneSummaryOfTheOldestThirty() async throws {
+    @Test func fiftyOneEndedSessionsConsolidateTheOldestThirty() async throws {
         let t = try TestStore()
         let sessions = try await t.endedSessions(51)
         let report = await t.run(.consolidate)
-        #expect(report.status == .ok)
+        #expect(report.status == .ok, "\(report.error ?? "")")
         #expect(report.sessionsConsolidated == 30)
         let summaryID = try #require(report.summaries?.first)
-        #expect(report.summaries?.count == 1)
+        let consolidationID = try #require(report.consolidations?.first)
+        #expect(report.summaries?.count == 1, "untagged facts without vectors are one topic")
+        #expect(report.fates == ["merged": 60], "the facts differ only in their numbers")
 
         let summary = try #require(try await t.store.memory(id: summaryID))
         #expect(summary.memoryType == .semantic)
         #expect(summary.tags == ["historical-summary"])
-        #expect(summary.importance == 0.6)
+        #expect(summary.importance == 0.5, "auto: the highest kept importance")
         let metadata = try #require(summary.metadata.objectValue)
-        #expect(metadata["source_sessions"] == .array(sessions.prefix(30).map { .string($0.id) }))
+        #expect(metadata["consolidation_id"] == .string(consolidationID))
+        #expect(metadata["source_sessions"] == .array(sessions.prefix(30).map(\.id).sorted().map(JSONValue.string)))
         #expect(metadata["source_count"] == .number(60))
         #expect(metadata["summarizer"] == .string("extractive"))
-        #expect(metadata["period"]?.objectValue?["from"] == .string(TimeFormat.rfc3339(sessions[0].startedAt)))
+        let sourceTimes = try await t.store.memories(sessionID: sessions[0].id, includeArchived: true).map(\.createdAt)
+        #expect(metadata["period_start"] == .string(TimeFormat.rfc3339(sourceTimes.min()!)))
 
         for (index, session) in sessions.enumerated() {
             let stored = try #require(try await t.store.session(id: session.id))
-            #expect((stored.consolidatedInto == summaryID) == (index < 30))
+            #expect((stored.consolidatedInto == consolidationID) == (index < 30))
         }
         let sources = try await t.store.memories(agentID: "a1", includeArchived: true, limit: 1000).filter { $0.archivedAt != nil }
         #expect(sources.count == 60, "sources are archived, not deleted")
@@ -108,6 +112,7 @@ extension TestStore {
 
         let exportWithProvenance = try await t.exportText()
         #expect(exportWithProvenance.contains(#""sources":["#))
+        #expect(exportWithProvenance.contains(#""fate":"merged""#))
         #expect(await t.run(.consolidate).changed == 0, "a second run changes nothing")
     }
 
@@ -118,11 +123,11 @@ extension TestStore {
         let summaryID = try #require(await t.run(.consolidate).summaries?.first)
         t.clock.advance(seconds: 86400)
         _ = await t.run(.decay)
-        let restored = try await t.store.restoreSummary(id: summaryID)
+        let restored = try await t.store.restore(id: summaryID)
         #expect(restored.sessionIDs.count == 30)
         // Decay of the restored memories starts over at the restore; everything else is as before.
         #expect(try Self.withoutDecayReference(await t.exportText()) == Self.withoutDecayReference(before))
-        await #expect(throws: StoreError.memoryNotFound(summaryID)) { try await t.store.restoreSummary(id: summaryID) }
+        await #expect(throws: StoreError.consolidationNotFound(summaryID)) { try await t.store.restore(id: summaryID) }
     }
 
     static func withoutDecayReference(_ export: String) throws -> [JSONValue] {
@@ -137,7 +142,7 @@ extension TestStore {
         let t = try TestStore()
         let plain = try await t.store.storeMemory(NewMemory(agentID: "a1", content: "x"))
         await #expect(throws: StoreError.notRestorable(id: plain.id, reason: "it is not a consolidation summary")) {
-            try await t.store.restoreSummary(id: plain.id)
+            try await t.store.restore(id: plain.id)
         }
     }
 

@@ -179,7 +179,7 @@ import Testing
 
 struct FixedSummarizer: Summarizer {
     var name: String { "fixed" }
-    func summarize(_ facts: [Memory]) async throws -> String { "fixed summary" }
+    func texts(for plan: SummaryPlan) async throws -> [String] { plan.topics.map { _ in "fixed summary" } }
 }
 
 /// A summarizer that hangs, ignoring cancellation, until released.
@@ -188,7 +188,7 @@ final class StuckSummarizer: Summarizer, Sendable {
     private let state = Mutex<(entered: Bool, waiters: [CheckedContinuation<Void, Never>], held: CheckedContinuation<Void, Never>?)>(
         (false, [], nil))
 
-    func summarize(_ facts: [Memory]) async throws -> String {
+    func texts(for plan: SummaryPlan) async throws -> [String] {
         await withCheckedContinuation { continuation in
             let waiters = state.withLock { state in
                 state.entered = true
@@ -198,7 +198,7 @@ final class StuckSummarizer: Summarizer, Sendable {
             }
             waiters.forEach { $0.resume() }
         }
-        return "released"
+        return plan.topics.map { _ in "released" }
     }
 
     func entered() async {

@@ -84,7 +84,10 @@ public enum TemplateMerge {
         for position in first.words.indices where first.isSlot[position] {
             let values = templates.map { $0.words[position].trimmingCharacters(in: .punctuationCharacters) }
             guard Set(values).count > 1 else { continue }
-            notes.append(label(before: position, in: first).map { "\($0) " }.map { $0 + range(values) } ?? range(values))
+            // Numbers and ids are labelled by the word before them ("invoice 7012" → "invoices");
+            // names are not ("met \"Acme\"" must not become "mets").
+            let label = values.allSatisfy { $0.contains(where: \.isNumber) } ? label(before: position, in: first) : nil
+            notes.append(label.map { "\($0) " + range(values) } ?? range(values))
         }
         notes.append(period(ordered.first!.createdAt, ordered.last!.createdAt))
         let note = "(" + notes.joined(separator: ", ") + ")"

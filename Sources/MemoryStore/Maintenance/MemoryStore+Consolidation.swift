@@ -163,8 +163,9 @@ extension MemoryStore {
         var arguments = arguments
         arguments["now"] = now
         arguments["limit"] = limit
-        arguments["model"] = model?.name
-        arguments["dimensions"] = model?.dimensions
+        // Without a model the join matches nothing (updateValue: a nil assignment would drop the key).
+        arguments.updateValue(model?.name, forKey: "model")
+        arguments.updateValue(model?.dimensions, forKey: "dimensions")
         let rows = try Row.fetchCursor(
             db,
             sql: """
