@@ -3,7 +3,7 @@
 enum TopicClustering {
     /// Clusters whose average cosine similarity is at least this are one topic (MiniLM: facts
     /// about one subject sit around 0.3–0.6, unrelated ones below 0.2).
-    static let topicSimilarity: Float = 0.35
+    static let topicSimilarity: Float = 0.25
 
     /// Merges the most similar pair of clusters while they are similar enough, and further
     /// while there are more than `maxTopics`. Deterministic: ties go to the lower indices.
