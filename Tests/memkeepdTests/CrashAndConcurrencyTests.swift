@@ -33,11 +33,13 @@ import Testing
         #expect(try await store.jobRuns(job: "consolidate").contains { $0.status == "interrupted" })
     }
 
-    /// Checks every consolidated session against its summary, from the export.
+    /// Checks every consolidated session against its consolidation, from the export: each of its
+    /// memories is archived with a fate of that consolidation, every summary a fate names
+    /// exists, and nothing of an unconsolidated session was touched. `summaries` counts the
+    /// consolidations that wrote summaries.
     static func consolidationState(_ m: Memkeepd) async throws -> (consolidated: Int, summaries: Int, violations: [String]) {
         var sessions: [String: String?] = [:]
         var memories: [String: [String: JSONValue]] = [:]
-        var sourceCount: [String: Int] = [:]
         for line in try await m.run("export").stdout.split(separator: "\n") {
             let object = try JSONValue.parse(String(line)).objectValue ?? [:]
             guard case .string(let id)? = object["id"] else { continue }
@@ -45,25 +47,26 @@ import Testing
                 if case .string(let into)? = object["consolidated_into"] { sessions[id] = into } else { sessions[id] = .some(nil) }
             } else {
                 memories[id] = object
-                if case .array(let sources)? = object["sources"] {
-                    for case .string(let source) in sources { sourceCount[source, default: 0] += 1 }
-                }
             }
         }
         var violations: [String] = []
+        var summarized = Set<String>()
         for (id, memory) in memories {
             guard case .string(let session)? = memory["session_id"], let into = sessions[session] else { continue }
             let archived = memory["archived_at"] != .null
+            let consolidation = memory["consolidation"]?.objectValue
             if let into {
                 if !archived { violations.append("\(id) of consolidated \(session) is live") }
-                if sourceCount[id] != 1 { violations.append("\(id) is a source \(sourceCount[id] ?? 0) times") }
-                if memories[into] == nil { violations.append("summary \(into) of \(session) is missing") }
-            } else if archived || sourceCount[id] != nil {
+                if consolidation?["id"] != .string(into) { violations.append("\(id) has no fate in consolidation \(into)") }
+                if case .string(let summary)? = consolidation?["summary_id"] {
+                    if memories[summary] == nil { violations.append("summary \(summary) of \(id) is missing") }
+                    summarized.insert(into)
+                }
+            } else if archived || consolidation != nil {
                 violations.append("\(id) of unconsolidated \(session) was archived")
             }
         }
-        let summaries = memories.values.filter { $0["sources"] != .null }.count
-        return (sessions.values.filter { $0 != nil }.count, summaries, violations)
+        return (sessions.values.filter { $0 != nil }.count, summarized.count, violations)
     }
 
     @Test func killedPurgeLeavesAConsistentStoreAndTheNextRunFinishes() async throws {
