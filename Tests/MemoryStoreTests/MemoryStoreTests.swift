@@ -199,3 +199,53 @@ import Testing
         #expect(TimeFormat.parseRFC3339("2026-06-01 00:00:00") == nil)
     }
 }
+
+@Suite struct ConsolidationInterchangeTests {
+    @Test func fatesSurviveExportAndImport() async throws {
+        let t = try TestStore()
+        let lines = [
+            #"{"type":"session","id":"s1","agent_id":"a","started_at":1700000000,"ended_at":1700000100,"consolidated_into":"c1"}"#,
+            #"{"type":"memory","id":"sum","agent_id":"a","content":"- kept fact","created_at":1700000200}"#,
+            #"{"type":"memory","id":"k","agent_id":"a","session_id":"s1","content":"kept fact","archived_at":1700000200,"consolidation":{"id":"c1","summary_id":"sum","fate":"kept"}}"#,
+            #"{"type":"memory","id":"n","agent_id":"a","session_id":"s1","content":"noise","archived_at":1700000200,"consolidation":{"id":"c1","fate":"below_floor"}}"#,
+        ]
+        _ = try await t.store.importLines(lines.map { Substring($0) })
+        let explanation = try await t.store.explain(id: "c1")
+        #expect(explanation.summaryIDs == ["sum"])
+        #expect(explanation.entries.map(\.source.fate) == [.kept, .belowFloor])
+        let exported = try await t.exportText()
+        #expect(exported.contains(#""consolidation":{"fate":"below_floor","fate_ref":null,"id":"c1","summary_id":null}"#))
+        #expect(exported.contains(#""sources":["k"]"#))
+
+        let copy = try TestStore()
+        _ = try await copy.store.importLines(exported.split(separator: "\n"))
+        #expect(try await copy.exportText() == exported)
+        #expect(try await copy.store.restore(id: "sum").memoryIDs.sorted() == ["k", "n"])
+    }
+
+    @Test func aSummaryWithSourcesButNoFatesIsOneKeptConsolidation() async throws {
+        let t = try TestStore()
+        let lines = [
+            #"{"type":"memory","id":"sum","agent_id":"a","content":"- x","created_at":1700000200,"sources":["x"]}"#,
+            #"{"type":"memory","id":"x","agent_id":"a","content":"x","archived_at":1700000200}"#,
+        ]
+        _ = try await t.store.importLines(lines.map { Substring($0) })
+        let explanation = try await t.store.explain(id: "sum")
+        #expect(explanation.consolidationID == "sum")
+        #expect(explanation.entries.map(\.source.fate) == [.kept])
+    }
+
+    @Test(arguments: [
+        (#""consolidation":{"id":"c1","fate":"lost"}"#, "line 1: consolidation.fate must be one of kept, merged, duplicate_of, superseded_by, below_floor, over_cap"),
+        (#""consolidation":{"fate":"kept"}"#, "line 1: consolidation.id is required"),
+        (#""consolidation":"c1""#, "line 1: consolidation must be a JSON object"),
+    ])
+    func badFatesAreNamed(field: String, message: String) async throws {
+        let t = try TestStore()
+        let line = #"{"type":"memory","id":"x","agent_id":"a","content":"x",\#(field)}"#
+        await #expect(throws: Interchange.ImportError(line: 1, reason: String(message.dropFirst("line 1: ".count)))) {
+            _ = try await t.store.importLines([Substring(line)])
+        }
+        #expect(try await t.exportText().isEmpty)
+    }
+}

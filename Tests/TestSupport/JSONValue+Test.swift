@@ -14,3 +14,10 @@ extension JSONValue {
         return nil
     }
 }
+
+extension JSONValue {
+    public var arrayValue: [JSONValue]? {
+        if case .array(let values) = self { return values }
+        return nil
+    }
+}

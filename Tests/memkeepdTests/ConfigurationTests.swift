@@ -163,3 +163,47 @@ import Testing
         #expect(AppConfiguration().keysNeedingRestart(comparedWith: changed) == ["http.listen", "log.level"])
     }
 }
+
+@Suite struct ConsolidationConfigurationTests {
+    func load(_ yaml: String) throws(ConfigurationError) -> AppConfiguration {
+        var configuration = AppConfiguration()
+        try ConfigurationLoader.apply(yaml: yaml, source: "test.yaml", to: &configuration)
+        return configuration
+    }
+
+    @Test func topicSummaryKeysAreRead() throws {
+        let consolidation = try load(
+            """
+            consolidation:
+              max_topics: 3
+              max_summary_chars: 500
+              min_fact_importance: 0.4
+              duplicate_similarity: 0.9
+              summary_importance: 0.7
+              max_live_chars: 20000
+            """
+        ).maintenance.consolidation
+        #expect(consolidation.maxTopics == 3 && consolidation.maxSummaryCharacters == 500)
+        #expect(consolidation.minFactImportance == 0.4 && consolidation.duplicateSimilarity == 0.9)
+        #expect(consolidation.summaryImportance == .fixed(0.7))
+        #expect(consolidation.maxLiveCharacters == 20000)
+        #expect(try load("consolidation:\n  summary_importance: auto\n").maintenance.consolidation.summaryImportance == .auto)
+    }
+
+    @Test(arguments: [
+        ("summary_importance: high", "consolidation.summary_importance: must be auto or a number between 0 and 1"),
+        ("max_topics: 0", "consolidation.max_topics: must be a whole number from 1 to 32"),
+        ("max_summary_chars: 10", "consolidation.max_summary_chars: must be a whole number from 80 to 100000"),
+        ("min_fact_importance: 2", "consolidation.min_fact_importance: must be a number between 0 and 1"),
+        ("duplicate_similarity: 0.3", "consolidation.duplicate_similarity: must be at least 0.5"),
+        ("max_live_chars: 10", "consolidation.max_live_chars: must be a whole number from 1000 to"),
+    ])
+    func badValuesNameTheKey(line: String, message: String) {
+        do {
+            _ = try load("consolidation:\n  \(line)\n")
+            Issue.record("accepted: \(line)")
+        } catch {
+            #expect(error.description.contains(message), "\(error.description)")
+        }
+    }
+}

@@ -88,9 +88,11 @@ extension Interchange {
     struct Fields {
         let object: [String: JSONValue]
         let line: Int
+        /// Names the object of nested fields in errors ("consolidation.").
+        var prefix = ""
 
         func fail(_ field: String, _ reason: String) -> ImportError {
-            ImportError(line: line, reason: "\(field) \(reason)")
+            ImportError(line: line, reason: "\(prefix)\(field) \(reason)")
         }
 
         func has(_ key: String) -> Bool {
@@ -202,7 +204,7 @@ extension Interchange {
             switch object["consolidation"] {
             case nil, .null?: return nil
             case .object(let value)?:
-                let fields = Fields(object: value, line: line)
+                let fields = Fields(object: value, line: line, prefix: "consolidation.")
                 let id = try fields.string("id")
                 let summaryID = try fields.optionalString("summary_id")
                 try checked { () throws(StoreError) in

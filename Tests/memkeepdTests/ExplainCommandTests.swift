@@ -1,0 +1,52 @@
+import Foundation
+import MemoryStore
+import Testing
+
+/// `memkeepd explain` and `memkeepd restore` with consolidation ids, as subprocesses.
+@Suite struct ExplainCommandTests {
+    static let history = [
+        #"{"type":"session","id":"s1","agent_id":"acme","started_at":1700000000,"ended_at":1700000100}"#,
+        #"{"type":"memory","id":"old","agent_id":"acme","session_id":"s1","content":"Primary database is PostgreSQL 14 on Cloud SQL.","importance":0.9,"created_at":1700000001}"#,
+        #"{"type":"memory","id":"new","agent_id":"acme","session_id":"s1","content":"Migrated the primary database from PostgreSQL 14 to AlloyDB.","importance":0.9,"created_at":1700000002}"#,
+        #"{"type":"memory","id":"thanks","agent_id":"acme","session_id":"s1","content":"Customer said thanks.","importance":0.2,"created_at":1700000003}"#,
+        #"{"type":"memory","id":"inv1","agent_id":"acme","session_id":"s1","content":"Discussed invoice 7001 line items.","importance":0.55,"created_at":1700000004}"#,
+        #"{"type":"memory","id":"inv2","agent_id":"acme","session_id":"s1","content":"Discussed invoice 7002 line items.","importance":0.55,"created_at":1700000005}"#,
+    ].joined(separator: "\n") + "\n"
+
+    @Test func explainShowsEveryFateAndRestoreTakesTheConsolidationID() async throws {
+        let m = try Memkeepd()
+        #expect(try await m.run("import", try m.write("h.jsonl", Self.history)).status == 0)
+        let before = try await m.run("export").stdout
+        let run = try await m.run("run", "consolidate", "--agent", "acme", "--json")
+        #expect(run.status == 0, "\(run.stderr)")
+        let report = try #require(try JSONValue.parse(run.stdout).objectValue?["jobs"]?.arrayValue?.first?.objectValue)
+        let consolidation = try #require(report["consolidations"]?.arrayValue?.first?.text)
+        #expect(run.stdout.contains(#""below_floor":1"#) && run.stdout.contains(#""superseded_by":1"#))
+
+        let text = try await m.run("explain", consolidation)
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("superseded_by old  importance 0.90  → new"))
+        #expect(text.stdout.contains("below_floor   thanks"))
+        #expect(text.stdout.contains(#"merged        inv1  importance 0.55  into "Discussed invoice 7002 line items (2 times, invoices 7001–7002, Nov).""#))
+        #expect(text.stdout.contains("in no summary:"))
+
+        let json = try await m.run("explain", "old", "--json")
+        let object = try #require(try JSONValue.parse(json.stdout).objectValue)
+        #expect(object["consolidation_id"]?.text == consolidation)
+        #expect(object["sources"]?.arrayValue?.count == 1)
+        #expect(object["sources"]?.arrayValue?.first?["fate_ref"]?.text == "new")
+
+        let unknown = try await m.run("explain", "nothing-here")
+        #expect(unknown.status == 65)
+        #expect(unknown.stderr.contains("no consolidation, summary or consolidated memory has the id nothing-here"))
+
+        let restore = try await m.run("restore", consolidation)
+        #expect(restore.status == 0, "\(restore.stderr)")
+        #expect(restore.stdout.contains("restored 5 memories of 1 sessions"))
+        // Decay of the restored memories starts over at the restore; everything else is as before.
+        let withoutDecayReference = { (export: String) in
+            export.split(separator: "\n").map { $0.replacing(/"decay_ref_at":"[^"]*"/, with: "") }
+        }
+        #expect(withoutDecayReference(try await m.run("export").stdout) == withoutDecayReference(before))
+    }
+}
