@@ -10,8 +10,8 @@ INSERT INTO memories (id, agent_id, content, memory_type, importance, base_impor
   SELECT 'sum-' || agent_id, agent_id, substr(group_concat(content, ' · '), 1, 4000), 'semantic', 0.6, 0.6,
          :now, '["historical-summary"]', '{}', :now, :now
   FROM memories WHERE archived_at IS NULL AND session_id IN (SELECT id FROM chosen) GROUP BY agent_id;
-INSERT INTO summary_sources (summary_id, source_memory_id, source_session_id)
-  SELECT 'sum-' || agent_id, id, session_id FROM memories
+INSERT INTO consolidation_sources (source_memory_id, consolidation_id, summary_id, source_session_id, fate)
+  SELECT id, 'sum-' || agent_id, 'sum-' || agent_id, session_id, 'kept' FROM memories
   WHERE archived_at IS NULL AND session_id IN (SELECT id FROM chosen);
 UPDATE memories SET archived_at = :now, archived_reason = 'consolidated', base_importance = importance,
                     decay_ref_at = :now

@@ -335,3 +335,20 @@ extension TestStore {
         #expect(runs[0].dryRun)
     }
 }
+
+@Suite struct ChangeFactsTests {
+    /// A summary restates older facts at the time of its consolidation: if it counted as a later
+    /// change, it would supersede facts newer than what it restates.
+    @Test func changeStatementsIncludeConsolidatedSourcesButNeverSummaries() async throws {
+        let t = try TestStore()
+        let session = try await t.store.startSession(SessionStart(agentID: "a1"))
+        let change = try await t.store.storeMemory(
+            NewMemory(agentID: "a1", sessionID: session.id, content: "Moved hosting from Heroku to Fly.io.", importance: 0.8))
+        _ = try await t.store.endSession(id: session.id)
+        let report = await t.run(.consolidate, agent: "a1")
+        let summary = try #require(report.summaries?.first)
+        #expect(try await t.store.memory(id: summary)?.content.contains("Heroku") == true)
+        let facts = try await t.store.changeFacts(agentIDs: ["a1"], since: 0, now: t.clock.now())
+        #expect(facts.map(\.id) == [change.id])
+    }
+}

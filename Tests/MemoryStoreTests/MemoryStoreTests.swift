@@ -249,3 +249,15 @@ import Testing
         #expect(try await t.exportText().isEmpty)
     }
 }
+
+@Suite struct TagStorageTests {
+    @Test(arguments: [
+        ["plain"], ["a\",\"b"], ["quote\"inside", "back\\slash"], ["tab\tnew\nline\u{1}"], ["ünïcødé", "日本語", "🦀"],
+        ["comma,separated", "[bracket]"], [],
+    ])
+    func tagsComeBackExactly(tags: [String]) async throws {
+        let t = try TestStore()
+        let stored = try await t.store.storeMemory(NewMemory(agentID: "a", content: "x", tags: tags))
+        #expect(try await t.store.memory(id: stored.id)?.tags == tags)
+    }
+}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Embeddings
 import Foundation
 import Maintenance
 import MemoryStore
@@ -42,6 +43,9 @@ struct Bench: AsyncParsableCommand {
     @Flag(help: "Only generate the stores (source.db, orphans-source.db in --work) and stop: for profiling.")
     var generateOnly = false
 
+    @Option(help: "Measure only these jobs (comma-separated, e.g. consolidate) and update their figures in --output and --results.")
+    var only: String?
+
     func run() async throws {
         if let render {
             let report = try JSONDecoder().decode(BenchReport.self, from: Data(contentsOf: URL(fileURLWithPath: render)))
@@ -77,7 +81,17 @@ struct Bench: AsyncParsableCommand {
             return
         }
 
-        let jobs = JobBenchmarks(workDirectory: work, scripts: scripts, now: now, quick: quick, log: log)
+        let modelDirectory = URL(fileURLWithPath: modelDir).standardizedFileURL.path
+        // Consolidation runs with the model present, as `memkeepd run consolidate` does.
+        let consolidationEmbedder = BuiltinEmbedder.isPresent(in: modelDirectory)
+            ? try BuiltinEmbedder(directory: modelDirectory) : nil
+        let jobs = JobBenchmarks(
+            workDirectory: work, scripts: scripts, now: now, quick: quick, embedder: consolidationEmbedder, log: log)
+        if let only {
+            try await measureOnly(only.split(separator: ",").compactMap { JobName(rawValue: String($0)) }, jobs: jobs,
+                source: source, orphanSource: orphanSource)
+            return
+        }
         var figures: [JobFigures] = []
         for job in [JobName.purge, .decay] {
             figures.append(try await jobs.measure(job, source: source, interference: true))
@@ -85,7 +99,6 @@ struct Bench: AsyncParsableCommand {
         figures.append(try await jobs.measure(.orphans, source: orphanSource, interference: false))
         figures.append(try await jobs.measure(.consolidate, source: source, interference: false))
 
-        let modelDirectory = URL(fileURLWithPath: modelDir).standardizedFileURL.path
         let embedding = EmbeddingBenchmarks(
             memkeepd: binary, modelDirectory: modelDirectory, workDirectory: work, quick: quick, log: log)
         let texts = try Shell.run("/usr/bin/sqlite3", [source, "SELECT content FROM memories LIMIT \(quick ? 640 : 3200);"])
@@ -120,6 +133,23 @@ struct Bench: AsyncParsableCommand {
         }
         log("done: \(output)\(results.isEmpty ? "" : ", \(results)")")
         print(report.markdown())
+    }
+
+    /// Measures `names` and replaces their figures in the report at --output.
+    func measureOnly(_ names: [JobName], jobs: JobBenchmarks, source: String, orphanSource: String) async throws {
+        var report = try JSONDecoder().decode(BenchReport.self, from: Data(contentsOf: URL(fileURLWithPath: output)))
+        for job in names {
+            let figures = try await jobs.measure(
+                job, source: job == .orphans ? orphanSource : source, interference: job == .purge || job == .decay)
+            report.jobs = report.jobs.map { $0.job == job.rawValue ? figures : $0 }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(report).write(to: URL(fileURLWithPath: output))
+        if !results.isEmpty { try report.markdown().write(toFile: results, atomically: true, encoding: .utf8) }
+        for job in report.jobs where names.map(\.rawValue).contains(job.job) {
+            print("\(job.job): \(job.rows) in \(String(format: "%.2f", job.memkeepdSeconds)) s, \(Int(job.memkeepdRowsPerSecond))/s; floor \(Int(job.floorRowsPerSecond))/s; hand-written \(Int(job.handwrittenRowsPerSecond))/s")
+        }
     }
 
     static func machine() -> [String: String] {

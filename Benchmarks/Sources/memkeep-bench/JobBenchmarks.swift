@@ -1,3 +1,4 @@
+import Embeddings
 import Foundation
 import Logging
 import Maintenance
@@ -41,6 +42,8 @@ struct JobBenchmarks {
     let scripts: String
     let now: UnixMillis
     let quick: Bool
+    /// Handed to the runner of consolidation, which groups and deduplicates by its vectors.
+    let embedder: (any TextEmbedder)?
     let log: (String) -> Void
 
     var handwrittenLimit: Double { quick ? 10 : 60 }
@@ -53,7 +56,8 @@ struct JobBenchmarks {
         configuration.jobs.budget[job] = .seconds(3600)
         configuration.jobs.timeout[job] = .seconds(7200)
         let runner = JobRunner(
-            store: store, configuration: configuration, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
+            store: store, configuration: configuration, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() },
+            embedder: job == .consolidate ? embedder : nil)
         let report = await runner.run(job, trigger: .once, now: now, dryRun: false)
         guard report.status == .ok else { throw BenchError.jobFailed(job.rawValue, report.error ?? "") }
         let rows = job == .consolidate ? report.sessionsConsolidated ?? 0 : report.changed

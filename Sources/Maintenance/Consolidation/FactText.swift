@@ -6,27 +6,51 @@ enum FactText {
     }
 
     /// The words of each sentence: a sentence ends at `.`, `!`, `?`, `;` or a line break (a dot
-    /// between digits does not end one).
+    /// between digits does not end one). Works on Unicode scalars with an ASCII fast path:
+    /// consolidation tokenizes every fact it reads.
     static func sentences(_ text: String) -> [[String]] {
         var sentences: [[String]] = []
         var sentence: [String] = []
-        var current = ""
-        let characters = Array(text.lowercased())
+        var word = String.UnicodeScalarView()
+        var lastIsDigit = false
+        let scalars = Array(text.unicodeScalars)
         func endWord() {
-            if !current.isEmpty { sentence.append(current) }
-            current = ""
+            if !word.isEmpty { sentence.append(String(word)) }
+            word = String.UnicodeScalarView()
+            lastIsDigit = false
         }
-        for (index, character) in characters.enumerated() {
-            let isDotInNumber = character == "." && current.last?.isNumber == true
-                && index + 1 < characters.count && characters[index + 1].isNumber
-            if character.isLetter || character.isNumber || isDotInNumber {
-                current.append(character)
+        for (index, scalar) in scalars.enumerated() {
+            let value = scalar.value
+            if scalar.isASCII {
+                if value >= 97 && value <= 122 {
+                    word.append(scalar)
+                    lastIsDigit = false
+                } else if value >= 65 && value <= 90 {
+                    word.append(Unicode.Scalar(value + 32)!)
+                    lastIsDigit = false
+                } else if value >= 48 && value <= 57 {
+                    word.append(scalar)
+                    lastIsDigit = true
+                } else if value == 46, lastIsDigit, index + 1 < scalars.count,
+                    scalars[index + 1].value >= 48 && scalars[index + 1].value <= 57
+                {
+                    word.append(scalar)
+                    lastIsDigit = false
+                } else {
+                    endWord()
+                    if value == 46 || value == 33 || value == 63 || value == 59 || value == 10, !sentence.isEmpty {
+                        sentences.append(sentence)
+                        sentence = []
+                    }
+                }
+            } else if scalar.properties.isAlphabetic || scalar.properties.numericType != nil
+                || scalar.properties.generalCategory == .nonspacingMark
+                || scalar.properties.generalCategory == .spacingMark
+            {
+                word.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars)
+                lastIsDigit = scalar.properties.numericType != nil
             } else {
                 endWord()
-                if ".!?;\n".contains(character), !sentence.isEmpty {
-                    sentences.append(sentence)
-                    sentence = []
-                }
             }
         }
         endWord()

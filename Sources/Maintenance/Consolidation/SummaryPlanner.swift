@@ -24,13 +24,16 @@ public struct SummaryPlanner: Sendable {
     struct Fact {
         var fact: ConsolidationFact
         var words: Set<String>
+        /// Its words without stop words, for duplicate checks.
+        var contentWords: Set<String>
         var terms: [[String]]
 
         init(_ fact: ConsolidationFact) {
             self.fact = fact
-            let tokens = FactText.tokens(fact.content)
-            words = Set(tokens)
-            terms = Supersession.supersededTerms(in: fact.content)
+            let sentences = FactText.sentences(fact.content)
+            words = Set(sentences.joined())
+            contentWords = words.subtracting(FactText.stopwords)
+            terms = sentences.flatMap(Supersession.terms(sentence:))
         }
     }
 
@@ -109,17 +112,14 @@ public struct SummaryPlanner: Sendable {
         _ lines: [SummaryPlan.Line], facts: [String: Fact], into decisions: inout [String: SummaryPlan.Decision]
     ) -> [SummaryPlan.Line] {
         var kept: [SummaryPlan.Line] = []
-        let contentWords = { (line: SummaryPlan.Line) in
-            facts[line.representativeID]!.words.subtracting(FactText.stopwords)
-        }
         for line in lines.sorted(by: { ($0.newest, $0.representativeID) > ($1.newest, $1.representativeID) }) {
-            let vector = facts[line.representativeID]!.fact.vector
-            let words = contentWords(line)
+            let representative = facts[line.representativeID]!
             let same = kept.firstIndex { other in
-                if let vector, let otherVector = facts[other.representativeID]!.fact.vector {
+                let otherFact = facts[other.representativeID]!
+                if let vector = representative.fact.vector, let otherVector = otherFact.fact.vector {
                     return Double(TopicClustering.cosine(vector, otherVector)) >= configuration.duplicateSimilarity
                 }
-                return Self.jaccard(words, contentWords(other)) >= wordDuplicateThreshold
+                return Self.jaccard(representative.contentWords, otherFact.contentWords) >= wordDuplicateThreshold
             }
             guard let same else {
                 kept.append(line)

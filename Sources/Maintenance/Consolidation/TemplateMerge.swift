@@ -29,7 +29,7 @@ public enum TemplateMerge {
         var isSlot: [Bool] = []
         var keyParts: [String] = []
         for word in split(text) {
-            let core = word.trimmingCharacters(in: .punctuationCharacters)
+            let core = Self.core(word)
             let quoted = word.first.map { quotes[$0] != nil } == true && word.count > 2
             let slot = quoted || core.contains(where: \.isNumber) || months.contains(core.lowercased())
             words.append(word)
@@ -41,6 +41,13 @@ public enum TemplateMerge {
             }
         }
         return Template(key: keyParts.joined(separator: " "), words: words, isSlot: isSlot)
+    }
+
+    /// A word without the punctuation around it.
+    static func core(_ word: String) -> Substring {
+        let start = word.firstIndex { !$0.isPunctuation } ?? word.endIndex
+        let end = word.lastIndex { !$0.isPunctuation }.map(word.index(after:)) ?? start
+        return word[start..<max(start, end)]
     }
 
     /// Words split at white space; a quoted span ("Acme Corp") is one word.
@@ -82,7 +89,7 @@ public enum TemplateMerge {
         var notes = ["\(members.count) times"]
         let first = templates[0]
         for position in first.words.indices where first.isSlot[position] {
-            let values = templates.map { $0.words[position].trimmingCharacters(in: .punctuationCharacters) }
+            let values = templates.map { String(Self.core($0.words[position])) }
             guard Set(values).count > 1 else { continue }
             // Numbers and ids are labelled by the word before them ("invoice 7012" → "invoices");
             // names are not ("met \"Acme\"" must not become "mets").

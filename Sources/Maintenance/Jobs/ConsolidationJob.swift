@@ -1,25 +1,35 @@
 import Logging
 import MemoryStore
 
-/// Folds old sessions into topic summaries, per agent, by the planner's groups.
+/// Folds old sessions into topic summaries, per agent, by the planner's groups. It works a page
+/// of agents at a time, and writes the groups of several agents in one transaction, reading their
+/// facts and the change statements that can supersede them in one query each: per-agent round
+/// trips, not the planning, were the cost.
 public enum ConsolidationJob {
     static let agentPage = 200
+    /// Groups are written together until they hold this many sessions (a group is never split):
+    /// a few hundred sources, a transaction of a few milliseconds.
+    static let sessionsPerTransaction = 60
 
-    /// `model`: the vector space whose vectors group and deduplicate facts; nil (or facts
-    /// without one) groups by tags and deduplicates by words.
     public static func run(_ context: JobContext, summarizer: any Summarizer, model: EmbeddingModel?) async throws
         -> JobReport
     {
         var report = JobReport(job: .consolidate)
-        var summaries: [String] = []
-        var consolidations: [String] = []
-        var fates: [SourceFate: Int] = [:]
-        var sessionsConsolidated = 0
+        var tally = Tally()
         let configuration = context.configuration.consolidation
         let planner = ConsolidationPlanner(configuration)
+        let batch = Batch(context: context, summarizer: summarizer, model: model)
+        /// Writes prepared consolidations; false when the run must stop (budget, shutdown).
+        func write(_ commits: [ConsolidationCommit]) async throws -> Bool {
+            tally.add(try await batch.write(commits))
+            guard try await context.nextBatchAllowed() else {
+                report.complete = false
+                return false
+            }
+            return true
+        }
         var afterAgent: String?
-        var stopped = false
-        agents: while !stopped {
+        agents: while true {
             let agents: [String]
             if let manual = context.agent {
                 agents = afterAgent == nil ? [manual] : []
@@ -28,57 +38,122 @@ public enum ConsolidationJob {
             }
             guard let last = agents.last else { break }
             afterAgent = last
+            let sessions = try await context.store.unconsolidatedSessions(
+                agentIDs: agents, liveCharacters: configuration.maxLiveCharacters != nil)
+            var groups: [Group] = []
             for agent in agents {
-                let (sessions, liveCharacters) = try await context.store.unconsolidatedSessions(
-                    agentID: agent, liveCharacters: configuration.maxLiveCharacters != nil)
-                report.examined += sessions.count
-                let groups = planner.plan(
-                    sessions, now: context.now, manual: context.agent != nil, liveCharacters: liveCharacters)
-                guard !groups.isEmpty else { continue }
-                let batch = Batch(agent: agent, context: context, summarizer: summarizer, model: model)
-                let later = try await context.store.changeFacts(
-                    agentID: agent, since: groups[0][0].startedAt, model: nil, now: context.now)
-                for group in groups {
-                    guard let result = try await batch.consolidate(group, later: later) else { continue }
-                    summaries += result.summaryIDs
-                    if !result.sources.isEmpty { consolidations.append(result.consolidationID) }
-                    for source in result.sources { fates[source.fate, default: 0] += 1 }
-                    sessionsConsolidated += group.count
-                    guard try await context.nextBatchAllowed() else {
-                        stopped = true
-                        report.complete = false
-                        break agents
-                    }
-                }
+                guard let (agentSessions, liveCharacters) = sessions[agent] else { continue }
+                report.examined += agentSessions.count
+                groups += planner.plan(
+                    agentSessions, now: context.now, manual: context.agent != nil, liveCharacters: liveCharacters
+                ).map { Group(agent: agent, sessions: $0) }
             }
+            // Reading and planning the next chunk overlaps writing this one: the write is on the
+            // store's writer queue, the planning on another core.
+            var prepared: [ConsolidationCommit]?
+            for chunk in Self.chunks(groups) {
+                async let next = batch.prepare(chunk)
+                if let ready = prepared, try await !write(ready) {
+                    _ = try? await next
+                    break agents
+                }
+                prepared = try await next
+            }
+            if let ready = prepared, try await !write(ready) { break agents }
         }
-        report.changed = sessionsConsolidated
-        report.summaries = summaries
-        report.consolidations = consolidations
-        report.fates = Dictionary(uniqueKeysWithValues: fates.map { ($0.key.rawValue, $0.value) })
-        report.sessionsConsolidated = sessionsConsolidated
+        report.changed = tally.sessions
+        report.summaries = tally.summaries
+        report.consolidations = tally.consolidations
+        report.fates = Dictionary(uniqueKeysWithValues: tally.fates.map { ($0.key.rawValue, $0.value) })
+        report.sessionsConsolidated = tally.sessions
         return report
     }
 
-    /// One agent's consolidation of one group of sessions.
+    /// One agent's sessions to consolidate together.
+    struct Group {
+        var agent: String
+        var sessions: [SessionRef]
+    }
+
+    /// Consecutive groups of at most `sessionsPerTransaction` sessions (a larger group alone).
+    static func chunks(_ groups: [Group]) -> [[Group]] {
+        var chunks: [[Group]] = []
+        var size = 0
+        for group in groups {
+            if chunks.isEmpty || size + group.sessions.count > sessionsPerTransaction {
+                chunks.append([])
+                size = 0
+            }
+            chunks[chunks.count - 1].append(group)
+            size += group.sessions.count
+        }
+        return chunks
+    }
+
+    struct Tally {
+        var summaries: [String] = []
+        var consolidations: [String] = []
+        var fates: [SourceFate: Int] = [:]
+        var sessions = 0
+
+        mutating func add(_ commits: [ConsolidationCommit]) {
+            for commit in commits {
+                summaries += commit.summaries.map(\.id)
+                if !commit.sources.isEmpty { consolidations.append(commit.consolidationID) }
+                for source in commit.sources { fates[source.fate, default: 0] += 1 }
+                sessions += commit.sessionIDs.count
+            }
+        }
+    }
+
     struct Batch {
-        let agent: String
         let context: JobContext
         let summarizer: any Summarizer
         let model: EmbeddingModel?
 
-        /// Plans and words the group outside any transaction (a summarizer may be slow), then
-        /// commits it in one. nil when another writer changed the group meanwhile: it is left
-        /// for the next run.
-        func consolidate(_ group: [SessionRef], later: [ConsolidationFact]) async throws -> ConsolidationCommit? {
+        /// Reads, plans and words each group outside any transaction (a summarizer may be slow).
+        func prepare(_ groups: [Group]) async throws -> [ConsolidationCommit] {
             let now = context.now
-            let ids = group.map(\.id)
-            let facts = try await context.store.consolidationFacts(sessionIDs: ids, model: model, now: now)
+            let sessionIDs = groups.flatMap { $0.sessions.map(\.id) }
+            let facts = Dictionary(
+                grouping: try await context.store.consolidationFacts(sessionIDs: sessionIDs, model: model, now: now),
+                by: { $0.sessionID ?? "" })
+            let later = Dictionary(
+                grouping: try await context.store.changeFacts(
+                    agentIDs: Array(Set(groups.map(\.agent))), since: groups.flatMap(\.sessions).map(\.startedAt).min() ?? 0,
+                    now: now),
+                by: \.agentID)
+            var commits: [ConsolidationCommit] = []
+            for group in groups {
+                let groupFacts = group.sessions.flatMap { facts[$0.id] ?? [] }
+                    .sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+                commits.append(try await commit(group, facts: groupFacts, later: later[group.agent] ?? []))
+            }
+            return commits
+        }
+
+        /// Commits prepared consolidations in one transaction. Returns those written; one whose
+        /// sessions another writer changed meanwhile is left for the next run.
+        func write(_ commits: [ConsolidationCommit]) async throws -> [ConsolidationCommit] {
+            let written = try await context.store.commitConsolidations(commits, now: context.now, dryRun: context.dryRun)
+            for (commit, ok) in zip(commits, written) where !ok {
+                context.logger.notice(
+                    "sessions changed while being consolidated; left for the next run",
+                    metadata: [LogKey.agentID: .string(commit.agentID)])
+            }
+            return zip(commits, written).filter(\.1).map(\.0)
+        }
+
+        func commit(_ group: Group, facts: [ConsolidationFact], later: [ConsolidationFact]) async throws
+            -> ConsolidationCommit
+        {
             let plan = SummaryPlanner(context.configuration.consolidation).plan(facts, later: later)
             let texts = try await summarizer.texts(for: plan)
-            let consolidationID = MemoryStore.newID(now: now)
+            let consolidationID = MemoryStore.newID(now: context.now)
             let summaries = zip(plan.topics, texts).enumerated().map { index, element in
-                summary(element.0, text: element.1, index: index, of: plan.topics.count, consolidationID: consolidationID)
+                summary(
+                    element.0, text: element.1, agent: group.agent, index: index, of: plan.topics.count,
+                    consolidationID: consolidationID)
             }
             let sources = facts.map { fact in
                 let decision = plan.decisions[fact.id]!
@@ -87,19 +162,15 @@ public enum ConsolidationJob {
                     summaryID: decision.topic.map { summaries[$0].id }, sourceSessionID: fact.sessionID,
                     fate: decision.fate, fateRef: decision.ref)
             }
-            let commit = ConsolidationCommit(
-                consolidationID: consolidationID, sessionIDs: ids, sourceIDs: facts.map(\.id), summaries: summaries,
-                sources: sources)
-            guard try await context.store.commitConsolidation(commit, now: now, dryRun: context.dryRun) else {
-                context.logger.notice(
-                    "sessions changed while being consolidated; left for the next run",
-                    metadata: [LogKey.agentID: .string(agent)])
-                return nil
-            }
-            return commit
+            return ConsolidationCommit(
+                consolidationID: consolidationID, agentID: group.agent, sessionIDs: group.sessions.map(\.id),
+                sourceIDs: facts.map(\.id),
+                summaries: summaries, sources: sources)
         }
 
-        func summary(_ topic: SummaryPlan.Topic, text: String, index: Int, of count: Int, consolidationID: String) -> Memory {
+        func summary(
+            _ topic: SummaryPlan.Topic, text: String, agent: String, index: Int, of count: Int, consolidationID: String
+        ) -> Memory {
             Memory(
                 id: MemoryStore.newID(now: context.now), agentID: agent, content: text, memoryType: .semantic,
                 importance: topic.importance, tags: topic.tags,
@@ -117,8 +188,4 @@ public enum ConsolidationJob {
                 createdAt: context.now)
         }
     }
-}
-
-extension ConsolidationCommit {
-    var summaryIDs: [String] { summaries.map(\.id) }
 }

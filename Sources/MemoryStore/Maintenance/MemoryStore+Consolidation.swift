@@ -19,6 +19,7 @@ public struct SessionRef: Sendable, Equatable {
 /// One consolidation, decided outside the store, written in one transaction.
 public struct ConsolidationCommit: Sendable {
     public var consolidationID: String
+    public var agentID: String
     public var sessionIDs: [String]
     /// The ids of the sources as they were read; the commit is refused if they changed since.
     public var sourceIDs: [String]
@@ -29,10 +30,11 @@ public struct ConsolidationCommit: Sendable {
     public var sources: [ConsolidationSource]
 
     public init(
-        consolidationID: String, sessionIDs: [String], sourceIDs: [String], summaries: [Memory],
+        consolidationID: String, agentID: String, sessionIDs: [String], sourceIDs: [String], summaries: [Memory],
         sources: [ConsolidationSource]
     ) {
         self.consolidationID = consolidationID
+        self.agentID = agentID
         self.sessionIDs = sessionIDs
         self.sourceIDs = sourceIDs
         self.summaries = summaries
@@ -78,42 +80,52 @@ extension MemoryStore {
         }
     }
 
-    /// The agent's ended, unconsolidated sessions, oldest first; with `liveCharacters`, each
-    /// with the characters of its live memories, and the agent's live characters in all its
-    /// unconsolidated sessions (open ones included).
-    public func unconsolidatedSessions(agentID: String, liveCharacters: Bool = false) async throws
-        -> (sessions: [SessionRef], liveCharacters: Int)
+    /// Each agent's ended, unconsolidated sessions, oldest first, read in one query for a page of
+    /// agents; with `liveCharacters`, each session with the characters of its live memories,
+    /// and each agent's live characters in all its unconsolidated sessions (open ones included).
+    public func unconsolidatedSessions(agentIDs: [String], liveCharacters: Bool = false) async throws
+        -> [String: (sessions: [SessionRef], liveCharacters: Int)]
     {
         let now = clock.now()
+        let agents = Memory.tagsText(agentIDs)
         return try await read { db in
-            let sessions = try Row.fetchAll(
+            var result: [String: (sessions: [SessionRef], liveCharacters: Int)] = [:]
+            let rows = try Row.fetchCursor(
                 db,
                 sql: """
-                    SELECT id, started_at, ended_at FROM sessions INDEXED BY sessions_unconsolidated
-                    WHERE agent_id = ? AND ended_at IS NOT NULL AND consolidated_at IS NULL
-                    ORDER BY started_at, id
+                    SELECT agent_id, id, started_at, ended_at FROM sessions INDEXED BY sessions_unconsolidated
+                    WHERE agent_id IN (SELECT value FROM json_each(?)) AND ended_at IS NOT NULL
+                      AND consolidated_at IS NULL
+                    ORDER BY agent_id, started_at, id
                     """,
-                arguments: [agentID]
-            ).map { SessionRef(id: $0["id"], startedAt: $0["started_at"], endedAt: $0["ended_at"]) }
-            guard liveCharacters else { return (sessions, 0) }
-            let perSession = try Dictionary(
-                uniqueKeysWithValues: Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT memories.session_id, sum(length(memories.content)) FROM sessions
-                        JOIN memories ON memories.session_id = sessions.id
-                        WHERE sessions.agent_id = :agent AND sessions.consolidated_at IS NULL
-                          AND memories.archived_at IS NULL AND \(visibleMemory)
-                        GROUP BY memories.session_id
-                        """,
-                    arguments: ["agent": agentID, "now": now]
-                ).map { ($0[0] as String, $0[1] as Int) })
-            let counted = sessions.map { session in
-                var session = session
-                session.liveCharacters = perSession[session.id] ?? 0
-                return session
+                arguments: [agents])
+            while let row = try rows.next() {
+                result[row[0], default: ([], 0)].sessions.append(SessionRef(id: row[1], startedAt: row[2], endedAt: row[3]))
             }
-            return (counted, perSession.values.reduce(0, +))
+            guard liveCharacters else { return result }
+            let perSession = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT sessions.agent_id, memories.session_id, sum(length(memories.content)) FROM sessions
+                    JOIN memories ON memories.session_id = sessions.id
+                    WHERE sessions.agent_id IN (SELECT value FROM json_each(:agents)) AND sessions.consolidated_at IS NULL
+                      AND memories.archived_at IS NULL AND \(visibleMemory)
+                    GROUP BY memories.session_id
+                    """,
+                arguments: ["agents": agents, "now": now])
+            var characters: [String: Int] = [:]
+            for row in perSession {
+                characters[row[1]] = row[2]
+                result[row[0], default: ([], 0)].liveCharacters += row[2] as Int
+            }
+            for (agent, entry) in result {
+                result[agent]!.sessions = entry.sessions.map { session in
+                    var session = session
+                    session.liveCharacters = characters[session.id] ?? 0
+                    return session
+                }
+            }
+            return result
         }
     }
 
@@ -138,31 +150,33 @@ extension MemoryStore {
         "discontinued", "sunset", "instead",
     ]
 
-    /// The agent's live memories created after `since` that may state a change (they hold a
-    /// change word), newest first, at most `limit`: what can supersede a batch's facts from
-    /// outside the batch.
-    public func changeFacts(agentID: String, since: UnixMillis, model: EmbeddingModel?, now: UnixMillis, limit: Int = 500)
-        async throws -> [ConsolidationFact]
-    {
-        let match = Self.ftsMatch(Self.changeWords, agentToken: Self.agentToken(agentID))
+    /// The given agents' memories created after `since` that may state a change (they hold a
+    /// change word): what can supersede a batch's facts from outside the batch. Archived ones
+    /// count too: a change stays true once consolidated, and the answer does not depend on which
+    /// of the agent's other groups a run has already written. Summaries are left out: they
+    /// restate older facts at the time of their consolidation.
+    public func changeFacts(agentIDs: [String], since: UnixMillis, now: UnixMillis) async throws -> [ConsolidationFact] {
+        guard !agentIDs.isEmpty else { return [] }
+        let agents = agentIDs.map(Self.agentToken).joined(separator: " OR ")
+        let words = Self.changeWords.map { "\"\($0)\"" }.joined(separator: " OR ")
         return try await read { db in
             try Self.fetchFacts(
-                db, model: model, now: now,
+                db, model: nil, now: now, liveOnly: false,
                 where: """
                     memories.rowid IN (SELECT rowid FROM memories_fts WHERE memories_fts MATCH :match)
-                      AND memories.agent_id = :agent AND memories.created_at > :since
+                      AND memories.created_at > :since
+                      AND NOT EXISTS (SELECT 1 FROM consolidation_sources WHERE summary_id = memories.id)
                     """,
-                arguments: ["match": match, "agent": agentID, "since": since], order: "DESC", limit: limit)
+                arguments: ["match": "{agent}: (\(agents)) AND {content}: (\(words))", "since": since])
         }
     }
 
     static func fetchFacts(
-        _ db: Database, model: EmbeddingModel?, now: UnixMillis, where condition: String,
-        arguments: [String: (any DatabaseValueConvertible)?], order: String = "", limit: Int = -1
+        _ db: Database, model: EmbeddingModel?, now: UnixMillis, liveOnly: Bool = true, where condition: String,
+        arguments: [String: (any DatabaseValueConvertible)?]
     ) throws -> [ConsolidationFact] {
         var arguments = arguments
         arguments["now"] = now
-        arguments["limit"] = limit
         // Without a model the join matches nothing (updateValue: a nil assignment would drop the key).
         arguments.updateValue(model?.name, forKey: "model")
         arguments.updateValue(model?.dimensions, forKey: "dimensions")
@@ -172,15 +186,15 @@ extension MemoryStore {
                 SELECT \(ConsolidationFact.columns), memory_vectors.vector FROM memories
                 LEFT JOIN memory_vectors ON memory_vectors.memory_id = memories.id
                     AND memory_vectors.model = :model AND memory_vectors.dimensions = :dimensions
-                WHERE \(condition) AND memories.archived_at IS NULL
+                WHERE \(condition) \(liveOnly ? "AND memories.archived_at IS NULL" : "")
                   AND \(visibleMemory.replacingOccurrences(of: "expires_at", with: "memories.expires_at"))
-                ORDER BY memories.created_at \(order), memories.id \(order) LIMIT :limit
+                ORDER BY memories.created_at, memories.id
                 """,
             arguments: StatementArguments(arguments))
         var facts: [ConsolidationFact] = []
         while let row = try rows.next() {
             var vector: [Float]?
-            try row.withUnsafeData(atIndex: 8) { data in
+            try row.withUnsafeData(atIndex: 9) { data in
                 data?.withUnsafeBytes { bytes in
                     var floats: [Float] = []
                     VectorCoding.append(blob: bytes, to: &floats)
@@ -192,47 +206,63 @@ extension MemoryStore {
         return facts
     }
 
-    /// Writes a consolidation: summaries, every source's fate, archived sources and
-    /// consolidated sessions, all or nothing, set-based. Returns false (and writes nothing) when
-    /// another writer changed the sessions or their memories since they were read; the next run
-    /// picks them up again.
-    public func commitConsolidation(_ commit: ConsolidationCommit, now: UnixMillis, dryRun: Bool) async throws -> Bool {
+    /// Writes consolidations in one transaction, each all or nothing, set-based: summaries,
+    /// every source's fate, archived sources and consolidated sessions. One whose sessions or
+    /// memories another writer changed since they were read writes nothing (false in the answer,
+    /// in order); the next run picks it up again.
+    public func commitConsolidations(_ commits: [ConsolidationCommit], now: UnixMillis, dryRun: Bool) async throws
+        -> [Bool]
+    {
+        try await transaction(dryRun: dryRun) { db in
+            try commits.map { commit in try Self.write(commit, db, now: now) }
+        }
+    }
+
+    static func write(_ commit: ConsolidationCommit, _ db: Database, now: UnixMillis) throws -> Bool {
         let sessionIDs = Memory.tagsText(commit.sessionIDs)
-        let sourceIDs = Memory.tagsText(commit.sources.map(\.sourceMemoryID))
-        return try await transaction(dryRun: dryRun) { db in
-            let pending = try Int.fetchOne(
-                db,
+        let pending = try Int.fetchOne(
+            db.cachedStatement(
                 sql: """
                     SELECT count(*) FROM sessions WHERE id IN (SELECT value FROM json_each(?))
                       AND ended_at IS NOT NULL AND consolidated_at IS NULL
-                    """,
-                arguments: [sessionIDs]) ?? 0
-            let current = try String.fetchAll(
-                db,
+                    """),
+            arguments: [sessionIDs]) ?? 0
+        let current = try String.fetchAll(
+            db.cachedStatement(
                 sql: """
                     SELECT id FROM memories WHERE session_id IN (SELECT value FROM json_each(:ids))
                       AND archived_at IS NULL AND \(visibleMemory) ORDER BY created_at, id
-                    """,
-                arguments: ["ids": sessionIDs, "now": now])
-            guard pending == commit.sessionIDs.count, current == commit.sourceIDs else { return false }
+                    """),
+            arguments: ["ids": sessionIDs, "now": now])
+        guard pending == commit.sessionIDs.count, current == commit.sourceIDs else { return false }
 
-            for summary in commit.summaries { try summary.insert(db) }
-            for source in commit.sources { try source.insert(db) }
-            try db.execute(
-                sql: """
-                    UPDATE memories SET archived_at = :now, archived_reason = 'consolidated',
-                        base_importance = importance, decay_ref_at = :now
-                    WHERE id IN (SELECT value FROM json_each(:ids)) AND archived_at IS NULL
-                    """,
-                arguments: ["now": now, "ids": sourceIDs])
-            try db.execute(
-                sql: """
-                    UPDATE sessions SET consolidated_at = :now, consolidated_into = :consolidation
-                    WHERE id IN (SELECT value FROM json_each(:ids))
-                    """,
-                arguments: ["now": now, "consolidation": commit.consolidationID, "ids": sessionIDs])
-            return true
+        for summary in commit.summaries { try summary.insert(db) }
+        let insertSource = try db.cachedStatement(
+            sql: """
+                INSERT INTO consolidation_sources
+                    (source_memory_id, consolidation_id, summary_id, source_session_id, fate, fate_ref)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """)
+        for source in commit.sources {
+            try insertSource.execute(arguments: [
+                source.sourceMemoryID, source.consolidationID, source.summaryID, source.sourceSessionID,
+                source.fate.rawValue, source.fateRef,
+            ])
         }
+        try db.cachedStatement(
+            sql: """
+                UPDATE memories SET archived_at = :now, archived_reason = 'consolidated',
+                    base_importance = importance, decay_ref_at = :now
+                WHERE id IN (SELECT value FROM json_each(:ids)) AND archived_at IS NULL
+                """
+        ).execute(arguments: ["now": now, "ids": Memory.tagsText(commit.sourceIDs)])
+        try db.cachedStatement(
+            sql: """
+                UPDATE sessions SET consolidated_at = :now, consolidated_into = :consolidation
+                WHERE id IN (SELECT value FROM json_each(:ids))
+                """
+        ).execute(arguments: ["now": now, "consolidation": commit.consolidationID, "ids": sessionIDs])
+        return true
     }
 
     /// The consolidation an id names: a consolidation id itself, or one of its summaries.

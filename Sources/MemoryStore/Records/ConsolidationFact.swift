@@ -4,6 +4,7 @@ import GRDB
 /// memory's vector of the configured model when it has one.
 public struct ConsolidationFact: Sendable, Hashable {
     public var id: String
+    public var agentID: String
     public var sessionID: String?
     public var content: String
     public var memoryType: MemoryType
@@ -14,11 +15,12 @@ public struct ConsolidationFact: Sendable, Hashable {
     public var vector: [Float]?
 
     public init(
-        id: String, sessionID: String? = nil, content: String, memoryType: MemoryType = .episodic,
+        id: String, agentID: String = "", sessionID: String? = nil, content: String, memoryType: MemoryType = .episodic,
         importance: Double = 0.5, tags: [String] = [], createdAt: UnixMillis, supersededBy: String? = nil,
         vector: [Float]? = nil
     ) {
         self.id = id
+        self.agentID = agentID
         self.sessionID = sessionID
         self.content = content
         self.memoryType = memoryType
@@ -31,7 +33,7 @@ public struct ConsolidationFact: Sendable, Hashable {
 
     static let columns = """
         memories.id, memories.session_id, memories.content, memories.memory_type, memories.importance, \
-        memories.tags, memories.created_at, memories.superseded_by
+        memories.tags, memories.created_at, memories.superseded_by, memories.agent_id
         """
 
     init(row: Row, vector: [Float]?) throws {
@@ -40,5 +42,6 @@ public struct ConsolidationFact: Sendable, Hashable {
             id: row[0], sessionID: row[1], content: row[2], memoryType: MemoryType(rawValue: row[3]) ?? .episodic,
             importance: row[4], tags: try Memory.parseTags(tagsText), createdAt: row[6], supersededBy: row[7],
             vector: vector)
+        agentID = row[8]
     }
 }

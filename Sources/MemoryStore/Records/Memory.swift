@@ -75,17 +75,48 @@ extension Memory: FetchableRecord {
         """
 
     static func parseTags(_ text: String) throws -> [String] {
+        // The column is written by `tagsText`: compact, and without backslashes its strings hold
+        // no quotes, so splitting at `","` is exact. Anything else goes through the decoder.
+        if text == "[]" { return [] }
+        if text.hasPrefix("[\""), text.hasSuffix("\"]"), !text.contains("\\") {
+            let items = text.dropFirst(2).dropLast(2).split(separator: "\",\"", omittingEmptySubsequences: false)
+            if items.allSatisfy({ !$0.contains("\"") }) { return items.map(String.init) }
+        }
         guard case .array(let values) = try JSONValue.parse(text) else {
             throw StoreError.invalidArgument(field: "tags", reason: "is not a JSON array in the store")
         }
         return values.compactMap { if case .string(let s) = $0 { s } else { nil } }
     }
 
-    static func tagsText(_ tags: [String]) -> String { JSONValue.array(tags.map(JSONValue.string)).jsonText() }
+    /// A JSON array of strings, compact: tags, and the id lists of `json_each` arguments. Written
+    /// by hand because it is on every store and consolidation path.
+    static func tagsText(_ tags: [String]) -> String {
+        var text = "["
+        for (index, tag) in tags.enumerated() {
+            if index > 0 { text += "," }
+            text += "\""
+            for scalar in tag.unicodeScalars {
+                switch scalar {
+                case "\"": text += "\\\""
+                case "\\": text += "\\\\"
+                case "\n": text += "\\n"
+                case "\r": text += "\\r"
+                case "\t": text += "\\t"
+                case _ where scalar.value < 0x20:
+                    let hex = String(scalar.value, radix: 16)
+                    text += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                default: text.unicodeScalars.append(scalar)
+                }
+            }
+            text += "\""
+        }
+        return text + "]"
+    }
 
     func insert(_ db: Database) throws {
-        try db.execute(
-            sql: "INSERT INTO memories (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        try db.cachedStatement(
+            sql: "INSERT INTO memories (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ).execute(
             arguments: [
                 id, agentID, sessionID, content, memoryType.rawValue, importance, baseImportance, decayRefAt,
                 Self.tagsText(tags), metadata.jsonText(), createdAt, updatedAt, lastAccessedAt, accessCount,
