@@ -351,4 +351,39 @@ extension TestStore {
         let facts = try await t.store.changeFacts(agentIDs: ["a1"], since: 0, now: t.clock.now())
         #expect(facts.map(\.id) == [change.id])
     }
+
+    @Test func anotherAgentsChangeNeverSupersedes() async throws {
+        let t = try TestStore()
+        let session = try await t.store.startSession(SessionStart(agentID: "a1"))
+        let fact = try await t.store.storeMemory(
+            NewMemory(agentID: "a1", sessionID: session.id, content: "Hosting is on Heroku.", importance: 0.8))
+        _ = try await t.store.endSession(id: session.id)
+        t.clock.advance(seconds: 60)
+        _ = try await t.store.storeMemory(NewMemory(agentID: "a2", content: "Moved hosting from Heroku to Fly.io."))
+        let report = await t.run(.consolidate, agent: "a1")
+        #expect(report.fates == ["kept": 1])
+        #expect(try await t.store.explain(id: fact.id).entries.first?.source.fate == .kept)
+    }
+}
+
+@Suite struct SizeTriggerJobTests {
+    @Test func anAgentOverMaxLiveCharsIsConsolidatedOldestFirstToUnderEightyPercent() async throws {
+        let t = try TestStore()
+        // Ten sessions of 2 facts of about 30 characters: about 600 live characters.
+        _ = try await t.endedSessions(10)
+        let runner = t.runner { $0.consolidation.maxLiveCharacters = 1000 }
+        #expect(await t.run(.consolidate, runner).sessionsConsolidated == 0, "under the limit")
+        let tight = t.runner {
+            $0.consolidation.maxLiveCharacters = 500
+            $0.consolidation.batchSessions = 2
+        }
+        let report = await t.run(.consolidate, tight)
+        let consolidated = try #require(report.sessionsConsolidated)
+        #expect(consolidated > 0 && consolidated < 10)
+        let (left, live) = try await t.store.unconsolidatedSessions(agentIDs: ["a1"], liveCharacters: true)["a1"]!
+        #expect(left.count == 10 - consolidated)
+        #expect(live <= 400, "under 80 % of the limit")
+        // A session holds about 50 characters: one session fewer would have left it over 400.
+        #expect(live > 400 - 60, "and no more sessions than needed went")
+    }
 }

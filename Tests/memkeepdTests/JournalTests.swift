@@ -37,16 +37,48 @@ import TestSupport
         return journald
     }
 
+    /// What the journal holds of a process now.
+    static func journal(pid: Int32) async throws -> [[String: Any]] {
+        let (_, output) = try await Process.tool("/usr/bin/journalctl", ["-o", "json", "_PID=\(pid)"])
+        return output.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        }
+    }
+
     static func entries(pid: Int32) async throws -> [[String: Any]] {
         let deadline = ContinuousClock.now + .seconds(10)
         while true {
-            let (_, output) = try await Process.tool("/usr/bin/journalctl", ["-o", "json", "_PID=\(pid)"])
-            let entries = output.split(separator: "\n").compactMap {
-                (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
-            }
+            let entries = try await journal(pid: pid)
             if entries.count >= 5 || ContinuousClock.now > deadline { return entries }
             try await Task.sleep(for: .milliseconds(100))
         }
+    }
+
+    /// The first entry of the process that matches, once the journal has it (nil after a minute).
+    static func entry(pid: Int32, where matches: ([String: Any]) -> Bool) async throws -> [String: Any]? {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if let entry = try await journal(pid: pid).first(where: matches) { return entry }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return nil
+    }
+
+    @Test func aConsolidationRunCountsEachFateInTheJournal() async throws {
+        #expect(Self.journaldListens())
+        let m = try Memkeepd(["MEMKEEP_LOG_TARGET": "journal", "MEMKEEP_LOG_LEVEL": "info"])
+        let store = try m.store()
+        let session = try await store.startSession(.init(agentID: "acme"))
+        _ = try await store.storeMemory(.init(agentID: "acme", sessionID: session.id, content: "Said thanks.", importance: 0.2))
+        _ = try await store.storeMemory(.init(agentID: "acme", sessionID: session.id, content: "Runs on AlloyDB.", importance: 0.9))
+        _ = try await store.endSession(id: session.id)
+        let (process, out, _) = try m.start(["run", "consolidate", "--agent", "acme"])
+        #expect(await process.finish(stdout: out).status == 0)
+        let finished = try #require(
+            try await Self.entry(pid: process.processIdentifier) { $0["MESSAGE_ID"] as? String == MessageID.jobFinished })
+        #expect(finished["MEMKEEP_FATE_BELOW_FLOOR"] as? String == "1")
+        #expect(finished["MEMKEEP_FATE_KEPT"] as? String == "1")
+        #expect(finished["MEMKEEP_SUMMARIES"] as? String == "1")
     }
 
     @Test func jobRunsAndOrphanClosuresReachTheJournalWithTheirFields() async throws {
