@@ -348,7 +348,8 @@ extension TestStore {
         let report = await t.run(.consolidate, agent: "a1")
         let summary = try #require(report.summaries?.first)
         #expect(try await t.store.memory(id: summary)?.content.contains("Heroku") == true)
-        let facts = try await t.store.changeFacts(agentIDs: ["a1"], since: 0, now: t.clock.now())
+        let facts = try await t.store.changeFacts(
+            agentIDs: ["a1"], words: Supersession.triggerWords, since: 0, now: t.clock.now())
         #expect(facts.map(\.id) == [change.id])
     }
 
@@ -369,12 +370,12 @@ extension TestStore {
 @Suite struct SizeTriggerJobTests {
     @Test func anAgentOverMaxLiveCharsIsConsolidatedOldestFirstToUnderEightyPercent() async throws {
         let t = try TestStore()
-        // Ten sessions of 2 facts of about 30 characters: about 600 live characters.
+        // Ten sessions of 2 facts of about 24 characters: about 480 live characters.
         _ = try await t.endedSessions(10)
         let runner = t.runner { $0.consolidation.maxLiveCharacters = 1000 }
         #expect(await t.run(.consolidate, runner).sessionsConsolidated == 0, "under the limit")
         let tight = t.runner {
-            $0.consolidation.maxLiveCharacters = 500
+            $0.consolidation.maxLiveCharacters = 400
             $0.consolidation.batchSessions = 2
         }
         let report = await t.run(.consolidate, tight)
@@ -382,8 +383,8 @@ extension TestStore {
         #expect(consolidated > 0 && consolidated < 10)
         let (left, live) = try await t.store.unconsolidatedSessions(agentIDs: ["a1"], liveCharacters: true)["a1"]!
         #expect(left.count == 10 - consolidated)
-        #expect(live <= 400, "under 80 % of the limit")
-        // A session holds about 50 characters: one session fewer would have left it over 400.
-        #expect(live > 400 - 60, "and no more sessions than needed went")
+        #expect(live <= 320, "under 80 % of the limit")
+        // A session holds about 48 characters: one session fewer would have left it over 320.
+        #expect(live > 320 - 50, "and no more sessions than needed went")
     }
 }

@@ -37,9 +37,15 @@ public struct SummaryPlanner: Sendable {
         }
     }
 
-    /// `facts`: the batch's live memories; `later`: the agent's other live memories that may
-    /// state a change (any order; those in the batch are ignored).
+    /// `facts`: the batch's live memories; `later`: the agent's other memories that may state a
+    /// change (any order; those in the batch count once).
     public func plan(_ facts: [ConsolidationFact], later: [ConsolidationFact] = []) -> SummaryPlan {
+        plan(facts, changes: ChangeIndex(later, minImportance: configuration.minFactImportance))
+    }
+
+    /// With the agent's change statements already indexed (the job builds the index once per
+    /// agent); the batch's own statements are added.
+    public func plan(_ facts: [ConsolidationFact], changes: ChangeIndex) -> SummaryPlan {
         let batch = facts.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }.map(Fact.init)
         var decisions: [String: SummaryPlan.Decision] = [:]
         for item in batch {
@@ -49,7 +55,17 @@ public struct SummaryPlanner: Sendable {
                 decisions[item.fact.id] = .init(fate: .belowFloor, ref: nil, topic: nil)
             }
         }
-        supersede(batch, later: later, into: &decisions)
+        var changes = changes
+        changes.add(batch.lazy.filter { decisions[$0.fact.id] == nil }.map {
+            (id: $0.fact.id, createdAt: $0.fact.createdAt, terms: $0.terms)
+        })
+        for item in batch where decisions[item.fact.id] == nil {
+            if let successor = changes.successor(
+                of: item.fact.id, createdAt: item.fact.createdAt, words: item.words, ownTerms: item.terms)
+            {
+                decisions[item.fact.id] = .init(fate: .supersededBy, ref: successor, topic: nil)
+            }
+        }
         let remaining = batch.filter { decisions[$0.fact.id] == nil }
         var lines = mergeTemplates(remaining, into: &decisions)
         lines = dropDuplicates(lines, facts: Dictionary(uniqueKeysWithValues: remaining.map { ($0.fact.id, $0) }), into: &decisions)
@@ -58,27 +74,6 @@ public struct SummaryPlanner: Sendable {
             topic(topicLines, index: index, facts: byID, into: &decisions)
         }
         return SummaryPlan(topics: topics, decisions: decisions)
-    }
-
-    /// A fact is superseded by the first later fact (in the batch, or the agent's later ones)
-    /// whose change statement names it.
-    func supersede(_ batch: [Fact], later: [ConsolidationFact], into decisions: inout [String: SummaryPlan.Decision]) {
-        let batchIDs = Set(batch.map(\.fact.id))
-        let changes = (batch.filter { decisions[$0.fact.id] == nil }
-            + later.filter { !batchIDs.contains($0.id) && $0.supersededBy == nil
-                && $0.importance >= configuration.minFactImportance }.map(Fact.init))
-            .filter { !$0.terms.isEmpty }
-            .sorted { ($0.fact.createdAt, $0.fact.id) < ($1.fact.createdAt, $1.fact.id) }
-        guard !changes.isEmpty else { return }
-        for item in batch where decisions[item.fact.id] == nil {
-            let successor = changes.first { change in
-                (change.fact.createdAt, change.fact.id) > (item.fact.createdAt, item.fact.id)
-                    && Supersession.supersedes(terms: change.terms, tokens: item.words, ownTerms: item.terms)
-            }
-            if let successor {
-                decisions[item.fact.id] = .init(fate: .supersededBy, ref: successor.fact.id, topic: nil)
-            }
-        }
     }
 
     /// One line per template: singletons as they are, groups as a counted line.

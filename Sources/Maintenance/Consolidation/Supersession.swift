@@ -29,6 +29,12 @@ public enum Supersession {
     /// Left out of a phrase: they describe the old thing rather than name it.
     static let phraseNoise: Set<String> = ["old", "previous", "legacy", "former", "existing", "current", "original"]
 
+    /// Every word a change statement needs: the store finds the candidates of an agent by them
+    /// in its full-text index.
+    public static var triggerWords: [String] {
+        (changeVerbs.union(retireWords).union(["replaced", "longer", "instead"])).sorted()
+    }
+
     /// What each change statement of `text` says no longer holds: the naming words of X.
     public static func supersededTerms(in text: String) -> [[String]] {
         FactText.sentences(text).flatMap(terms(sentence:))

@@ -48,11 +48,19 @@ public enum ConsolidationJob {
                     agentSessions, now: context.now, manual: context.agent != nil, liveCharacters: liveCharacters
                 ).map { Group(agent: agent, sessions: $0) }
             }
+            // The page's change statements, read before any of its writes: the plans do not
+            // depend on which groups are already written.
+            let statements = try await context.store.changeFacts(
+                agentIDs: Array(Set(groups.map(\.agent))), words: Supersession.triggerWords,
+                since: groups.flatMap(\.sessions).map(\.startedAt).min() ?? 0, now: context.now)
+            let changes = Dictionary(grouping: statements, by: \.agentID).mapValues {
+                ChangeIndex($0, minImportance: configuration.minFactImportance)
+            }
             // Reading and planning the next chunk overlaps writing this one: the write is on the
             // store's writer queue, the planning on another core.
             var prepared: [ConsolidationCommit]?
             for chunk in Self.chunks(groups) {
-                async let next = batch.prepare(chunk)
+                async let next = batch.prepare(chunk, changes: changes)
                 if let ready = prepared, try await !write(ready) {
                     _ = try? await next
                     break agents
@@ -112,22 +120,18 @@ public enum ConsolidationJob {
         let model: EmbeddingModel?
 
         /// Reads, plans and words each group outside any transaction (a summarizer may be slow).
-        func prepare(_ groups: [Group]) async throws -> [ConsolidationCommit] {
+        func prepare(_ groups: [Group], changes: [String: ChangeIndex]) async throws -> [ConsolidationCommit] {
             let now = context.now
             let sessionIDs = groups.flatMap { $0.sessions.map(\.id) }
             let facts = Dictionary(
                 grouping: try await context.store.consolidationFacts(sessionIDs: sessionIDs, model: model, now: now),
                 by: { $0.sessionID ?? "" })
-            let later = Dictionary(
-                grouping: try await context.store.changeFacts(
-                    agentIDs: Array(Set(groups.map(\.agent))), since: groups.flatMap(\.sessions).map(\.startedAt).min() ?? 0,
-                    now: now),
-                by: \.agentID)
             var commits: [ConsolidationCommit] = []
             for group in groups {
                 let groupFacts = group.sessions.flatMap { facts[$0.id] ?? [] }
                     .sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
-                commits.append(try await commit(group, facts: groupFacts, later: later[group.agent] ?? []))
+                let index = changes[group.agent] ?? ChangeIndex(minImportance: context.configuration.consolidation.minFactImportance)
+                commits.append(try await commit(group, facts: groupFacts, changes: index))
             }
             return commits
         }
@@ -144,10 +148,10 @@ public enum ConsolidationJob {
             return zip(commits, written).filter(\.1).map(\.0)
         }
 
-        func commit(_ group: Group, facts: [ConsolidationFact], later: [ConsolidationFact]) async throws
+        func commit(_ group: Group, facts: [ConsolidationFact], changes: ChangeIndex) async throws
             -> ConsolidationCommit
         {
-            let plan = SummaryPlanner(context.configuration.consolidation).plan(facts, later: later)
+            let plan = SummaryPlanner(context.configuration.consolidation).plan(facts, changes: changes)
             let texts = try await summarizer.texts(for: plan)
             let consolidationID = MemoryStore.newID(now: context.now)
             let summaries = zip(plan.topics, texts).enumerated().map { index, element in

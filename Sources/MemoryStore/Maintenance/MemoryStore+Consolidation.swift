@@ -142,23 +142,17 @@ extension MemoryStore {
         }
     }
 
-    /// Words of the change patterns ("migrated … from", "no longer", "was retired", "instead
-    /// of"): a later fact can only supersede an earlier one if it holds one of them.
-    static let changeWords = [
-        "switched", "moved", "migrated", "changed", "upgraded", "downgraded", "transitioned", "swapped", "converted",
-        "ported", "replaced", "longer", "retired", "removed", "dropped", "deprecated", "decommissioned",
-        "discontinued", "sunset", "instead",
-    ]
-
-    /// The given agents' memories created after `since` that may state a change (they hold a
-    /// change word): what can supersede a batch's facts from outside the batch. Archived ones
+    /// The given agents' memories created after `since` that may state a change (they hold one
+    /// of `words`): what can supersede a batch's facts from outside the batch. Archived ones
     /// count too: a change stays true once consolidated, and the answer does not depend on which
     /// of the agent's other groups a run has already written. Summaries are left out: they
     /// restate older facts at the time of their consolidation.
-    public func changeFacts(agentIDs: [String], since: UnixMillis, now: UnixMillis) async throws -> [ConsolidationFact] {
-        guard !agentIDs.isEmpty else { return [] }
+    public func changeFacts(agentIDs: [String], words: [String], since: UnixMillis, now: UnixMillis) async throws
+        -> [ConsolidationFact]
+    {
+        guard !agentIDs.isEmpty, !words.isEmpty else { return [] }
         let agents = agentIDs.map(Self.agentToken).joined(separator: " OR ")
-        let words = Self.changeWords.map { "\"\($0)\"" }.joined(separator: " OR ")
+        let words = words.map { "\"\($0)\"" }.joined(separator: " OR ")
         return try await read { db in
             try Self.fetchFacts(
                 db, model: nil, now: now, liveOnly: false,
