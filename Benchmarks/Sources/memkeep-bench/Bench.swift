@@ -123,7 +123,8 @@ struct Bench: AsyncParsableCommand {
             startedAt: ISO8601DateFormatter().string(from: Date()), machine: Self.machine(),
             options: ["mode": quick ? "--quick" : "full", "memories": "\(count)", "seed": "\(seed)"], store: summary,
             orphanStoreSessions: count, jobs: figures, http: http, idle: idle, embeddings: embeddings,
-            residentMegabytesWithoutModel: withoutModel, totalSeconds: (ContinuousClock.now - started).seconds)
+            residentMegabytesWithoutModel: withoutModel, totalSeconds: (ContinuousClock.now - started).seconds,
+            remeasured: nil)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(report).write(to: URL(fileURLWithPath: output))
@@ -142,6 +143,8 @@ struct Bench: AsyncParsableCommand {
             let figures = try await jobs.measure(
                 job, source: job == .orphans ? orphanSource : source, interference: job == .purge || job == .decay)
             report.jobs = report.jobs.map { $0.job == job.rawValue ? figures : $0 }
+            report.remeasured = (report.remeasured ?? [:]).merging(
+                [job.rawValue: ISO8601DateFormatter().string(from: Date())]) { $1 }
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
