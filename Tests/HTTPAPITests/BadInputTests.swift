@@ -48,6 +48,8 @@ import Testing
             Case(method: .post, uri: "/v1/memories/recall/batch", body: #"{"agent_id": "a1", "filter": {"session_id": "bad id"}}"#, status: 400, message: "filter.session_id must match"),
             Case(method: .post, uri: "/v1/memory/forget", body: #"{"agent_id": "a1", "memory_ids": ["ok", "bad id"]}"#, status: 400, message: "memory_ids must match"),
             Case(method: .post, uri: "/v1/memories/recall/batch", body: #"{"agent_id": "a1", "filter": {"tags": [""]}}"#, status: 400, message: "filter.tags must be non-empty strings"),
+            Case(method: .get, uri: "/v1/memory/recall?agent_id=a1&tags=", body: nil, status: 400, message: "tags must be comma-separated values, none of them empty"),
+            Case(method: .get, uri: "/v1/memory/recall?agent_id=a1&tags=a,,b", body: nil, status: 400, message: "tags must be comma-separated values, none of them empty"),
             Case(method: .post, uri: "/v1/memory/recall", body: #"{"agent_id": "a1", "tags": ["\#(String(repeating: "t", count: 257))"]}"#, status: 400, message: "tags must be non-empty strings of at most 256 characters"),
             Case(method: .post, uri: "/v1/memory/store", body: #"{"agent_id": "a1", "content": "x", "expires_at": "1900-01-01T00:00:00Z"}"#, status: 400, message: "expires_at must be Unix seconds or an RFC 3339 time"),
             Case(method: .post, uri: "/v1/admin/jobs/decay/run?dry_run=true", body: #"{"dry_run": "yes"}"#, status: 400, message: "dry_run must be true or false"),

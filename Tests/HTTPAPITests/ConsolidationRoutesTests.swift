@@ -53,6 +53,17 @@ import TestSupport
         #expect(try await h.store.memory(id: other.id)?.supersededBy == nil)
     }
 
+    @Test func aMemoryCannotSupersedeItself() async throws {
+        let h = try APIHarness()
+        try await h.run { client in
+            let reply = try await client.call(
+                .post, "/v1/memory/store", #"{"agent_id": "a1", "id": "self", "content": "x", "supersedes": ["self"]}"#)
+            #expect(reply.status == 404)
+            #expect(reply.error == "supersedes: memory self not found among agent a1's memories")
+        }
+        #expect(try await h.store.memory(id: "self") == nil)
+    }
+
     @Test func aBatchItemWithABadSupersedesRejectsTheWholeBatch() async throws {
         let h = try APIHarness()
         let before = try await h.test.exportText()

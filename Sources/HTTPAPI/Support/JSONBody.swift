@@ -169,7 +169,11 @@ struct QueryParameters: Sendable {
                 guard let flag = Bool(value) else { throw APIError.invalid(key, "must be true or false") }
                 fields[key] = .bool(flag)
             } else if lists.contains(key) {
-                fields[key] = .array(value.split(separator: ",").map { .string(String($0)) })
+                let items = value.split(separator: ",", omittingEmptySubsequences: false)
+                guard !items.contains(where: \.isEmpty) else {
+                    throw APIError.invalid(key, "must be comma-separated values, none of them empty")
+                }
+                fields[key] = .array(items.map { .string(String($0)) })
             } else {
                 fields[key] = .string(value)
             }

@@ -80,7 +80,7 @@ extension MemoryStore {
         for (index, new) in news.enumerated() {
             do {
                 memories.append(try Self.validated(new, now: now))
-                try Validation.supersedes(new.supersedes, ownID: memories[index].id)
+                try Validation.supersedes(new.supersedes)
             } catch {
                 guard news.count > 1, case .invalidArgument(let field, let reason) = error else { throw error }
                 throw StoreError.invalidArgument(field: "memories[\(index)].\(field)", reason: reason)
@@ -121,8 +121,11 @@ extension MemoryStore {
                 WHERE id = :id AND agent_id = :agent AND \(visibleMemory)
                 """)
         for id in ids {
+            let missing = StoreError.supersededNotFound(id: id, agentID: memory.agentID)
+            // Its own id is not among the memories that existed before it.
+            guard id != memory.id else { throw missing }
             try statement.execute(arguments: ["by": memory.id, "now": now, "id": id, "agent": memory.agentID])
-            guard db.changesCount == 1 else { throw StoreError.supersededNotFound(id: id, agentID: memory.agentID) }
+            guard db.changesCount == 1 else { throw missing }
         }
     }
 

@@ -26,18 +26,15 @@ public enum Validation {
 
     public static let maxSupersedes = 100
 
-    /// The ids a new memory supersedes: valid ids, at most `maxSupersedes`, no repeats, not
-    /// its own.
-    public static func supersedes(_ ids: [String], ownID: String) throws(StoreError) {
+    /// The ids a new memory supersedes: valid ids, at most `maxSupersedes`, no repeats. (Its own
+    /// id is refused in the store, as a memory that did not exist before it: a 404.)
+    public static func supersedes(_ ids: [String]) throws(StoreError) {
         guard ids.count <= maxSupersedes else {
             throw .invalidArgument(field: "supersedes", reason: "must list at most \(maxSupersedes) memory ids")
         }
         for id in ids { try recordID(id, field: "supersedes") }
         guard Set(ids).count == ids.count else {
             throw .invalidArgument(field: "supersedes", reason: "must not list a memory id twice")
-        }
-        guard !ids.contains(ownID) else {
-            throw .invalidArgument(field: "supersedes", reason: "must not list the memory's own id")
         }
     }
 
