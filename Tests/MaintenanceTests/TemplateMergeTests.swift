@@ -56,6 +56,18 @@ import Testing
     }
 }
 
+@Suite struct FactTextTests {
+    @Test(arguments: [
+        ("Café ÉTÉ runs v14.2, naïve. Second; third!", [["café", "été", "runs", "v14.2", "naïve"], ["second"], ["third"]]),
+        ("Cafe\u{301} 日本語 x", [["cafe\u{301}", "日本語", "x"]]),
+        ("Ends at 3. Then 4.5 more", [["ends", "at", "3"], ["then", "4.5", "more"]]),
+        ("", []),
+    ])
+    func sentencesAreLowerCasedWordsSplitAtSentenceEnds(text: String, expected: [[String]]) {
+        #expect(FactText.sentences(text) == expected)
+    }
+}
+
 @Suite struct SupersessionTests {
     @Test(arguments: [
         ("Customer migrated the primary database from PostgreSQL 14 to AlloyDB last week.", ["postgresql", "14"]),

@@ -1,11 +1,6 @@
 /// The word-level view of a fact that the summary rules work on.
 enum FactText {
-    /// Lower-cased alphanumeric words; dots inside numbers ("14.2") are kept.
-    static func tokens(_ text: String) -> [String] {
-        sentences(text).flatMap { $0 }
-    }
-
-    /// The words of each sentence: a sentence ends at `.`, `!`, `?`, `;` or a line break (a dot
+    /// The lower-cased alphanumeric words (dots inside numbers, "14.2", kept) of each sentence: a sentence ends at `.`, `!`, `?`, `;` or a line break (a dot
     /// between digits does not end one). Works on Unicode scalars with an ASCII fast path:
     /// consolidation tokenizes every fact it reads.
     static func sentences(_ text: String) -> [[String]] {

@@ -47,8 +47,4 @@ public struct SummaryPlan: Sendable {
     public var topics: [Topic]
     /// Every source's fate, by memory id.
     public var decisions: [String: Decision]
-
-    public var fateCounts: [SourceFate: Int] {
-        decisions.values.reduce(into: [:]) { $0[$1.fate, default: 0] += 1 }
-    }
 }
