@@ -1,3 +1,6 @@
+import Foundation
+import MemoryStore
+
 /// The word-level view of a fact that the summary rules work on.
 enum FactText {
     /// The lower-cased alphanumeric words (dots inside numbers, "14.2", kept) of each sentence: a sentence ends at `.`, `!`, `?`, `;` or a line break (a dot
@@ -51,6 +54,20 @@ enum FactText {
         endWord()
         if !sentence.isEmpty { sentences.append(sentence) }
         return sentences
+    }
+
+    /// English month names, as summaries write periods and as the LLM prompt dates facts.
+    static let months = [
+        "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+        "December",
+    ]
+
+    /// The UTC year and month (1…12) of a time.
+    static func yearAndMonth(_ millis: UnixMillis) -> (year: Int, month: Int) {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let date = Date(timeIntervalSince1970: Double(millis) / 1000)
+        return (calendar.component(.year, from: date), calendar.component(.month, from: date))
     }
 
     static let stopwords: Set<String> = [

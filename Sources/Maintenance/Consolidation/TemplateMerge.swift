@@ -126,14 +126,8 @@ public enum TemplateMerge {
 
     /// The months the group spans: "Mar", "Mar–May", "Nov 2025–Feb 2026" (UTC).
     static func period(_ start: UnixMillis, _ end: UnixMillis) -> String {
-        let names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        func parts(_ millis: UnixMillis) -> (year: Int, month: Int) {
-            let date = Date(timeIntervalSince1970: Double(millis) / 1000)
-            return (calendar.component(.year, from: date), calendar.component(.month, from: date))
-        }
-        let (a, b) = (parts(start), parts(end))
+        let names = FactText.months.map { String($0.prefix(3)) }
+        let (a, b) = (FactText.yearAndMonth(start), FactText.yearAndMonth(end))
         if a == b { return names[a.month - 1] }
         if a.year == b.year { return "\(names[a.month - 1])–\(names[b.month - 1])" }
         return "\(names[a.month - 1]) \(a.year)–\(names[b.month - 1]) \(b.year)"
