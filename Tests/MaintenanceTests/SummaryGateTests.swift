@@ -95,3 +95,34 @@ import Testing
         #expect(throws: error) { try LLMAnswer.parse(content) }
     }
 }
+
+@Suite struct SummaryPromptTests {
+    static let facts = SummaryGateTests.facts + (0..<3).map { index in
+        ConsolidationFact(
+            id: "inv\(index)", content: "Discussed invoice \(7000 + index) line items.", importance: 0.55,
+            createdAt: SummaryGateTests.march3 + Int64(index) * 86_400_000)
+    }
+
+    static func plan() -> SummaryPlan { SummaryPlanner(MaintenanceConfiguration.Consolidation()).plan(facts) }
+
+    @Test func thePromptGivesEachTopicsFactsWithIdsDatesImportanceAndMustKeepAndListsWhatIsLeftOut() {
+        let byID = Dictionary(uniqueKeysWithValues: Self.facts.map { ($0.id, $0) })
+        let prompt = SummaryPrompt.user(plan: Self.plan(), facts: byID, maxCharacters: 800, mustKeepImportance: 0.8)
+        #expect(prompt.hasPrefix("Topic 1, at most 800 characters:"))
+        #expect(prompt.contains(
+            "- [alloy] 2026-03-04 importance 0.85 MUST-KEEP: Customer migrated the primary database from PostgreSQL 14 to AlloyDB last week."))
+        #expect(prompt.contains("- [email] 2026-03-07 importance 0.60: Prefers email over phone calls."))
+        #expect(prompt.contains("- [inv2] 2026-03-05 importance 0.55: Discussed invoice 7002 line items (3 times, invoices 7000–7002, Mar)."))
+        #expect(prompt.contains("Left out (superseded or below the importance floor; do not use or cite):\n- [pg14] superseded_by: "))
+        #expect(prompt.contains("- [thanks] below_floor: Customer said thanks."))
+    }
+
+    @Test func aSentenceOnAMergedLineMayUseItsCountAndRange() {
+        let plan = Self.plan()
+        let byID = Dictionary(uniqueKeysWithValues: Self.facts.map { ($0.id, $0) })
+        let sentences = SummaryGateTests.faithful + [
+            .init(text: "Invoice line items were discussed 3 times, invoices 7000–7002, in March.", cites: ["inv2"])
+        ]
+        #expect((try? SummaryGate(maxCharacters: 800).check(sentences, topic: plan.topics[0], plan: plan, facts: byID).get()) != nil)
+    }
+}

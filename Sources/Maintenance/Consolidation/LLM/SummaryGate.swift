@@ -53,6 +53,11 @@ public struct SummaryGate: Sendable {
         facts: [String: ConsolidationFact]
     ) -> Result<String, Failure> {
         guard !sentences.isEmpty else { return .failure(.noSentences) }
+        // A fact of a merged line is shown to the model as that line (count, range, months).
+        var lineText: [String: String] = [:]
+        for line in plan.topics.flatMap(\.lines) {
+            for id in line.memberIDs + line.duplicateIDs { lineText[id] = line.text }
+        }
         var cited = Set<String>()
         for sentence in sentences {
             for id in sentence.cites {
@@ -62,7 +67,7 @@ public struct SummaryGate: Sendable {
                 }
                 cited.insert(id)
             }
-            let vocabulary = Set(sentence.cites.compactMap { facts[$0] }.flatMap(Self.vocabulary(of:)))
+            let vocabulary = Set(sentence.cites.compactMap { facts[$0] }.flatMap { Self.vocabulary(of: $0, line: lineText[$0.id]) })
             if let claim = Self.claims(in: sentence.text).first(where: { !vocabulary.contains($0) }) {
                 return .failure(.unsupportedClaim(claim))
             }
@@ -99,12 +104,15 @@ public struct SummaryGate: Sendable {
     }
 
     /// A fact's words as claims are compared with them, with its date (ISO day, year, month
-    /// name) since the prompt gives each fact's date.
-    static func vocabulary(of fact: ConsolidationFact) -> [String] {
+    /// name) since the prompt gives each fact's date, and the words of the line it is part of.
+    static func vocabulary(of fact: ConsolidationFact, line: String? = nil) -> [String] {
         let (year, month) = FactText.yearAndMonth(fact.createdAt)
         let name = FactText.months[month - 1].lowercased()
         let day = String(TimeFormat.rfc3339(fact.createdAt).prefix(10))
-        let words = fact.content.split(whereSeparator: \.isWhitespace).map { normalised($0).lowercased() }
+        let text = fact.content + " " + (line ?? "")
+        let words = text.split(whereSeparator: \.isWhitespace).flatMap { raw in
+            normalised(raw).lowercased().split(whereSeparator: { $0 == "–" || $0 == "—" }).map(String.init)
+        }
         return words + [day, "\(year)", name, String(name.prefix(3))]
     }
 
