@@ -39,8 +39,7 @@ public struct OpenAIEmbedder: TextEmbedder {
     public var modelID: String { settings.model }
     public var dimensions: Int { settings.dimensions }
     public var embedsInline: Bool { false }
-    let client: HTTPClient
-    let sleep: @Sendable (Duration) async throws -> Void
+    let endpoint: CompatibleEndpoint
 
     /// `sleep` waits out backoffs; tests pass a mock clock's.
     public init(
@@ -48,8 +47,12 @@ public struct OpenAIEmbedder: TextEmbedder {
         sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
     ) {
         self.settings = settings
-        self.client = client
-        self.sleep = sleep
+        var endpoint = CompatibleEndpoint(url: settings.endpoint, apiKey: settings.apiKey, client: client, sleep: sleep)
+        endpoint.timeout = settings.timeout
+        endpoint.retries = settings.retries
+        endpoint.initialBackoff = settings.initialBackoff
+        endpoint.maxBackoff = settings.maxBackoff
+        self.endpoint = endpoint
     }
 
     public func embed(_ texts: [String]) async throws -> [[Float]] {
@@ -65,72 +68,19 @@ public struct OpenAIEmbedder: TextEmbedder {
     }
 
     func embedBatch(_ texts: [String]) async throws -> [[Float]] {
-        var attempt = 0
-        while true {
-            let failure: Failure
-            do {
-                return try await post(texts)
-            } catch {
-                failure = error
-            }
-            guard failure.retryable, attempt < settings.retries else { throw failure.error }
-            try await sleep(failure.retryAfter.map { min($0, settings.maxBackoff) } ?? backoff(attempt))
-            attempt += 1
-        }
-    }
-
-    func backoff(_ attempt: Int) -> Duration {
-        min(settings.initialBackoff * (1 << min(attempt, 20)), settings.maxBackoff)
-    }
-
-    struct Failure: Error {
-        var error: EmbeddingError
-        var retryable: Bool
-        var retryAfter: Duration?
-    }
-
-    func post(_ texts: [String]) async throws(Failure) -> [[Float]] {
         let url = settings.endpoint
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        if let key = settings.apiKey { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
-        let body: Data
-        do {
-            body = try JSONSerialization.data(withJSONObject: ["model": settings.model, "input": texts] as [String: Any])
-        } catch {
-            throw Failure(error: .malformedAnswer(url: url, reason: "cannot encode the request: \(error)"), retryable: false)
-        }
-        request.body = .bytes(ByteBuffer(bytes: body))
-        let seconds = Double(settings.timeout.components.seconds) + Double(settings.timeout.components.attoseconds) / 1e18
-        let status: Int
-        let headers: HTTPHeaders
+        let body = try JSONSerialization.data(withJSONObject: ["model": settings.model, "input": texts] as [String: Any])
         let answer: ByteBuffer
         do {
-            // One deadline for the whole exchange: a server that stalls mid-body times out too.
-            let deadline = NIODeadline.now() + .nanoseconds(Int64(seconds * 1e9))
-            let response = try await client.execute(request, deadline: deadline)
-            status = Int(response.status.code)
-            headers = response.headers
-            answer = try await response.body.collect(upTo: 64 << 20)
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
-            throw Failure(error: .timedOut(url: url, seconds: seconds), retryable: true)
-        } catch {
-            throw Failure(error: .transport(url: url, reason: "\(error)"), retryable: true)
+            answer = try await endpoint.post(body)
+        } catch let failure as CompatibleEndpoint.Failure {
+            switch failure {
+            case .timedOut(let seconds): throw EmbeddingError.timedOut(url: url, seconds: seconds)
+            case .transport(let reason): throw EmbeddingError.transport(url: url, reason: reason)
+            case .status(let status, let text): throw EmbeddingError.server(url: url, status: status, body: text)
+            }
         }
-        let text = String(buffer: answer)
-        guard status == 200 else {
-            let retryable = status == 429 || status >= 500
-            let retryAfter = headers.first(name: "Retry-After").flatMap(Double.init).map { Duration.milliseconds(Int64(max(0, $0) * 1000)) }
-            throw Failure(error: .server(url: url, status: status, body: text), retryable: retryable, retryAfter: retryAfter)
-        }
-        do {
-            return try Self.vectors(from: Data(answer.readableBytesView), count: texts.count, dimensions: settings.dimensions, url: url)
-        } catch let error as EmbeddingError {
-            throw Failure(error: error, retryable: false)
-        } catch {
-            throw Failure(error: .malformedAnswer(url: url, reason: "\(error)"), retryable: false)
-        }
+        return try Self.vectors(from: Data(answer.readableBytesView), count: texts.count, dimensions: settings.dimensions, url: url)
     }
 
     /// The `data[].embedding` vectors of an answer, ordered by `index`, checked and normalised.
