@@ -100,13 +100,21 @@ let package = Package(
             ],
             path: "Benchmarks/Sources/memkeep-bench"
         ),
-        .target(name: "TestSupport", dependencies: ["MemoryStore", "Maintenance", "Embeddings"], path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "MemoryStore", "Maintenance", "Embeddings",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Tests/TestSupport"),
         .testTarget(name: "MemoryStoreTests", dependencies: ["MemoryStore", "TestSupport"]),
         .testTarget(
             name: "MaintenanceTests",
             dependencies: [
-                "Maintenance", "MemoryStore", "TestSupport",
+                "Maintenance", "MemoryStore", "TestSupport", "Embeddings",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"]),

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import Synchronization
+import TestSupport
 
 /// A loopback server speaking the OpenAI embeddings protocol (`POST /v1/embeddings`), which
 /// answers with the built-in model's vectors, or as told: an error status (with Retry-After),
@@ -57,14 +58,9 @@ final class FakeEmbeddingsServer: Sendable {
 
     /// Runs the server on a loopback port for the time of `body`; `body` gets its base URL.
     func run(_ body: @Sendable (String) async throws -> Void) async throws {
-        let router = Router()
-        router.post("/v1/embeddings") { request, _ -> Response in try await self.answer(request) }
-        let app = Application(
-            router: router, configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
-            logger: Logger(label: "fake-embeddings") { _ in SwiftLogNoOpLogHandler() })
-        try await app.test(.live) { client in
+        try await Loopback.serve(post: "/v1/embeddings", answer: answer) { url in
             defer { releaseStalls() }
-            try await body("http://127.0.0.1:\(client.port!)/v1")
+            try await body(url)
         }
     }
 
@@ -107,14 +103,5 @@ final class FakeEmbeddingsServer: Sendable {
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: #"{"data": [{"embedding": [0.1, "#)))
         }
-    }
-}
-
-/// Sleeps as the embedder asks, without waiting: records the durations.
-final class RecordedSleeps: Sendable {
-    private let slept = Mutex<[Duration]>([])
-    var all: [Duration] { slept.withLock { $0 } }
-    var sleep: @Sendable (Duration) async throws -> Void {
-        { duration in self.slept.withLock { $0.append(duration) } }
     }
 }

@@ -31,6 +31,14 @@ public struct CompatibleEndpoint: Sendable {
         self.sleep = sleep
     }
 
+    /// The URL of `path` (`/embeddings`, `/chat/completions`) under an API base; a URL that
+    /// already names the path (Azure-style deployments, with their query) is taken as it is.
+    public static func url(base: String, path: String) -> String {
+        var base = base
+        while base.hasSuffix("/") { base.removeLast() }
+        return base.contains(path) ? base : base + path
+    }
+
     /// Why a POST failed, after its retries when retryable.
     public enum Failure: Error, Equatable, Sendable {
         case timedOut(seconds: Double)
@@ -40,13 +48,13 @@ public struct CompatibleEndpoint: Sendable {
 
     /// The body of the 200 answer to `body`. Throws a `Failure`, or the cancellation that ended
     /// a wait between attempts.
-    public func post(_ body: Data) async throws -> ByteBuffer {
+    public func post(_ body: Data) async throws -> Data {
         var attempt = 0
         while true {
             let failure: Failure
             let retryAfter: Duration?
             do {
-                return try await exchange(body)
+                return Data(try await exchange(body).readableBytesView)
             } catch {
                 (failure, retryAfter) = (error.failure, error.retryAfter)
             }

@@ -28,11 +28,7 @@ public struct OpenAIEmbedder: TextEmbedder {
             self.dimensions = dimensions
         }
 
-        public var endpoint: String {
-            var base = url
-            while base.hasSuffix("/") { base.removeLast() }
-            return base.hasSuffix("/embeddings") ? base : base + "/embeddings"
-        }
+        public var endpoint: String { CompatibleEndpoint.url(base: url, path: "/embeddings") }
     }
 
     public let settings: Settings
@@ -70,7 +66,7 @@ public struct OpenAIEmbedder: TextEmbedder {
     func embedBatch(_ texts: [String]) async throws -> [[Float]] {
         let url = settings.endpoint
         let body = try JSONSerialization.data(withJSONObject: ["model": settings.model, "input": texts] as [String: Any])
-        let answer: ByteBuffer
+        let answer: Data
         do {
             answer = try await endpoint.post(body)
         } catch let failure as CompatibleEndpoint.Failure {
@@ -80,7 +76,7 @@ public struct OpenAIEmbedder: TextEmbedder {
             case .status(let status, let text): throw EmbeddingError.server(url: url, status: status, body: text)
             }
         }
-        return try Self.vectors(from: Data(answer.readableBytesView), count: texts.count, dimensions: settings.dimensions, url: url)
+        return try Self.vectors(from: answer, count: texts.count, dimensions: settings.dimensions, url: url)
     }
 
     /// The `data[].embedding` vectors of an answer, ordered by `index`, checked and normalised.
