@@ -179,7 +179,9 @@ import Testing
 
 struct FixedSummarizer: Summarizer {
     var name: String { "fixed" }
-    func texts(for plan: SummaryPlan) async throws -> [String] { plan.topics.map { _ in "fixed summary" } }
+    func write(_ plan: SummaryPlan, facts: [String: ConsolidationFact]) async throws -> SummaryTexts {
+        SummaryTexts(topics: plan.topics.map { _ in .init(text: "fixed summary", writer: name) })
+    }
 }
 
 /// A summarizer that hangs, ignoring cancellation, until released.
@@ -188,7 +190,7 @@ final class StuckSummarizer: Summarizer, Sendable {
     private let state = Mutex<(entered: Bool, waiters: [CheckedContinuation<Void, Never>], held: CheckedContinuation<Void, Never>?)>(
         (false, [], nil))
 
-    func texts(for plan: SummaryPlan) async throws -> [String] {
+    func write(_ plan: SummaryPlan, facts: [String: ConsolidationFact]) async throws -> SummaryTexts {
         await withCheckedContinuation { continuation in
             let waiters = state.withLock { state in
                 state.entered = true
@@ -198,7 +200,7 @@ final class StuckSummarizer: Summarizer, Sendable {
             }
             waiters.forEach { $0.resume() }
         }
-        return plan.topics.map { _ in "released" }
+        return SummaryTexts(topics: plan.topics.map { _ in .init(text: "released", writer: name) })
     }
 
     func entered() async {

@@ -6,7 +6,39 @@ public protocol Summarizer: Sendable {
     /// Recorded in each summary's metadata.
     var name: String { get }
     /// One text per topic, in order, each within the configured character cap.
-    func texts(for plan: SummaryPlan) async throws -> [String]
+    func write(_ plan: SummaryPlan, facts: [String: ConsolidationFact]) async throws -> SummaryTexts
+}
+
+/// The texts of a plan's topics, and what writing them cost.
+public struct SummaryTexts: Sendable, Equatable {
+    public struct Topic: Sendable, Equatable {
+        public var text: String
+        /// `extractive` or `llm`: who wrote this text.
+        public var writer: String
+        /// Why an LLM text was not used (`unsupported_claim: "15" is in no fact…`), if it was not.
+        public var fallback: String?
+
+        public init(text: String, writer: String, fallback: String? = nil) {
+            self.text = text
+            self.writer = writer
+            self.fallback = fallback
+        }
+    }
+
+    public var topics: [Topic]
+    public var calls = 0
+    public var promptTokens = 0
+    public var completionTokens = 0
+
+    public init(topics: [Topic]) {
+        self.topics = topics
+    }
+
+    /// The extractive text of every topic, with `fallback` as the reason when it stands in for
+    /// an LLM's.
+    public static func extractive(_ plan: SummaryPlan, fallback: String? = nil) -> SummaryTexts {
+        SummaryTexts(topics: plan.topics.map { Topic(text: $0.extractiveText, writer: "extractive", fallback: fallback) })
+    }
 }
 
 /// The default summarizer: no network, deterministic; the plan's lines, one per fact.
@@ -14,7 +46,7 @@ public struct ExtractiveSummarizer: Summarizer {
     public let name = "extractive"
     public init() {}
 
-    public func texts(for plan: SummaryPlan) async throws -> [String] {
-        plan.topics.map(\.extractiveText)
+    public func write(_ plan: SummaryPlan, facts: [String: ConsolidationFact]) async throws -> SummaryTexts {
+        .extractive(plan)
     }
 }

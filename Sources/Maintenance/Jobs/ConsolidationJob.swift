@@ -20,8 +20,8 @@ public enum ConsolidationJob {
         let planner = ConsolidationPlanner(configuration)
         let batch = Batch(context: context, summarizer: summarizer, model: model)
         /// Writes prepared consolidations; false when the run must stop (budget, shutdown).
-        func write(_ commits: [ConsolidationCommit]) async throws -> Bool {
-            tally.add(try await batch.write(commits))
+        func write(_ prepared: [Prepared]) async throws -> Bool {
+            tally.add(try await batch.write(prepared))
             guard try await context.nextBatchAllowed() else {
                 report.complete = false
                 return false
@@ -58,7 +58,7 @@ public enum ConsolidationJob {
             }
             // Reading and planning the next chunk overlaps writing this one: the write is on the
             // store's writer queue, the planning on another core.
-            var prepared: [ConsolidationCommit]?
+            var prepared: [Prepared]?
             for chunk in Self.chunks(groups) {
                 async let next = batch.prepare(chunk, changes: changes)
                 if let ready = prepared, try await !write(ready) {
@@ -74,6 +74,12 @@ public enum ConsolidationJob {
         report.consolidations = tally.consolidations
         report.fates = Dictionary(uniqueKeysWithValues: tally.fates.map { ($0.key.rawValue, $0.value) })
         report.sessionsConsolidated = tally.sessions
+        if tally.llmCalls > 0 || !tally.llmFallbacks.isEmpty {
+            report.llmCalls = tally.llmCalls
+            report.llmPromptTokens = tally.llmPromptTokens
+            report.llmCompletionTokens = tally.llmCompletionTokens
+            report.llmFallbacks = tally.llmFallbacks
+        }
         return report
     }
 
@@ -98,14 +104,32 @@ public enum ConsolidationJob {
         return chunks
     }
 
+    /// A consolidation ready to write, with what wording it cost.
+    struct Prepared {
+        var commit: ConsolidationCommit
+        var texts: SummaryTexts
+    }
+
     struct Tally {
         var summaries: [String] = []
         var consolidations: [String] = []
         var fates: [SourceFate: Int] = [:]
         var sessions = 0
+        var llmCalls = 0
+        var llmPromptTokens = 0
+        var llmCompletionTokens = 0
+        var llmFallbacks: [String: Int] = [:]
 
-        mutating func add(_ commits: [ConsolidationCommit]) {
-            for commit in commits {
+        mutating func add(_ prepared: [Prepared]) {
+            for (commit, texts) in prepared.map({ ($0.commit, $0.texts) }) {
+                llmCalls += texts.calls
+                llmPromptTokens += texts.promptTokens
+                llmCompletionTokens += texts.completionTokens
+                for topic in texts.topics {
+                    if let fallback = topic.fallback {
+                        llmFallbacks[String(fallback.prefix { $0 != ":" }), default: 0] += 1
+                    }
+                }
                 summaries += commit.summaries.map(\.id)
                 if !commit.sources.isEmpty { consolidations.append(commit.consolidationID) }
                 for source in commit.sources { fates[source.fate, default: 0] += 1 }
@@ -120,13 +144,13 @@ public enum ConsolidationJob {
         let model: EmbeddingModel?
 
         /// Reads, plans and words each group outside any transaction (a summarizer may be slow).
-        func prepare(_ groups: [Group], changes: [String: ChangeIndex]) async throws -> [ConsolidationCommit] {
+        func prepare(_ groups: [Group], changes: [String: ChangeIndex]) async throws -> [Prepared] {
             let now = context.now
             let sessionIDs = groups.flatMap { $0.sessions.map(\.id) }
             let facts = Dictionary(
                 grouping: try await context.store.consolidationFacts(sessionIDs: sessionIDs, model: model, now: now),
                 by: { $0.sessionID ?? "" })
-            var commits: [ConsolidationCommit] = []
+            var commits: [Prepared] = []
             for group in groups {
                 let groupFacts = group.sessions.flatMap { facts[$0.id] ?? [] }
                     .sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
@@ -138,23 +162,22 @@ public enum ConsolidationJob {
 
         /// Commits prepared consolidations in one transaction. Returns those written; one whose
         /// sessions another writer changed meanwhile is left for the next run.
-        func write(_ commits: [ConsolidationCommit]) async throws -> [ConsolidationCommit] {
-            let written = try await context.store.commitConsolidations(commits, now: context.now, dryRun: context.dryRun)
-            for (commit, ok) in zip(commits, written) where !ok {
+        func write(_ prepared: [Prepared]) async throws -> [Prepared] {
+            let written = try await context.store.commitConsolidations(
+                prepared.map(\.commit), now: context.now, dryRun: context.dryRun)
+            for (item, ok) in zip(prepared, written) where !ok {
                 context.logger.notice(
                     "sessions changed while being consolidated; left for the next run",
-                    metadata: [LogKey.agentID: .string(commit.agentID)])
+                    metadata: [LogKey.agentID: .string(item.commit.agentID)])
             }
-            return zip(commits, written).filter(\.1).map(\.0)
+            return zip(prepared, written).filter(\.1).map(\.0)
         }
 
-        func commit(_ group: Group, facts: [ConsolidationFact], changes: ChangeIndex) async throws
-            -> ConsolidationCommit
-        {
+        func commit(_ group: Group, facts: [ConsolidationFact], changes: ChangeIndex) async throws -> Prepared {
             let plan = SummaryPlanner(context.configuration.consolidation).plan(facts, changes: changes)
-            let texts = try await summarizer.texts(for: plan)
+            let texts = try await summarizer.write(plan, facts: Dictionary(uniqueKeysWithValues: facts.map { ($0.id, $0) }))
             let consolidationID = MemoryStore.newID(now: context.now)
-            let summaries = zip(plan.topics, texts).enumerated().map { index, element in
+            let summaries = zip(plan.topics, texts.topics).enumerated().map { index, element in
                 summary(
                     element.0, text: element.1, agent: group.agent, index: index, of: plan.topics.count,
                     consolidationID: consolidationID)
@@ -166,30 +189,32 @@ public enum ConsolidationJob {
                     summaryID: decision.topic.map { summaries[$0].id }, sourceSessionID: fact.sessionID,
                     fate: decision.fate, fateRef: decision.ref)
             }
-            return ConsolidationCommit(
+            let commit = ConsolidationCommit(
                 consolidationID: consolidationID, agentID: group.agent, sessionIDs: group.sessions.map(\.id),
-                sourceIDs: facts.map(\.id),
-                summaries: summaries, sources: sources)
+                sourceIDs: facts.map(\.id), summaries: summaries, sources: sources)
+            return Prepared(commit: commit, texts: texts)
         }
 
         func summary(
-            _ topic: SummaryPlan.Topic, text: String, agent: String, index: Int, of count: Int, consolidationID: String
+            _ topic: SummaryPlan.Topic, text: SummaryTexts.Topic, agent: String, index: Int, of count: Int,
+            consolidationID: String
         ) -> Memory {
-            Memory(
-                id: MemoryStore.newID(now: context.now), agentID: agent, content: text, memoryType: .semantic,
-                importance: topic.importance, tags: topic.tags,
-                metadata: .object([
-                    "consolidation_id": .string(consolidationID),
-                    "topic": .number(Double(index + 1)),
-                    "topics": .number(Double(count)),
-                    "source_sessions": .array(topic.sessionIDs.map(JSONValue.string)),
-                    "source_count": .number(Double(topic.sourceIDs.count)),
-                    "session_count": .number(Double(topic.sessionIDs.count)),
-                    "period_start": .string(TimeFormat.rfc3339(topic.periodStart)),
-                    "period_end": .string(TimeFormat.rfc3339(topic.periodEnd)),
-                    "summarizer": .string(summarizer.name),
-                ]),
-                createdAt: context.now)
+            var metadata: [String: JSONValue] = [
+                "consolidation_id": .string(consolidationID),
+                "topic": .number(Double(index + 1)),
+                "topics": .number(Double(count)),
+                "source_sessions": .array(topic.sessionIDs.map(JSONValue.string)),
+                "source_count": .number(Double(topic.sourceIDs.count)),
+                "session_count": .number(Double(topic.sessionIDs.count)),
+                "period_start": .string(TimeFormat.rfc3339(topic.periodStart)),
+                "period_end": .string(TimeFormat.rfc3339(topic.periodEnd)),
+                "summarizer": .string(text.writer),
+            ]
+            if text.writer == "llm" { metadata["prompt_version"] = .string(SummaryPrompt.version) }
+            if let fallback = text.fallback { metadata["llm_fallback"] = .string(fallback) }
+            return Memory(
+                id: MemoryStore.newID(now: context.now), agentID: agent, content: text.text, memoryType: .semantic,
+                importance: topic.importance, tags: topic.tags, metadata: .object(metadata), createdAt: context.now)
         }
     }
 }

@@ -23,6 +23,11 @@ public struct JobReport: Sendable, Equatable, Codable {
     public var consolidations: [String]?
     /// How many sources met each fate (`kept`, `merged`, `duplicate_of`, …).
     public var fates: [String: Int]?
+    /// The LLM summarizer's calls, tokens (prompt and completion) and fallbacks by reason.
+    public var llmCalls: Int?
+    public var llmPromptTokens: Int?
+    public var llmCompletionTokens: Int?
+    public var llmFallbacks: [String: Int]?
     public var sessionsConsolidated: Int?
     public var decayed: Int?
     public var archived: Int?
@@ -42,6 +47,10 @@ public struct JobReport: Sendable, Equatable, Codable {
         case heldBy = "held_by"
         case closedSessions = "closed_sessions"
         case summaries, consolidations, fates
+        case llmCalls = "llm_calls"
+        case llmPromptTokens = "llm_prompt_tokens"
+        case llmCompletionTokens = "llm_completion_tokens"
+        case llmFallbacks = "llm_fallbacks"
         case sessionsConsolidated = "sessions_consolidated"
         case decayed, archived
         case deletedMemories = "deleted_memories"

@@ -158,6 +158,14 @@ public struct JobRunner: Sendable {
         ]
         for (fate, count) in report.fates ?? [:] { metadata[LogKey.fate(fate)] = .stringConvertible(count) }
         if let summaries = report.summaries { metadata[LogKey.summaries] = .stringConvertible(summaries.count) }
+        if let calls = report.llmCalls {
+            metadata[LogKey.llmCalls] = .stringConvertible(calls)
+            metadata[LogKey.llmPromptTokens] = .stringConvertible(report.llmPromptTokens ?? 0)
+            metadata[LogKey.llmCompletionTokens] = .stringConvertible(report.llmCompletionTokens ?? 0)
+            let fallbacks = (report.llmFallbacks ?? [:]).sorted { ($1.value, $0.key) < ($0.value, $1.key) }
+            metadata[LogKey.llmFallbacks] = .stringConvertible(fallbacks.map(\.value).reduce(0, +))
+            if !fallbacks.isEmpty { metadata[LogKey.fallbackReason] = .string(fallbacks.map(\.key).joined(separator: ",")) }
+        }
         if report.status == .failed {
             metadata[LogKey.messageID] = .string(MessageID.jobFailed)
             metadata[LogKey.error] = .string(report.error ?? "")

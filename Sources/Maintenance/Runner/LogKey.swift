@@ -16,6 +16,12 @@ public enum LogKey {
     public static let idleSeconds = "memkeep.idle_seconds"
     public static let summaryID = "memkeep.summary_id"
     public static let summaries = "memkeep.summaries"
+    public static let llmCalls = "memkeep.llm_calls"
+    public static let llmPromptTokens = "memkeep.llm_prompt_tokens"
+    public static let llmCompletionTokens = "memkeep.llm_completion_tokens"
+    public static let llmFallbacks = "memkeep.llm_fallbacks"
+    /// The reasons of a run's LLM fallbacks, most frequent first (`unsupported_claim,timeout`).
+    public static let fallbackReason = "memkeep.fallback_reason"
     /// Sources of a consolidation run that met `fate` (`MEMKEEP_FATE_BELOW_FLOOR`, …).
     public static func fate(_ fate: String) -> String { "memkeep.fate_" + fate }
     public static let configGeneration = "memkeep.config_generation"

@@ -1,0 +1,77 @@
+import Foundation
+import Synchronization
+import Maintenance
+import MemoryStore
+import Testing
+import TestSupport
+
+/// The LLM summarizer against a loopback chat server answering from a script: what the gate
+/// accepts, what falls back to the extractive text, and why.
+@Suite struct LLMSummarizerTests {
+    static let plan = SummaryPlanner(MaintenanceConfiguration.Consolidation()).plan(SummaryGateTests.facts)
+    static let facts = Dictionary(uniqueKeysWithValues: SummaryGateTests.facts.map { ($0.id, $0) })
+
+    static func answer(_ sentences: [(String, [String])]) -> String {
+        let items = sentences.map { text, cites in
+            JSONValue.object(["text": .string(text), "cites": .array(cites.map(JSONValue.string))])
+        }
+        return JSONValue.object(["topics": .array([.object(["topic": .number(1), "sentences": .array(items)])])]).jsonText()
+    }
+
+    static let faithful = answer([
+        ("In March 2026 the customer migrated the primary database from PostgreSQL 14 to AlloyDB.", ["alloy"]),
+        ("Billing questions go to ana@example.com.", ["contact"]), ("They prefer email over phone calls.", ["email"]),
+    ])
+
+    static func write(_ script: [FakeChatServer.Answer]) async throws -> SummaryTexts {
+        let server = FakeChatServer(script)
+        let texts = Mutex<SummaryTexts?>(nil)
+        try await server.run { url in
+            var settings = ChatCompletionsClient.Settings(url: url, model: "m")
+            settings.retries = 2
+            let summarizer = LLMSummarizer(
+                client: ChatCompletionsClient(settings: settings, sleep: RecordedSleeps().sleep),
+                gate: SummaryGate(maxCharacters: 800))
+            let written = try await summarizer.write(Self.plan, facts: Self.facts)
+            texts.withLock { $0 = written }
+        }
+        return try #require(texts.withLock { $0 })
+    }
+
+    @Test(arguments: [faithful, "```json\n\(faithful)\n```", "Sure! Here it is:\n\(faithful)"])
+    func aFaithfulAnswerIsUsed(content: String) async throws {
+        let texts = try await Self.write([.content(content)])
+        #expect(texts.topics.map(\.writer) == ["llm"])
+        #expect(texts.topics[0].text.hasPrefix("In March 2026 the customer migrated"))
+        #expect(texts.calls == 1 && texts.promptTokens == 100 && texts.completionTokens == 20)
+    }
+
+    @Test(arguments: [
+        (answer([("The customer moved to PostgreSQL 15.", ["alloy"]), ("Billing goes to ana@example.com.", ["contact"])]),
+         "unsupported_claim"),
+        (answer([("The customer uses AlloyDB.", ["nope"])]), "unknown_citation"),
+        (answer([("The customer uses PostgreSQL 14 on Cloud SQL.", ["pg14"])]), "stale_citation"),
+        (answer([("The customer migrated to AlloyDB.", ["alloy"])]), "missing_fact"),
+        ("{\"topics\": [", "malformed_answer"),
+        ("I cannot help with that.", "malformed_answer"),
+    ])
+    func aFaultyAnswerFallsBackToTheExtractiveTextWithItsReason(content: String, reason: String) async throws {
+        let texts = try await Self.write([.content(content)])
+        #expect(texts.topics.map(\.text) == Self.plan.topics.map(\.extractiveText))
+        #expect(texts.topics.map(\.writer) == ["extractive"])
+        #expect(texts.topics[0].fallback?.hasPrefix(reason + ": ") == true, "\(texts.topics[0].fallback ?? "")")
+    }
+
+    @Test func aFailingServerFallsBackAfterItsRetries() async throws {
+        let texts = try await Self.write([.status(500), .status(500), .status(500)])
+        #expect(texts.topics.map(\.writer) == ["extractive"])
+        #expect(texts.topics[0].fallback?.hasPrefix("status_500: ") == true)
+        #expect(texts.calls == 1 && texts.promptTokens == 0)
+    }
+
+    @Test func anAnswerWithoutUsageIsCountedByEstimate() async throws {
+        let texts = try await Self.write([.content(Self.faithful, usage: nil)])
+        #expect(texts.topics.map(\.writer) == ["llm"])
+        #expect(texts.promptTokens > 100 && texts.completionTokens == (Self.faithful.count + 3) / 4)
+    }
+}
