@@ -39,9 +39,15 @@ func buildApp(
         withEmbedder
         ? try configuration.embeddings.makeEmbedder(logger: logger, environment: environment ?? ProcessInfo.processInfo.environment)
         : nil
+    let summarizer: (any Summarizer)? =
+        configuration.maintenance.consolidation.summarizer == "llm"
+        ? try configuration.llm.makeSummarizer(
+            maxSummaryCharacters: configuration.maintenance.consolidation.maxSummaryCharacters,
+            environment: environment ?? ProcessInfo.processInfo.environment)
+        : nil
     let runner = JobRunner(
-        store: store, configuration: configuration.maintenance, logger: logger, embedder: embedder,
-        metrics: JobMetrics(factory: metrics))
+        store: store, configuration: configuration.maintenance, logger: logger, summarizer: summarizer,
+        embedder: embedder, metrics: JobMetrics(factory: metrics))
     return App(
         configuration: configuration, configurationPath: configPath, store: store, logger: logger, runner: runner,
         clock: clock)

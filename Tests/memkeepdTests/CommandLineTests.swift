@@ -43,12 +43,17 @@ import Testing
         }
     }
 
-    @Test func badEnvironmentVariableIsNamed() async throws {
+    @Test(arguments: [
+        (["MEMKEEP_JOBS_DECAY_BUDGET": "fast"], "MEMKEEP_JOBS_DECAY_BUDGET"),
+        // The LLM summarizer needs a server and a model.
+        (["MEMKEEP_CONSOLIDATION_SUMMARIZER": "llm"], "llm.url: is required with consolidation.summarizer llm"),
+    ])
+    func aBadEnvironmentIsRefusedByName(environment: [String: String], message: String) async throws {
         var m = try Memkeepd()
-        m.environment["MEMKEEP_JOBS_DECAY_BUDGET"] = "fast"
+        m.environment.merge(environment) { $1 }
         let result = try await m.run("check-config")
         #expect(result.status == 78)
-        #expect(result.stderr.contains("MEMKEEP_JOBS_DECAY_BUDGET"))
+        #expect(result.stderr.contains(message))
     }
 
     @Test func shippedConfigurationIsValid() async throws {

@@ -7,12 +7,7 @@ import Testing
     static let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("config/memkeep.yaml").path
 
-    func load(_ yaml: String) throws(ConfigurationError) -> AppConfiguration {
-        var configuration = AppConfiguration()
-        try ConfigurationLoader.apply(yaml: yaml, source: "test.yaml", to: &configuration)
-        try ConfigurationLoader.validate(configuration, source: "test.yaml")
-        return configuration
-    }
+    func load(_ yaml: String) throws(ConfigurationError) -> AppConfiguration { try loadTestYAML(yaml) }
 
     @Test func theShippedFileStatesExactlyTheBuiltInDefaults() async throws {
         #expect(try ConfigurationLoader.load(path: Self.shipped, environment: [:]) == AppConfiguration())
@@ -98,14 +93,7 @@ import Testing
             ("http:\n  max_body: 2GiB\n", "test.yaml:2: http.max_body: must be a size"),
             ("http:\n  listen: 0.0.0.0:3300\n", "http.listen: must be a loopback address while auth.keys is empty"),
         ]
-        for (yaml, message) in cases {
-            do {
-                _ = try load(yaml)
-                Issue.record("accepted: \(yaml)")
-            } catch {
-                #expect(error.description.contains(message), "\(error.description)")
-            }
-        }
+        for (yaml, message) in cases { expectRefused(yaml, message) }
     }
 
     /// Values that used to pass `check-config` and then overflow in serve: every duration and
@@ -120,12 +108,7 @@ import Testing
         ("recall:\n  importance_weight: 1e308\n", "test.yaml:2: recall.importance_weight: must be a number from 0 to"),
     ])
     func outOfRangeNumbersAreRefusedAtLoad(yaml: String, message: String) {
-        do {
-            _ = try load(yaml)
-            Issue.record("accepted: \(yaml)")
-        } catch {
-            #expect(error.description.contains(message), "\(error.description)")
-        }
+        expectRefused(yaml, message)
     }
 
     @Test func theLongestAcceptedDurationsStillComputeDeadlines() async throws {
@@ -165,11 +148,7 @@ import Testing
 }
 
 @Suite struct ConsolidationConfigurationTests {
-    func load(_ yaml: String) throws(ConfigurationError) -> AppConfiguration {
-        var configuration = AppConfiguration()
-        try ConfigurationLoader.apply(yaml: yaml, source: "test.yaml", to: &configuration)
-        return configuration
-    }
+    func load(_ yaml: String) throws(ConfigurationError) -> AppConfiguration { try loadTestYAML(yaml) }
 
     @Test func topicSummaryKeysAreRead() throws {
         let consolidation = try load(
@@ -199,11 +178,58 @@ import Testing
         ("max_live_chars: 10", "consolidation.max_live_chars: must be a whole number from 1000 to"),
     ])
     func badValuesNameTheKey(line: String, message: String) {
-        do {
-            _ = try load("consolidation:\n  \(line)\n")
-            Issue.record("accepted: \(line)")
-        } catch {
-            #expect(error.description.contains(message), "\(error.description)")
-        }
+        expectRefused("consolidation:\n  \(line)\n", message)
+    }
+}
+
+@Suite struct LLMConfigurationTests {
+    func load(_ yaml: String) throws(ConfigurationError) -> AppConfiguration { try loadTestYAML(yaml) }
+
+    @Test func llmKeysAreRead() throws {
+        let configuration = try load(
+            """
+            consolidation:
+              summarizer: llm
+            llm:
+              url: http://127.0.0.1:11434/v1
+              model: qwen2.5:7b
+              timeout: 20s
+              temperature: 0.2
+              max_output_tokens: 800
+              must_keep_importance: 0.7
+            """)
+        #expect(configuration.maintenance.consolidation.summarizer == "llm")
+        #expect(configuration.llm.url == "http://127.0.0.1:11434/v1" && configuration.llm.model == "qwen2.5:7b")
+        #expect(configuration.llm.timeout == .seconds(20) && configuration.llm.temperature == 0.2)
+        #expect(configuration.llm.maxOutputTokens == 800 && configuration.llm.mustKeepImportance == 0.7)
+    }
+
+    @Test(arguments: [
+        ("consolidation:\n  summarizer: gpt\n", "consolidation.summarizer: must be extractive or llm"),
+        ("llm:\n  url: ftp://x\n", "llm.url: must be an http:// or https:// URL"),
+        ("llm:\n  temperature: 3\n", "llm.temperature: must be a number from 0 to 2"),
+        ("llm:\n  max_output_tokens: 1\n", "llm.max_output_tokens: must be a whole number from 16 to 100000"),
+        ("consolidation:\n  summarizer: llm\nllm:\n  url: http://h/v1\n", "llm.model: is required with consolidation.summarizer llm"),
+    ])
+    func badLLMValuesNameTheKey(yaml: String, message: String) {
+        expectRefused(yaml, message)
+    }
+}
+
+/// `yaml` loaded as test.yaml and validated, as `memkeepd check-config` does.
+func loadTestYAML(_ yaml: String) throws(ConfigurationError) -> AppConfiguration {
+    var configuration = AppConfiguration()
+    try ConfigurationLoader.apply(yaml: yaml, source: "test.yaml", to: &configuration)
+    try ConfigurationLoader.validate(configuration, source: "test.yaml")
+    return configuration
+}
+
+/// `yaml` is refused with an error that says `message`.
+func expectRefused(_ yaml: String, _ message: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    do {
+        _ = try loadTestYAML(yaml)
+        Issue.record("accepted: \(yaml)", sourceLocation: sourceLocation)
+    } catch {
+        #expect(error.description.contains(message), "\(error.description)", sourceLocation: sourceLocation)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import MemoryStore
+import TestSupport
 import Testing
 
 /// `memkeepd explain` and `memkeepd restore` with consolidation ids, as subprocesses.
@@ -48,5 +49,44 @@ import Testing
             export.split(separator: "\n").map { $0.replacing(/"decay_ref_at":"[^"]*"/, with: "") }
         }
         #expect(withoutDecayReference(try await m.run("export").stdout) == withoutDecayReference(before))
+    }
+}
+
+/// `consolidation.summarizer: llm` end to end: the daemon's one-shot run against a loopback
+/// chat server, the key from `$CREDENTIALS_DIRECTORY`.
+@Suite struct LLMSummarizerCommandTests {
+    static let history = [
+        #"{"type":"session","id":"s1","agent_id":"acme","started_at":1700000000,"ended_at":1700000100}"#,
+        #"{"type":"memory","id":"db","agent_id":"acme","session_id":"s1","content":"Primary database is AlloyDB.","importance":0.9,"created_at":1700000001}"#,
+    ].joined(separator: "\n") + "\n"
+
+    @Test(arguments: [
+        (#"{"topics": [{"topic": 1, "sentences": [{"text": "The primary database is AlloyDB.", "cites": ["db"]}]}]}"#, "llm",
+         "The primary database is AlloyDB."),
+        (#"{"topics": [{"topic": 1, "sentences": [{"text": "The primary database is AlloyDB 16.", "cites": ["db"]}]}]}"#,
+         "extractive", "- Primary database is AlloyDB."),
+    ])
+    func aOneShotRunWritesTheGatedTextAndSaysWhoWroteIt(answer: String, writer: String, content: String) async throws {
+        let server = FakeChatServer([.content(answer)])
+        try await server.run { url in
+            var m = try Memkeepd()
+            let credentials = m.directory.appendingPathComponent("credentials")
+            try FileManager.default.createDirectory(at: credentials, withIntermediateDirectories: true)
+            _ = try m.write("credentials/llm-api-key", "sk-test\n")
+            m.environment["CREDENTIALS_DIRECTORY"] = credentials.path
+            m.environment["MEMKEEP_CONSOLIDATION_SUMMARIZER"] = "llm"
+            m.environment["MEMKEEP_LLM_URL"] = url
+            m.environment["MEMKEEP_LLM_MODEL"] = "test-model"
+            #expect(try await m.run("import", try m.write("h.jsonl", Self.history)).status == 0)
+            let run = try await m.run("run", "consolidate", "--agent", "acme", "--json")
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stdout.contains(#""llm_calls":1"#))
+            let summary = try #require(
+                try await m.run("export").stdout.split(separator: "\n").compactMap { try? JSONValue.parse(String($0)).objectValue }
+                    .first { $0["tags"]?.arrayValue?.first?.text == "historical-summary" })
+            #expect(summary["content"]?.text == content)
+            #expect(summary["metadata"]?["summarizer"]?.text == writer)
+        }
+        #expect(server.headers.first?[.authorization] == "Bearer sk-test")
     }
 }

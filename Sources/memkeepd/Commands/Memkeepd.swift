@@ -43,7 +43,7 @@ extension AsyncParsableCommand {
         } catch let error as ConfigurationError {
             printError("memkeepd: bad configuration: \(error)")
             throw Exit.badConfiguration
-        } catch let error as EmbeddingsSetupError {
+        } catch let error as ProviderSetupError {
             printError("memkeepd: bad configuration: \(error)")
             throw Exit.badConfiguration
         } catch {

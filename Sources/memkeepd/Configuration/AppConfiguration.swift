@@ -11,6 +11,7 @@ struct AppConfiguration: Sendable, Equatable {
     var maintenance = MaintenanceConfiguration()
     var http = HTTPConfiguration()
     var embeddings = EmbeddingsConfiguration()
+    var llm = LLMConfiguration()
     /// How long SIGTERM waits for the running batch to commit before cancelling.
     var shutdownGrace: Duration = .seconds(10)
     var logLevel = Logger.Level.info

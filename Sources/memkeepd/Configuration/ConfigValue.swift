@@ -59,6 +59,15 @@ enum ConfigValue {
         return value
     }
 
+    /// An http(s) URL with a host; empty means unset.
+    static func httpURL(_ text: String) throws(ConfigReason) -> String? {
+        guard !text.isEmpty else { return nil }
+        guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+            throw ConfigReason("must be an http:// or https:// URL such as http://127.0.0.1:8080/v1")
+        }
+        return text
+    }
+
     /// A number in 0…1; `word` names the keyword the key also takes, for the error.
     static func fraction(_ text: String, orWord word: String? = nil) throws(ConfigReason) -> Double {
         guard let value = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)), value >= 0, value <= 1 else {

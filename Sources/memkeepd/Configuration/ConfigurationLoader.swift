@@ -28,9 +28,22 @@ struct ConfigurationLoader {
                 v == "auto" ? .auto : .fixed(try ConfigValue.fraction(v, orWord: "auto"))
         }),
         ("consolidation.summarizer", { c, v throws(ConfigReason) in
-            guard v == "extractive" else { throw ConfigReason("must be extractive (the only summarizer in this build)") }
+            guard ["extractive", "llm"].contains(v) else { throw ConfigReason("must be extractive or llm") }
             c.maintenance.consolidation.summarizer = v
         }),
+        ("llm.url", { c, v throws(ConfigReason) in c.llm.url = try ConfigValue.httpURL(v) }),
+        ("llm.model", { c, v throws(ConfigReason) in c.llm.model = v.isEmpty ? nil : v }),
+        ("llm.api_key_file", { c, v throws(ConfigReason) in c.llm.apiKeyFile = v.isEmpty ? nil : v }),
+        ("llm.timeout", { c, v throws(ConfigReason) in c.llm.timeout = try ConfigValue.positiveDuration(v) }),
+        ("llm.max_concurrency", { c, v throws(ConfigReason) in c.llm.maxConcurrency = try ConfigValue.int(v, in: 1...64) }),
+        ("llm.temperature", { c, v throws(ConfigReason) in
+            guard let value = Double(v), (0...2).contains(value) else { throw ConfigReason("must be a number from 0 to 2") }
+            c.llm.temperature = value
+        }),
+        ("llm.max_output_tokens", { c, v throws(ConfigReason) in
+            c.llm.maxOutputTokens = try ConfigValue.int(v, in: 16...100_000)
+        }),
+        ("llm.must_keep_importance", { c, v throws(ConfigReason) in c.llm.mustKeepImportance = try ConfigValue.fraction(v) }),
         ("consolidation.archive_retention", { c, v throws(ConfigReason) in
             c.maintenance.consolidation.archiveRetention = try ConfigValue.millis(v)
         }),
@@ -128,16 +141,7 @@ struct ConfigurationLoader {
             guard let flag = Bool(v) else { throw ConfigReason("must be true or false") }
             c.embeddings.embedOnStore = flag
         }),
-        ("embeddings.url", { c, v throws(ConfigReason) in
-            guard !v.isEmpty else {
-                c.embeddings.url = nil
-                return
-            }
-            guard let url = URL(string: v), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
-                throw ConfigReason("must be an http:// or https:// URL such as http://127.0.0.1:8080/v1")
-            }
-            c.embeddings.url = v
-        }),
+        ("embeddings.url", { c, v throws(ConfigReason) in c.embeddings.url = try ConfigValue.httpURL(v) }),
         ("embeddings.model", { c, v throws(ConfigReason) in c.embeddings.model = v.isEmpty ? nil : v }),
         ("embeddings.api_key_file", { c, v throws(ConfigReason) in c.embeddings.apiKeyFile = v.isEmpty ? nil : v }),
         ("embeddings.dimensions", { c, v throws(ConfigReason) in
@@ -431,6 +435,11 @@ struct ConfigurationLoader {
             throw ConfigurationError(
                 source: source, line: nil, key: "http.listen",
                 reason: "must be a loopback address while auth.keys is empty: the API would be open to the network")
+        }
+        if configuration.maintenance.consolidation.summarizer == "llm" {
+            for (key, value) in [("llm.url", configuration.llm.url), ("llm.model", configuration.llm.model)] where value == nil {
+                throw ConfigurationError(source: source, line: nil, key: key, reason: "is required with consolidation.summarizer llm")
+            }
         }
         let embeddings = configuration.embeddings
         if embeddings.provider == .openai {

@@ -34,10 +34,6 @@ struct EmbeddingsConfiguration: Sendable, Equatable {
     static let credentialName = "embeddings-api-key"
 }
 
-/// Why the configured provider cannot start: exit 78, as for a bad configuration.
-struct EmbeddingsSetupError: Error, CustomStringConvertible {
-    var description: String
-}
 
 extension EmbeddingsConfiguration {
     /// The embedder this configuration asks for; nil for lexical-only recall.
@@ -56,7 +52,7 @@ extension EmbeddingsConfiguration {
             return try builtin()
         case .openai:
             guard let url, let model, let dimensions else {
-                throw EmbeddingsSetupError(description: "embeddings.provider openai needs embeddings.url, embeddings.model and embeddings.dimensions")
+                throw ProviderSetupError(description: "embeddings.provider openai needs embeddings.url, embeddings.model and embeddings.dimensions")
             }
             var settings = OpenAIEmbedder.Settings(url: url, model: model, apiKey: try apiKey(environment: environment), dimensions: dimensions)
             settings.batchSize = batchSize
@@ -70,30 +66,12 @@ extension EmbeddingsConfiguration {
         do {
             return try BuiltinEmbedder(directory: modelDirectory, threads: threads, embedsInline: embedOnStore)
         } catch {
-            throw EmbeddingsSetupError(description: "embeddings.provider \(provider.rawValue): \(error)")
+            throw ProviderSetupError(description: "embeddings.provider \(provider.rawValue): \(error)")
         }
     }
 
-    /// The key from `api_key_file` (relative names are looked up in `$CREDENTIALS_DIRECTORY`
-    /// first), else from the credential `embeddings-api-key`; nil when neither exists.
     func apiKey(environment: [String: String]) throws -> String? {
-        let credentials = environment["CREDENTIALS_DIRECTORY"]
-        var candidates: [String] = []
-        if let apiKeyFile {
-            if let credentials, !apiKeyFile.hasPrefix("/") { candidates.append(credentials + "/" + apiKeyFile) }
-            candidates.append(apiKeyFile)
-        } else if let credentials {
-            candidates.append(credentials + "/" + Self.credentialName)
-        }
-        for path in candidates where FileManager.default.fileExists(atPath: path) {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw EmbeddingsSetupError(description: "embeddings.api_key_file: cannot read \(path)")
-            }
-            let key = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !key.isEmpty else { throw EmbeddingsSetupError(description: "embeddings.api_key_file: \(path) is empty") }
-            return key
-        }
-        if let apiKeyFile { throw EmbeddingsSetupError(description: "embeddings.api_key_file: \(apiKeyFile) does not exist") }
-        return nil
+        try Credential.read(
+            file: apiKeyFile, key: "embeddings.api_key_file", credential: Self.credentialName, environment: environment)
     }
 }
