@@ -74,4 +74,39 @@ import TestSupport
         #expect(texts.topics.map(\.writer) == ["llm"])
         #expect(texts.promptTokens > 100 && texts.completionTokens == (Self.faithful.count + 3) / 4)
     }
+
+    @Test func afterConsecutiveFailuresTheBreakerSkipsTheServerUntilItsCooldownEnds() async throws {
+        let server = FakeChatServer([.status(500), .status(500), .content(Self.faithful)])
+        let clock = ManualClock(SummaryGateTests.march3)
+        try await server.run { url in
+            var settings = ChatCompletionsClient.Settings(url: url, model: "m")
+            settings.retries = 0
+            let summarizer = LLMSummarizer(
+                client: ChatCompletionsClient(settings: settings), gate: SummaryGate(maxCharacters: 800),
+                breaker: CircuitBreaker(failures: 2, cooldown: 10 * .minute), clock: clock)
+            for _ in 0..<2 { _ = try await summarizer.write(Self.plan, facts: Self.facts) }
+            let skipped = try await summarizer.write(Self.plan, facts: Self.facts)
+            #expect(skipped.calls == 0)
+            #expect(skipped.topics[0].fallback?.hasPrefix("breaker_open: 2 calls in a row failed") == true)
+            #expect(server.requests.count == 2, "no call while open")
+            clock.advance(seconds: 600)
+            let again = try await summarizer.write(Self.plan, facts: Self.facts)
+            #expect(again.topics.map(\.writer) == ["llm"], "closed after the cooldown; one success keeps it closed")
+        }
+    }
+}
+
+@Suite struct CircuitBreakerTests {
+    @Test func itOpensAfterConsecutiveFailuresAndASuccessResetsTheCount() {
+        let breaker = CircuitBreaker(failures: 3, cooldown: 60_000)
+        breaker.record(success: false, now: 0)
+        breaker.record(success: false, now: 1)
+        breaker.record(success: true, now: 2)
+        breaker.record(success: false, now: 3)
+        breaker.record(success: false, now: 4)
+        #expect(breaker.openUntil(now: 5) == nil, "the success broke the streak")
+        breaker.record(success: false, now: 5)
+        #expect(breaker.openUntil(now: 6) == 60_005)
+        #expect(breaker.openUntil(now: 60_005) == nil)
+    }
 }

@@ -44,6 +44,8 @@ struct ConfigurationLoader {
             c.llm.maxOutputTokens = try ConfigValue.int(v, in: 16...100_000)
         }),
         ("llm.must_keep_importance", { c, v throws(ConfigReason) in c.llm.mustKeepImportance = try ConfigValue.fraction(v) }),
+        ("llm.breaker_failures", { c, v throws(ConfigReason) in c.llm.breakerFailures = try ConfigValue.int(v, in: 1...1000) }),
+        ("llm.breaker_cooldown", { c, v throws(ConfigReason) in c.llm.breakerCooldown = try ConfigValue.positiveDuration(v) }),
         ("consolidation.archive_retention", { c, v throws(ConfigReason) in
             c.maintenance.consolidation.archiveRetention = try ConfigValue.millis(v)
         }),

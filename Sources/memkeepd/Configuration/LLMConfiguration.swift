@@ -1,5 +1,6 @@
 import Foundation
 import Maintenance
+import MemoryStore
 
 /// `llm.*`: the chat model of `consolidation.summarizer: llm`.
 struct LLMConfiguration: Sendable, Equatable {
@@ -12,11 +13,16 @@ struct LLMConfiguration: Sendable, Equatable {
     var maxOutputTokens = 600
     /// Facts the plan keeps at this importance or above must be cited by the model's text.
     var mustKeepImportance = 0.8
+    /// After this many failed calls in a row, no calls for `breakerCooldown`.
+    var breakerFailures = 5
+    var breakerCooldown: Duration = .seconds(600)
 
     /// The file name looked up in `$CREDENTIALS_DIRECTORY` when `api_key_file` is unset.
     static let credentialName = "llm-api-key"
 
-    func makeSummarizer(maxSummaryCharacters: Int, environment: [String: String]) throws -> LLMSummarizer {
+    func makeSummarizer(maxSummaryCharacters: Int, environment: [String: String], clock: any WallClock) throws
+        -> LLMSummarizer
+    {
         guard let url, let model else {
             throw ProviderSetupError(description: "consolidation.summarizer llm needs llm.url and llm.model")
         }
@@ -29,6 +35,7 @@ struct LLMConfiguration: Sendable, Equatable {
         settings.maxOutputTokens = maxOutputTokens
         return LLMSummarizer(
             client: ChatCompletionsClient(settings: settings),
-            gate: SummaryGate(maxCharacters: maxSummaryCharacters, mustKeepImportance: mustKeepImportance))
+            gate: SummaryGate(maxCharacters: maxSummaryCharacters, mustKeepImportance: mustKeepImportance),
+            breaker: CircuitBreaker(failures: breakerFailures, cooldown: breakerCooldown.milliseconds), clock: clock)
     }
 }
