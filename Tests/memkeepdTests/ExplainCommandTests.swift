@@ -89,4 +89,22 @@ import Testing
         }
         #expect(server.headers.first?[.authorization] == "Bearer sk-test")
     }
+
+    @Test func aDryRunPrintsTheTextsItWouldWriteAndWhoWroteThem() async throws {
+        let refused = #"{"topics": [{"topic": 1, "sentences": [{"text": "The primary database is AlloyDB 16.", "cites": ["db"]}]}]}"#
+        let server = FakeChatServer([.content(refused)])
+        try await server.run { url in
+            var m = try Memkeepd()
+            m.environment["MEMKEEP_CONSOLIDATION_SUMMARIZER"] = "llm"
+            m.environment["MEMKEEP_LLM_URL"] = url
+            m.environment["MEMKEEP_LLM_MODEL"] = "test-model"
+            #expect(try await m.run("import", try m.write("h.jsonl", Self.history)).status == 0)
+            let before = try await m.run("export").stdout
+            let run = try await m.run("run", "consolidate", "--agent", "acme", "--dry-run")
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stdout.contains(
+                "summary of acme, written by extractive (the LLM's text fell back: unsupported_claim: \"16\" is in no fact the sentence cites):\n- Primary database is AlloyDB."))
+            #expect(try await m.run("export").stdout == before, "a dry run writes nothing")
+        }
+    }
 }

@@ -74,6 +74,7 @@ public enum ConsolidationJob {
         report.consolidations = tally.consolidations
         report.fates = Dictionary(uniqueKeysWithValues: tally.fates.map { ($0.key.rawValue, $0.value) })
         report.sessionsConsolidated = tally.sessions
+        if context.dryRun { report.previews = tally.previews }
         if tally.llmCalls > 0 || !tally.llmFallbacks.isEmpty {
             report.llmCalls = tally.llmCalls
             report.llmPromptTokens = tally.llmPromptTokens
@@ -119,9 +120,13 @@ public enum ConsolidationJob {
         var llmPromptTokens = 0
         var llmCompletionTokens = 0
         var llmFallbacks: [String: Int] = [:]
+        var previews: [JobReport.Preview] = []
 
         mutating func add(_ prepared: [Prepared]) {
             for (commit, texts) in prepared.map({ ($0.commit, $0.texts) }) {
+                previews += texts.topics.map {
+                    JobReport.Preview(agentID: commit.agentID, text: $0.text, writer: $0.writer, fallback: $0.fallback)
+                }
                 llmCalls += texts.calls
                 llmPromptTokens += texts.promptTokens
                 llmCompletionTokens += texts.completionTokens

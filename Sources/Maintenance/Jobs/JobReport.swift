@@ -28,6 +28,20 @@ public struct JobReport: Sendable, Equatable, Codable {
     public var llmPromptTokens: Int?
     public var llmCompletionTokens: Int?
     public var llmFallbacks: [String: Int]?
+    /// A dry run's summaries as they would be written: text, who wrote it, why an LLM text fell back.
+    public var previews: [Preview]?
+
+    public struct Preview: Sendable, Equatable, Codable {
+        public var agentID: String
+        public var text: String
+        public var writer: String
+        public var fallback: String?
+
+        enum CodingKeys: String, CodingKey {
+            case agentID = "agent_id"
+            case text, writer, fallback
+        }
+    }
     public var sessionsConsolidated: Int?
     public var decayed: Int?
     public var archived: Int?
@@ -51,6 +65,7 @@ public struct JobReport: Sendable, Equatable, Codable {
         case llmPromptTokens = "llm_prompt_tokens"
         case llmCompletionTokens = "llm_completion_tokens"
         case llmFallbacks = "llm_fallbacks"
+        case previews
         case sessionsConsolidated = "sessions_consolidated"
         case decayed, archived
         case deletedMemories = "deleted_memories"

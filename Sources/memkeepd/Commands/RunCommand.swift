@@ -93,6 +93,13 @@ struct RunReport: Codable {
                 zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
                     .trimmingCharacters(in: .whitespacesAndNewlines))
         }
+        for preview in jobs.flatMap({ $0.previews ?? [] }) {
+            lines.append("")
+            lines.append(
+                "summary of \(preview.agentID), written by \(preview.writer)"
+                    + (preview.fallback.map { " (the LLM's text fell back: \($0))" } ?? "") + ":")
+            lines.append(preview.text)
+        }
         return lines.joined(separator: "\n")
     }
 
