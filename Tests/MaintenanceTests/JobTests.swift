@@ -337,14 +337,20 @@ extension TestStore {
 }
 
 @Suite struct ChangeFactsTests {
+    /// One fact of agent a1 at 0.8 in a session that has ended.
+    static func factInEndedSession(_ t: TestStore, _ content: String) async throws -> Memory {
+        let session = try await t.store.startSession(SessionStart(agentID: "a1"))
+        let fact = try await t.store.storeMemory(
+            NewMemory(agentID: "a1", sessionID: session.id, content: content, importance: 0.8))
+        _ = try await t.store.endSession(id: session.id)
+        return fact
+    }
+
     /// A summary restates older facts at the time of its consolidation: if it counted as a later
     /// change, it would supersede facts newer than what it restates.
     @Test func changeStatementsIncludeConsolidatedSourcesButNeverSummaries() async throws {
         let t = try TestStore()
-        let session = try await t.store.startSession(SessionStart(agentID: "a1"))
-        let change = try await t.store.storeMemory(
-            NewMemory(agentID: "a1", sessionID: session.id, content: "Moved hosting from Heroku to Fly.io.", importance: 0.8))
-        _ = try await t.store.endSession(id: session.id)
+        let change = try await Self.factInEndedSession(t, "Moved hosting from Heroku to Fly.io.")
         let report = await t.run(.consolidate, agent: "a1")
         let summary = try #require(report.summaries?.first)
         #expect(try await t.store.memory(id: summary)?.content.contains("Heroku") == true)
@@ -355,10 +361,7 @@ extension TestStore {
 
     @Test func anotherAgentsChangeNeverSupersedes() async throws {
         let t = try TestStore()
-        let session = try await t.store.startSession(SessionStart(agentID: "a1"))
-        let fact = try await t.store.storeMemory(
-            NewMemory(agentID: "a1", sessionID: session.id, content: "Hosting is on Heroku.", importance: 0.8))
-        _ = try await t.store.endSession(id: session.id)
+        let fact = try await Self.factInEndedSession(t, "Hosting is on Heroku.")
         t.clock.advance(seconds: 60)
         _ = try await t.store.storeMemory(NewMemory(agentID: "a2", content: "Moved hosting from Heroku to Fly.io."))
         let report = await t.run(.consolidate, agent: "a1")

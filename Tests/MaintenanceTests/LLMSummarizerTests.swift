@@ -42,6 +42,7 @@ import TestSupport
     func aFaithfulAnswerIsUsed(content: String) async throws {
         let texts = try await Self.write([.content(content)])
         #expect(texts.topics.map(\.writer) == ["llm"])
+        #expect(texts.topics[0].promptVersion == SummaryPrompt.version)
         #expect(texts.topics[0].text.hasPrefix("In March 2026 the customer migrated"))
         #expect(texts.calls == 1 && texts.promptTokens == 100 && texts.completionTokens == 20)
     }
@@ -58,7 +59,7 @@ import TestSupport
     func aFaultyAnswerFallsBackToTheExtractiveTextWithItsReason(content: String, reason: String) async throws {
         let texts = try await Self.write([.content(content)])
         #expect(texts.topics.map(\.text) == Self.plan.topics.map(\.extractiveText))
-        #expect(texts.topics.map(\.writer) == ["extractive"])
+        #expect(texts.topics.map(\.writer) == ["extractive"] && texts.topics[0].promptVersion == nil)
         #expect(texts.topics[0].fallback?.hasPrefix(reason + ": ") == true, "\(texts.topics[0].fallback ?? "")")
     }
 

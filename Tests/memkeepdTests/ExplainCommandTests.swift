@@ -86,6 +86,7 @@ import Testing
                     .first { $0["tags"]?.arrayValue?.first?.text == "historical-summary" })
             #expect(summary["content"]?.text == content)
             #expect(summary["metadata"]?["summarizer"]?.text == writer)
+            #expect(summary["metadata"]?["prompt_version"]?.text == (writer == "llm" ? "summary-prompt-1" : nil))
         }
         #expect(server.headers.first?[.authorization] == "Bearer sk-test")
     }

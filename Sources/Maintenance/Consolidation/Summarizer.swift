@@ -13,15 +13,18 @@ public protocol Summarizer: Sendable {
 public struct SummaryTexts: Sendable, Equatable {
     public struct Topic: Sendable, Equatable {
         public var text: String
-        /// `extractive` or `llm`: who wrote this text.
+        /// The name of the summarizer that wrote this text (`extractive`, `llm`).
         public var writer: String
         /// Why an LLM text was not used (`unsupported_claim: "15" is in no fact…`), if it was not.
         public var fallback: String?
+        /// The version of the prompt a model's text answered.
+        public var promptVersion: String?
 
-        public init(text: String, writer: String, fallback: String? = nil) {
+        public init(text: String, writer: String, fallback: String? = nil, promptVersion: String? = nil) {
             self.text = text
             self.writer = writer
             self.fallback = fallback
+            self.promptVersion = promptVersion
         }
     }
 
@@ -37,13 +40,14 @@ public struct SummaryTexts: Sendable, Equatable {
     /// The extractive text of every topic, with `fallback` as the reason when it stands in for
     /// an LLM's.
     public static func extractive(_ plan: SummaryPlan, fallback: String? = nil) -> SummaryTexts {
-        SummaryTexts(topics: plan.topics.map { Topic(text: $0.extractiveText, writer: "extractive", fallback: fallback) })
+        SummaryTexts(topics: plan.topics.map { Topic(text: $0.extractiveText, writer: ExtractiveSummarizer.writer, fallback: fallback) })
     }
 }
 
 /// The default summarizer: no network, deterministic; the plan's lines, one per fact.
 public struct ExtractiveSummarizer: Summarizer {
-    public let name = "extractive"
+    public static let writer = "extractive"
+    public let name = ExtractiveSummarizer.writer
     public init() {}
 
     public func write(_ plan: SummaryPlan, facts: [String: ConsolidationFact]) async throws -> SummaryTexts {

@@ -215,7 +215,7 @@ public enum ConsolidationJob {
                 "period_end": .string(TimeFormat.rfc3339(topic.periodEnd)),
                 "summarizer": .string(text.writer),
             ]
-            if text.writer == "llm" { metadata["prompt_version"] = .string(SummaryPrompt.version) }
+            if let version = text.promptVersion { metadata["prompt_version"] = .string(version) }
             if let fallback = text.fallback { metadata["llm_fallback"] = .string(fallback) }
             return Memory(
                 id: MemoryStore.newID(now: context.now), agentID: agent, content: text.text, memoryType: .semantic,

@@ -44,9 +44,9 @@ public struct LLMSummarizer: Summarizer {
             let answer = try LLMAnswer.parse(completion.content)
             texts = SummaryTexts(topics: plan.topics.enumerated().map { index, topic in
                 switch gate.check(answer.topics[index + 1] ?? [], topic: topic, plan: plan, facts: facts) {
-                case .success(let text): .init(text: text, writer: name)
+                case .success(let text): .init(text: text, writer: name, promptVersion: SummaryPrompt.version)
                 case .failure(let failure):
-                    .init(text: topic.extractiveText, writer: "extractive", fallback: "\(failure.reason): \(failure)")
+                    .init(text: topic.extractiveText, writer: ExtractiveSummarizer.writer, fallback: "\(failure.reason): \(failure)")
                 }
             })
         } catch {
