@@ -43,7 +43,7 @@ func buildApp(
         configuration.maintenance.consolidation.summarizer == "llm"
         ? try configuration.llm.makeSummarizer(
             maxSummaryCharacters: configuration.maintenance.consolidation.maxSummaryCharacters,
-            environment: environment ?? ProcessInfo.processInfo.environment, clock: clock)
+            environment: environment ?? ProcessInfo.processInfo.environment, clock: clock, metrics: metrics)
         : nil
     let runner = JobRunner(
         store: store, configuration: configuration.maintenance, logger: logger, summarizer: summarizer,

@@ -3,10 +3,36 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 
+/// How an endpoint waits: out its backoffs, and for each exchange's deadline. The daemon waits
+/// in real time; tests record the backoffs, or step both on a mock clock.
+public struct EndpointWaits: Sendable {
+    /// Waits out a backoff.
+    public var sleep: @Sendable (Duration) async throws -> Void
+    /// Returns once an exchange's time is up (it is cancelled when the answer comes first).
+    public var deadline: @Sendable (Duration) async throws -> Void
+    /// The fraction of the exponential backoff to wait, in 0.5...1: spreads the retries of many
+    /// clients that failed together.
+    public var jitter: @Sendable () -> Double
+
+    public init(
+        sleep: @escaping @Sendable (Duration) async throws -> Void,
+        deadline: @escaping @Sendable (Duration) async throws -> Void,
+        jitter: @escaping @Sendable () -> Double = { .random(in: 0.5...1) }
+    ) {
+        self.sleep = sleep
+        self.deadline = deadline
+        self.jitter = jitter
+    }
+
+    public static var realTime: EndpointWaits {
+        EndpointWaits(sleep: { try await Task.sleep(for: $0) }, deadline: { try await Task.sleep(for: $0) })
+    }
+}
+
 /// One OpenAI-compatible endpoint (`…/embeddings`, `…/chat/completions`; llama.cpp server,
 /// Ollama, vLLM, OpenAI): JSON POSTs with one deadline per exchange. 429, 5xx, timeouts and
-/// transport errors are retried with exponential backoff that honours `Retry-After`; any other
-/// status fails at once (retrying would not change it).
+/// transport errors are retried with exponential backoff and jitter, or after `Retry-After`
+/// when the server sends one; any other status fails at once (retrying would not change it).
 public struct CompatibleEndpoint: Sendable {
     public var url: String
     public var apiKey: String?
@@ -18,17 +44,13 @@ public struct CompatibleEndpoint: Sendable {
     public var initialBackoff: Duration = .milliseconds(500)
     public var maxBackoff: Duration = .seconds(30)
     let client: HTTPClient
-    let sleep: @Sendable (Duration) async throws -> Void
+    let waits: EndpointWaits
 
-    /// `sleep` waits out backoffs; tests pass a mock clock's.
-    public init(
-        url: String, apiKey: String? = nil, client: HTTPClient = .shared,
-        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
-    ) {
+    public init(url: String, apiKey: String? = nil, client: HTTPClient = .shared, waits: EndpointWaits = .realTime) {
         self.url = url
         self.apiKey = apiKey
         self.client = client
-        self.sleep = sleep
+        self.waits = waits
     }
 
     /// The URL of `path` (`/embeddings`, `/chat/completions`) under an API base; a URL that
@@ -53,10 +75,10 @@ public struct CompatibleEndpoint: Sendable {
         while true {
             let failure: Failure
             let retryAfter: Duration?
-            do {
-                return Data(try await exchange(body).readableBytesView)
-            } catch {
-                (failure, retryAfter) = (error.failure, error.retryAfter)
+            switch try await exchangeWithinTimeout(body) {
+            case .answered(let answer): return Data(answer.readableBytesView)
+            case .failed(let attempt): (failure, retryAfter) = (attempt.failure, attempt.retryAfter)
+            case .timedOut: (failure, retryAfter) = (.timedOut(seconds: timeoutSeconds), nil)
             }
             let retryable =
                 switch failure {
@@ -64,16 +86,39 @@ public struct CompatibleEndpoint: Sendable {
                 case .status(let status, _): status == 429 || status >= 500
                 }
             guard retryable, attempt < retries else { throw failure }
-            try await sleep(retryAfter.map { min($0, maxBackoff) } ?? backoff(attempt))
+            try Task.checkCancellation()
+            try await waits.sleep(retryAfter.map { min($0, maxBackoff) } ?? backoff(attempt, jitter: waits.jitter()))
             attempt += 1
         }
     }
 
-    func backoff(_ attempt: Int) -> Duration {
-        min(initialBackoff * (1 << min(attempt, 20)), maxBackoff)
+    func backoff(_ attempt: Int, jitter: Double) -> Duration {
+        min(initialBackoff * (1 << min(attempt, 20)), maxBackoff) * jitter
     }
 
-    struct Attempt: Error {
+    enum Outcome: Sendable {
+        case answered(ByteBuffer)
+        case failed(Attempt)
+        case timedOut
+    }
+
+    /// One exchange against its deadline, whichever ends first; the other is cancelled. A
+    /// server that stalls mid-body times out too. Throws only cancellation.
+    func exchangeWithinTimeout(_ body: Data) async throws -> Outcome {
+        try await withThrowingTaskGroup(of: Outcome.self) { group in
+            group.addTask {
+                do throws(Attempt) { return .answered(try await exchange(body)) } catch { return .failed(error) }
+            }
+            group.addTask {
+                try await waits.deadline(timeout)
+                return .timedOut
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
+
+    struct Attempt: Error, Sendable {
         var failure: Failure
         var retryAfter: Duration?
     }
@@ -93,14 +138,10 @@ public struct CompatibleEndpoint: Sendable {
         let answerHeaders: HTTPHeaders
         let answer: ByteBuffer
         do {
-            // One deadline for the whole exchange: a server that stalls mid-body times out too.
-            let deadline = NIODeadline.now() + .nanoseconds(Int64(timeoutSeconds * 1e9))
-            let response = try await client.execute(request, deadline: deadline)
+            let response = try await client.execute(request, timeout: .hours(24))
             status = Int(response.status.code)
             answerHeaders = response.headers
             answer = try await response.body.collect(upTo: 64 << 20)
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
-            throw Attempt(failure: .timedOut(seconds: timeoutSeconds))
         } catch {
             throw Attempt(failure: .transport("\(error)"))
         }

@@ -37,13 +37,9 @@ public struct OpenAIEmbedder: TextEmbedder {
     public var embedsInline: Bool { false }
     let endpoint: CompatibleEndpoint
 
-    /// `sleep` waits out backoffs; tests pass a mock clock's.
-    public init(
-        settings: Settings, client: HTTPClient = .shared,
-        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
-    ) {
+    public init(settings: Settings, client: HTTPClient = .shared, waits: EndpointWaits = .realTime) {
         self.settings = settings
-        var endpoint = CompatibleEndpoint(url: settings.endpoint, apiKey: settings.apiKey, client: client, sleep: sleep)
+        var endpoint = CompatibleEndpoint(url: settings.endpoint, apiKey: settings.apiKey, client: client, waits: waits)
         endpoint.timeout = settings.timeout
         endpoint.retries = settings.retries
         endpoint.initialBackoff = settings.initialBackoff

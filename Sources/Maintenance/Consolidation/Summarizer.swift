@@ -5,8 +5,15 @@ import MemoryStore
 public protocol Summarizer: Sendable {
     /// Recorded in each summary's metadata.
     var name: String { get }
-    /// One text per topic, in order, each within the configured character cap.
-    func write(_ plan: SummaryPlan, facts: [String: ConsolidationFact]) async throws -> SummaryTexts
+    /// How many batches may be worded at once (`llm.max_concurrency`).
+    var concurrency: Int { get }
+    /// One text per topic, in order, each within the configured character cap. What model calls
+    /// cost goes into `ledger`, the run's.
+    func write(_ plan: SummaryPlan, facts: [String: ConsolidationFact], ledger: SpendLedger) async throws -> SummaryTexts
+}
+
+extension Summarizer {
+    public var concurrency: Int { 1 }
 }
 
 /// The texts of a plan's topics, and what writing them cost.
@@ -20,6 +27,9 @@ public struct SummaryTexts: Sendable, Equatable {
         /// The version of the prompt a model's text answered.
         public var promptVersion: String?
 
+        /// The fallback's reason alone (`unsupported_claim`), for counting.
+        public var fallbackReason: String? { fallback.map { String($0.prefix { $0 != ":" }) } }
+
         public init(text: String, writer: String, fallback: String? = nil, promptVersion: String? = nil) {
             self.text = text
             self.writer = writer
@@ -29,9 +39,8 @@ public struct SummaryTexts: Sendable, Equatable {
     }
 
     public var topics: [Topic]
-    public var calls = 0
-    public var promptTokens = 0
-    public var completionTokens = 0
+    /// What the model calls for these texts cost.
+    public var usage = LLMUsage()
 
     public init(topics: [Topic]) {
         self.topics = topics
@@ -50,7 +59,9 @@ public struct ExtractiveSummarizer: Summarizer {
     public let name = ExtractiveSummarizer.writer
     public init() {}
 
-    public func write(_ plan: SummaryPlan, facts: [String: ConsolidationFact]) async throws -> SummaryTexts {
+    public func write(_ plan: SummaryPlan, facts: [String: ConsolidationFact], ledger: SpendLedger) async throws
+        -> SummaryTexts
+    {
         .extractive(plan)
     }
 }

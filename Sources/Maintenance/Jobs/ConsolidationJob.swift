@@ -11,14 +11,15 @@ public enum ConsolidationJob {
     /// a few hundred sources, a transaction of a few milliseconds.
     static let sessionsPerTransaction = 60
 
-    public static func run(_ context: JobContext, summarizer: any Summarizer, model: EmbeddingModel?) async throws
-        -> JobReport
-    {
+    /// `ledger` takes what the summarizer's model calls cost.
+    public static func run(
+        _ context: JobContext, summarizer: any Summarizer, model: EmbeddingModel?, ledger: SpendLedger
+    ) async throws -> JobReport {
         var report = JobReport(job: .consolidate)
         var tally = Tally()
         let configuration = context.configuration.consolidation
         let planner = ConsolidationPlanner(configuration)
-        let batch = Batch(context: context, summarizer: summarizer, model: model)
+        let batch = Batch(context: context, summarizer: summarizer, model: model, ledger: ledger)
         /// Writes prepared consolidations; false when the run must stop (budget, shutdown).
         func write(_ prepared: [Prepared]) async throws -> Bool {
             tally.add(try await batch.write(prepared))
@@ -75,12 +76,7 @@ public enum ConsolidationJob {
         report.fates = Dictionary(uniqueKeysWithValues: tally.fates.map { ($0.key.rawValue, $0.value) })
         report.sessionsConsolidated = tally.sessions
         if context.dryRun { report.previews = tally.previews }
-        if tally.llmCalls > 0 || !tally.llmFallbacks.isEmpty {
-            report.llmCalls = tally.llmCalls
-            report.llmPromptTokens = tally.llmPromptTokens
-            report.llmCompletionTokens = tally.llmCompletionTokens
-            report.llmFallbacks = tally.llmFallbacks
-        }
+        report.recordLLM(ledger.run, fallbacks: tally.llmFallbacks)
         return report
     }
 
@@ -116,9 +112,6 @@ public enum ConsolidationJob {
         var consolidations: [String] = []
         var fates: [SourceFate: Int] = [:]
         var sessions = 0
-        var llmCalls = 0
-        var llmPromptTokens = 0
-        var llmCompletionTokens = 0
         var llmFallbacks: [String: Int] = [:]
         var previews: [JobReport.Preview] = []
 
@@ -127,14 +120,7 @@ public enum ConsolidationJob {
                 previews += texts.topics.map {
                     JobReport.Preview(agentID: commit.agentID, text: $0.text, writer: $0.writer, fallback: $0.fallback)
                 }
-                llmCalls += texts.calls
-                llmPromptTokens += texts.promptTokens
-                llmCompletionTokens += texts.completionTokens
-                for topic in texts.topics {
-                    if let fallback = topic.fallback {
-                        llmFallbacks[String(fallback.prefix { $0 != ":" }), default: 0] += 1
-                    }
-                }
+                for reason in texts.topics.compactMap(\.fallbackReason) { llmFallbacks[reason, default: 0] += 1 }
                 summaries += commit.summaries.map(\.id)
                 if !commit.sources.isEmpty { consolidations.append(commit.consolidationID) }
                 for source in commit.sources { fates[source.fate, default: 0] += 1 }
@@ -143,26 +129,34 @@ public enum ConsolidationJob {
         }
     }
 
-    struct Batch {
+    struct Batch: Sendable {
         let context: JobContext
         let summarizer: any Summarizer
         let model: EmbeddingModel?
+        let ledger: SpendLedger
 
-        /// Reads, plans and words each group outside any transaction (a summarizer may be slow).
+        /// Reads, plans and words each group outside any transaction (a summarizer may be slow),
+        /// `summarizer.concurrency` groups at a time.
         func prepare(_ groups: [Group], changes: [String: ChangeIndex]) async throws -> [Prepared] {
             let now = context.now
             let sessionIDs = groups.flatMap { $0.sessions.map(\.id) }
             let facts = Dictionary(
                 grouping: try await context.store.consolidationFacts(sessionIDs: sessionIDs, model: model, now: now),
                 by: { $0.sessionID ?? "" })
-            var commits: [Prepared] = []
-            for group in groups {
-                let groupFacts = group.sessions.flatMap { facts[$0.id] ?? [] }
-                    .sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
-                let index = changes[group.agent] ?? ChangeIndex(minImportance: context.configuration.consolidation.minFactImportance)
-                commits.append(try await commit(group, facts: groupFacts, changes: index))
+            let width = max(1, summarizer.concurrency)
+            return try await withThrowingTaskGroup(of: (Int, Prepared).self) { tasks in
+                var commits: [Prepared?] = Array(repeating: nil, count: groups.count)
+                for (position, group) in groups.enumerated() {
+                    if position >= width, let (done, prepared) = try await tasks.next() { commits[done] = prepared }
+                    let groupFacts = group.sessions.flatMap { facts[$0.id] ?? [] }
+                        .sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+                    let index =
+                        changes[group.agent] ?? ChangeIndex(minImportance: context.configuration.consolidation.minFactImportance)
+                    tasks.addTask { (position, try await commit(group, facts: groupFacts, changes: index)) }
+                }
+                for try await (done, prepared) in tasks { commits[done] = prepared }
+                return commits.map { $0! }
             }
-            return commits
         }
 
         /// Commits prepared consolidations in one transaction. Returns those written; one whose
@@ -180,7 +174,8 @@ public enum ConsolidationJob {
 
         func commit(_ group: Group, facts: [ConsolidationFact], changes: ChangeIndex) async throws -> Prepared {
             let plan = SummaryPlanner(context.configuration.consolidation).plan(facts, changes: changes)
-            let texts = try await summarizer.write(plan, facts: Dictionary(uniqueKeysWithValues: facts.map { ($0.id, $0) }))
+            let texts = try await summarizer.write(
+                plan, facts: Dictionary(uniqueKeysWithValues: facts.map { ($0.id, $0) }), ledger: ledger)
             let consolidationID = MemoryStore.newID(now: context.now)
             let summaries = zip(plan.topics, texts.topics).enumerated().map { index, element in
                 summary(

@@ -1,3 +1,5 @@
+import MemoryStore
+
 /// What one run of one job did: the figures of `memkeepd run`'s report, the `job_runs` row and
 /// the journal entry.
 public struct JobReport: Sendable, Equatable, Codable {
@@ -52,6 +54,16 @@ public struct JobReport: Sendable, Equatable, Codable {
     public init(job: JobName, status: Status = .ok) {
         self.job = job
         self.status = status
+    }
+
+    /// What the LLM summarizer spent in the run, also on batches not written (changed
+    /// meanwhile, prepared when the run stopped or failed): they were paid for.
+    mutating func recordLLM(_ spent: LLMUsage, fallbacks: [String: Int]) {
+        guard spent.calls > 0 || !fallbacks.isEmpty else { return }
+        llmCalls = spent.calls
+        llmPromptTokens = spent.promptTokens
+        llmCompletionTokens = spent.completionTokens
+        llmFallbacks = fallbacks
     }
 
     enum CodingKeys: String, CodingKey {

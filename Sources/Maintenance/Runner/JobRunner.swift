@@ -78,6 +78,7 @@ public struct JobRunner: Sendable {
         }
         defer { report.durationMs = milliseconds(since: started) }
         var runID: Int64?
+        var ledger: SpendLedger?
         do {
             runID = try await store.beginJobRun(
                 job: job.rawValue, trigger: trigger, holder: holderID, now: now, dryRun: dryRun)
@@ -90,12 +91,15 @@ public struct JobRunner: Sendable {
                     pause: configuration.jobs.batchPause, keepLease: keeper.keep, shouldStop: shouldStop))
             let summarizer = summarizer
             let embedder = embedder
+            let spend = SpendLedger(store: store, runID: runID, clock: leaseClock)
+            ledger = spend
             report = try await withTimeout(configuration.jobs.timeout[job] ?? .seconds(600), job: job) {
-                try await Self.execute(job, context: context, summarizer: summarizer, embedder: embedder)
+                try await Self.execute(job, context: context, summarizer: summarizer, embedder: embedder, ledger: spend)
             }
         } catch {
             report.status = .failed
             report.error = "\(error)"
+            if let ledger { report.recordLLM(ledger.run, fallbacks: [:]) }
             if case StoreError.storageFull(_, true) = error {
                 logger.error("the store's disk is full: \(error)", metadata: [LogKey.messageID: .string(MessageID.storageFull)])
             }
@@ -109,7 +113,7 @@ public struct JobRunner: Sendable {
                     outcome: JobRunOutcome(
                         status: report.status == .ok ? .ok : .failed, examined: report.examined,
                         changed: report.changed, complete: report.complete, durationMs: report.durationMs,
-                        error: report.error))
+                        error: report.error, llmFallbacks: report.llmFallbacks))
             } catch {
                 logger.error("could not record the job run: \(error)")
             }
@@ -139,11 +143,13 @@ public struct JobRunner: Sendable {
     }
 
     static func execute(
-        _ job: JobName, context: JobContext, summarizer: any Summarizer, embedder: (any TextEmbedder)?
+        _ job: JobName, context: JobContext, summarizer: any Summarizer, embedder: (any TextEmbedder)?,
+        ledger: SpendLedger
     ) async throws -> JobReport {
         switch job {
         case .orphans: try await OrphanSweep.run(context)
-        case .consolidate: try await ConsolidationJob.run(context, summarizer: summarizer, model: embedder?.vectorModel)
+        case .consolidate:
+            try await ConsolidationJob.run(context, summarizer: summarizer, model: embedder?.vectorModel, ledger: ledger)
         case .decay: try await DecayJob.run(context)
         case .purge: try await PurgeJob.run(context)
         case .embed: try await EmbedJob.run(context, embedder: embedder)

@@ -223,6 +223,22 @@ enum Schema {
                 DROP TABLE summary_sources;
                 """)
         }
+        // The LLM summarizer's spend: per UTC day for `llm.max_tokens_per_day` (counted as each
+        // call returns, so a killed run's calls still count), and per run in `job_runs`.
+        migrator.registerMigration("v5-llm-usage") { db in
+            try db.execute(sql: """
+                CREATE TABLE llm_usage (
+                    day INTEGER PRIMARY KEY NOT NULL,
+                    calls INTEGER NOT NULL DEFAULT 0,
+                    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+                    completion_tokens INTEGER NOT NULL DEFAULT 0
+                );
+                ALTER TABLE job_runs ADD COLUMN llm_calls INTEGER;
+                ALTER TABLE job_runs ADD COLUMN llm_prompt_tokens INTEGER;
+                ALTER TABLE job_runs ADD COLUMN llm_completion_tokens INTEGER;
+                ALTER TABLE job_runs ADD COLUMN llm_fallbacks TEXT;
+                """)
+        }
         return migrator
     }
 }

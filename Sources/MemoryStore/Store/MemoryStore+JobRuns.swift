@@ -22,6 +22,10 @@ public struct JobRun: Sendable, Equatable, FetchableRecord {
     public var complete: Bool
     public var dryRun: Bool
     public var error: String?
+    /// The LLM summarizer's spend in this run (nil when it made no call), counted as calls
+    /// returned, and its fallbacks by reason (set when the run finishes).
+    public var llmUsage: LLMUsage?
+    public var llmFallbacks: [String: Int]?
 
     public init(row: Row) {
         id = row["id"]
@@ -37,6 +41,14 @@ public struct JobRun: Sendable, Equatable, FetchableRecord {
         complete = row["complete"]
         dryRun = row["dry_run"]
         error = row["error"]
+        if let calls: Int = row["llm_calls"] {
+            llmUsage = LLMUsage(
+                calls: calls, promptTokens: row["llm_prompt_tokens"] ?? 0, completionTokens: row["llm_completion_tokens"] ?? 0)
+        }
+        llmFallbacks = (row["llm_fallbacks"] as String?).flatMap { try? JSONValue.parse($0).objectValue }?
+            .compactMapValues { value -> Int? in
+                if case .number(let count) = value { Int(count) } else { nil }
+            }
     }
 }
 
@@ -47,14 +59,19 @@ public struct JobRunOutcome: Sendable {
     public var complete: Bool
     public var durationMs: Double
     public var error: String?
+    public var llmFallbacks: [String: Int]?
 
-    public init(status: JobRunStatus, examined: Int, changed: Int, complete: Bool, durationMs: Double, error: String?) {
+    public init(
+        status: JobRunStatus, examined: Int, changed: Int, complete: Bool, durationMs: Double, error: String?,
+        llmFallbacks: [String: Int]? = nil
+    ) {
         self.status = status
         self.examined = examined
         self.changed = changed
         self.complete = complete
         self.durationMs = durationMs
         self.error = error
+        self.llmFallbacks = llmFallbacks
     }
 }
 
@@ -83,11 +100,12 @@ extension MemoryStore {
             try db.execute(
                 sql: """
                     UPDATE job_runs SET finished_at = ?, duration_ms = ?, status = ?, examined = ?, changed = ?,
-                        complete = ?, error = ? WHERE id = ?
+                        complete = ?, error = ?, llm_fallbacks = ? WHERE id = ?
                     """,
                 arguments: [
                     now, outcome.durationMs, outcome.status.rawValue, outcome.examined, outcome.changed,
-                    outcome.complete, outcome.error, id,
+                    outcome.complete, outcome.error,
+                    outcome.llmFallbacks.map { JSONValue.object($0.mapValues { .number(Double($0)) }).jsonText() }, id,
                 ])
         }
     }

@@ -16,7 +16,31 @@ struct StatusCommand: AsyncParsableCommand {
         var store: String
         var now: String
         var counts: StoreCounts
+        var llm: LLMSpend?
         var lastRuns: [Run]
+
+        /// Today's LLM spend (UTC day, every process sharing the store) against the budgets.
+        struct LLMSpend: Codable {
+            var day: String
+            var usage: LLMUsage
+            var maxTokensPerDay: Int?
+            var maxTokensPerRun: Int?
+
+            enum CodingKeys: String, CodingKey {
+                case day, usage
+                case maxTokensPerDay = "max_tokens_per_day"
+                case maxTokensPerRun = "max_tokens_per_run"
+            }
+
+            var line: String {
+                let budget = maxTokensPerDay.map { limit in
+                    " of \(limit) (\(String(format: "%.1f", Double(usage.tokens) * 100 / Double(limit))) %)"
+                } ?? " (no daily limit)"
+                return "\(usage.tokens) tokens\(budget) today (\(day) UTC) in \(usage.calls) calls: "
+                    + "\(usage.promptTokens) prompt, \(usage.completionTokens) completion; per run "
+                    + (maxTokensPerRun.map { "at most \($0)" } ?? "no limit")
+            }
+        }
 
         struct Run: Codable {
             var job: String
@@ -29,9 +53,12 @@ struct StatusCommand: AsyncParsableCommand {
             var complete: Bool
             var dryRun: Bool
             var error: String?
+            var llm: LLMUsage?
+            var llmFallbacks: [String: Int]?
 
             enum CodingKeys: String, CodingKey {
-                case job, status, trigger, examined, changed, complete, error
+                case job, status, trigger, examined, changed, complete, error, llm
+                case llmFallbacks = "llm_fallbacks"
                 case startedAt = "started_at"
                 case durationMs = "duration_ms"
                 case dryRun = "dry_run"
@@ -39,7 +66,7 @@ struct StatusCommand: AsyncParsableCommand {
         }
 
         enum CodingKeys: String, CodingKey {
-            case store, now, counts
+            case store, now, counts, llm
             case lastRuns = "last_runs"
         }
     }
@@ -51,10 +78,18 @@ struct StatusCommand: AsyncParsableCommand {
             Report.Run(
                 job: $0.job, status: $0.status, trigger: $0.trigger, startedAt: TimeFormat.rfc3339($0.startedAt),
                 durationMs: $0.durationMs, examined: $0.examined, changed: $0.changed, complete: $0.complete,
-                dryRun: $0.dryRun, error: $0.error)
+                dryRun: $0.dryRun, error: $0.error, llm: $0.llmUsage, llmFallbacks: $0.llmFallbacks)
         }
+        let today = try await app.store.llmUsage(day: now.utcDay)
+        let llm = app.configuration.llm
+        let spend =
+            app.configuration.maintenance.consolidation.summarizer == "llm" || today.calls > 0
+            ? Report.LLMSpend(
+                day: String(TimeFormat.rfc3339(now).prefix(10)), usage: today, maxTokensPerDay: llm.maxTokensPerDay,
+                maxTokensPerRun: llm.maxTokensPerRun)
+            : nil
         let report = Report(
-            store: app.store.path, now: TimeFormat.rfc3339(now), counts: try await app.store.counts(now: now),
+            store: app.store.path, now: TimeFormat.rfc3339(now), counts: try await app.store.counts(now: now), llm: spend,
             lastRuns: runs)
         if json {
             let encoder = JSONEncoder()
@@ -67,8 +102,9 @@ struct StatusCommand: AsyncParsableCommand {
         print("sessions   \(c.openSessions) open, \(c.endedSessions) ended (\(c.unconsolidatedSessions) not consolidated)")
         print("memories   \(c.liveMemories) live, \(c.archivedMemories) archived, \(c.expiredMemories) expired awaiting purge")
         print("next       idle deadline \(c.nextIdleDeadline.map(TimeFormat.rfc3339) ?? "none"), expiry \(c.nextExpiry.map(TimeFormat.rfc3339) ?? "none")")
+        if let spend = report.llm { print("llm        \(spend.line)") }
         for run in runs {
-            print("last \(run.job.padding(toLength: 12, withPad: " ", startingAt: 0)) \(run.status) at \(run.startedAt): \(run.changed) changed of \(run.examined)\(run.dryRun ? " (dry run)" : "")\(run.error.map { " — \($0)" } ?? "")")
+            print("last \(run.job.padding(toLength: 12, withPad: " ", startingAt: 0)) \(run.status) at \(run.startedAt): \(run.changed) changed of \(run.examined)\(run.llm.map { ", llm \($0.calls) calls \($0.tokens) tokens" } ?? "")\(run.dryRun ? " (dry run)" : "")\(run.error.map { " — \($0)" } ?? "")")
         }
         if runs.isEmpty { print("last       no job has run yet") }
     }

@@ -52,6 +52,15 @@ enum ConfigValue {
         try int(text, in: 1...maxCount)
     }
 
+    /// A token budget: a whole number of tokens, or `none` for no limit.
+    static func tokenBudget(_ text: String) throws(ConfigReason) -> Int? {
+        if text.trimmingCharacters(in: .whitespaces) == "none" { return nil }
+        guard let value = Int(text.trimmingCharacters(in: .whitespaces)), value >= 1, value <= 1_000_000_000_000 else {
+            throw ConfigReason("must be a whole number of tokens from 1 to 1000000000000, or none")
+        }
+        return value
+    }
+
     static func int(_ text: String, in range: ClosedRange<Int>) throws(ConfigReason) -> Int {
         guard let value = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), range.contains(value) else {
             throw ConfigReason("must be a whole number from \(range.lowerBound) to \(range.upperBound)")

@@ -46,6 +46,8 @@ struct ConfigurationLoader {
         ("llm.must_keep_importance", { c, v throws(ConfigReason) in c.llm.mustKeepImportance = try ConfigValue.fraction(v) }),
         ("llm.breaker_failures", { c, v throws(ConfigReason) in c.llm.breakerFailures = try ConfigValue.int(v, in: 1...1000) }),
         ("llm.breaker_cooldown", { c, v throws(ConfigReason) in c.llm.breakerCooldown = try ConfigValue.positiveDuration(v) }),
+        ("llm.max_tokens_per_run", { c, v throws(ConfigReason) in c.llm.maxTokensPerRun = try ConfigValue.tokenBudget(v) }),
+        ("llm.max_tokens_per_day", { c, v throws(ConfigReason) in c.llm.maxTokensPerDay = try ConfigValue.tokenBudget(v) }),
         ("consolidation.archive_retention", { c, v throws(ConfigReason) in
             c.maintenance.consolidation.archiveRetention = try ConfigValue.millis(v)
         }),
@@ -257,6 +259,8 @@ struct ConfigurationLoader {
                     try webhookSecrets(valueNode, key: key, source: source, into: &configuration)
                 } else if key == "decay.policies" {
                     try policies(valueNode, key: key, source: source, into: &configuration)
+                } else if key == "llm.extra_headers" {
+                    try extraHeaders(valueNode, key: key, source: source, into: &configuration)
                 } else if section == "jobs", JobName(rawValue: keyNode.string ?? "") != nil, let job = valueNode.mapping {
                     for (field, value) in job {
                         let jobKey = "\(key).\(field.string ?? "")"
@@ -352,6 +356,39 @@ struct ConfigurationLoader {
             configuration.http.webhookSecrets.append(secret)
         }
     }
+
+    /// `{Header-Name: value, …}`, sent with every chat request (Azure's `api-key`, OpenRouter's
+    /// `X-Title`). The values may be secrets: never logged.
+    static func extraHeaders(_ node: Node, key: String, source: String, into configuration: inout AppConfiguration)
+        throws(ConfigurationError)
+    {
+        if node.null != nil { return }
+        guard let mapping = node.mapping else {
+            throw ConfigurationError(source: source, line: node.mark?.line, key: key, reason: "must map header names to values")
+        }
+        for (nameNode, valueNode) in mapping {
+            let name = nameNode.string ?? ""
+            let headerKey = "\(key).\(name)"
+            guard !name.isEmpty, name.unicodeScalars.allSatisfy(Self.headerNameCharacters.contains) else {
+                throw ConfigurationError(
+                    source: source, line: nameNode.mark?.line, key: headerKey,
+                    reason: "is not a header name (letters, digits and !#$%&'*+-.^_`|~ only)")
+            }
+            if ["authorization", "content-type", "content-length", "host"].contains(name.lowercased()) {
+                throw ConfigurationError(
+                    source: source, line: nameNode.mark?.line, key: headerKey,
+                    reason: "is set by memkeepd (the key comes from llm.api_key_file)")
+            }
+            guard let value = valueNode.scalar?.string, !value.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
+                throw ConfigurationError(
+                    source: source, line: valueNode.mark?.line, key: headerKey, reason: "must be a single-line value")
+            }
+            configuration.llm.extraHeaders[name] = value
+        }
+    }
+
+    static let headerNameCharacters = CharacterSet(
+        charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~")
 
     /// `{strategy: exponential, half_life: 30d, floor: 0}`, `{strategy: linear, per_day: 0.01,
     /// floor: 0}` or `{strategy: step, steps: [{after: 7d, factor: 0.5}], floor: 0}`.

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Maintenance
 import MemoryStore
@@ -16,13 +17,17 @@ struct LLMConfiguration: Sendable, Equatable {
     /// After this many failed calls in a row, no calls for `breakerCooldown`.
     var breakerFailures = 5
     var breakerCooldown: Duration = .seconds(600)
+    /// Prompt + completion tokens; nil: no limit. Once spent, batches keep their extractive text.
+    var maxTokensPerRun: Int?
+    var maxTokensPerDay: Int? = 1_000_000
+    var extraHeaders: [String: String] = [:]
 
     /// The file name looked up in `$CREDENTIALS_DIRECTORY` when `api_key_file` is unset.
     static let credentialName = "llm-api-key"
 
-    func makeSummarizer(maxSummaryCharacters: Int, environment: [String: String], clock: any WallClock) throws
-        -> LLMSummarizer
-    {
+    func makeSummarizer(
+        maxSummaryCharacters: Int, environment: [String: String], clock: any WallClock, metrics: any MetricsFactory
+    ) throws -> LLMSummarizer {
         guard let url, let model else {
             throw ProviderSetupError(description: "consolidation.summarizer llm needs llm.url and llm.model")
         }
@@ -33,9 +38,13 @@ struct LLMConfiguration: Sendable, Equatable {
         settings.timeout = timeout
         settings.temperature = temperature
         settings.maxOutputTokens = maxOutputTokens
+        settings.extraHeaders = extraHeaders
         return LLMSummarizer(
             client: ChatCompletionsClient(settings: settings),
             gate: SummaryGate(maxCharacters: maxSummaryCharacters, mustKeepImportance: mustKeepImportance),
-            breaker: CircuitBreaker(failures: breakerFailures, cooldown: breakerCooldown.milliseconds), clock: clock)
+            breaker: CircuitBreaker(failures: breakerFailures, cooldown: breakerCooldown.milliseconds),
+            budget: budget, concurrency: maxConcurrency, clock: clock, metrics: LLMMetrics(factory: metrics))
     }
+
+    var budget: TokenBudget { TokenBudget(perRun: maxTokensPerRun, perDay: maxTokensPerDay) }
 }

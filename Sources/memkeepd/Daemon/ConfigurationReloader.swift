@@ -69,6 +69,11 @@ extension AppConfiguration {
         if logLevel != new.logLevel { keys.append("log.level") }
         if logTarget != new.logTarget { keys.append("log.target") }
         if embeddings != new.embeddings { keys.append("embeddings") }
+        // The summarizer is built at start: its breaker's state lives across runs.
+        if llm != new.llm { keys.append("llm") }
+        if maintenance.consolidation.summarizer != new.maintenance.consolidation.summarizer {
+            keys.append("consolidation.summarizer")
+        }
         return keys
     }
 }

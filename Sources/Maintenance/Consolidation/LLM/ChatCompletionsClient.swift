@@ -71,10 +71,9 @@ public struct ChatCompletionsClient: Sendable {
     public let settings: Settings
     let endpoint: CompatibleEndpoint
 
-    /// `sleep` waits out backoffs; tests pass one that records.
-    public init(settings: Settings, sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
+    public init(settings: Settings, waits: EndpointWaits = .realTime) {
         self.settings = settings
-        var endpoint = CompatibleEndpoint(url: settings.endpoint, apiKey: settings.apiKey, sleep: sleep)
+        var endpoint = CompatibleEndpoint(url: settings.endpoint, apiKey: settings.apiKey, waits: waits)
         endpoint.headers = settings.extraHeaders
         endpoint.timeout = settings.timeout
         endpoint.retries = settings.retries

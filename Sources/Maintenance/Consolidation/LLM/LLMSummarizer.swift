@@ -2,26 +2,42 @@ import MemoryStore
 
 /// Words topic summaries with a chat model, one call per batch. A topic's text is used only when
 /// `SummaryGate` accepts it; otherwise, and on any failure of the call or its answer, the topic
-/// keeps its extractive text and the reason is recorded with it.
+/// keeps its extractive text and the reason is recorded with it. No call goes while the breaker
+/// is open or when its worst case would overrun a token budget.
 public struct LLMSummarizer: Summarizer {
     public let name = "llm"
     public let client: ChatCompletionsClient
     public let gate: SummaryGate
     public let breaker: CircuitBreaker
+    public var budget: TokenBudget
+    public var concurrency: Int
     let clock: any WallClock
+    let metrics: LLMMetrics
 
     public init(
         client: ChatCompletionsClient, gate: SummaryGate, breaker: CircuitBreaker = CircuitBreaker(),
-        clock: any WallClock = SystemClock()
+        budget: TokenBudget = TokenBudget(), concurrency: Int = 2, clock: any WallClock = SystemClock(),
+        metrics: LLMMetrics = LLMMetrics()
     ) {
         self.client = client
         self.gate = gate
         self.breaker = breaker
+        self.budget = budget
+        self.concurrency = concurrency
         self.clock = clock
+        self.metrics = metrics
     }
 
-    public func write(_ plan: SummaryPlan, facts: [String: ConsolidationFact]) async throws -> SummaryTexts {
+    public func write(_ plan: SummaryPlan, facts: [String: ConsolidationFact], ledger: SpendLedger) async throws
+        -> SummaryTexts
+    {
         guard !plan.topics.isEmpty else { return SummaryTexts(topics: []) }
+        let texts = try await words(plan, facts: facts, ledger: ledger)
+        metrics.recordFallbacks(texts)
+        return texts
+    }
+
+    func words(_ plan: SummaryPlan, facts: [String: ConsolidationFact], ledger: SpendLedger) async throws -> SummaryTexts {
         let prompt = SummaryPrompt.user(
             plan: plan, facts: facts, maxCharacters: gate.maxCharacters, mustKeepImportance: gate.mustKeepImportance)
         if let until = breaker.openUntil(now: clock.now()) {
@@ -29,16 +45,29 @@ public struct LLMSummarizer: Summarizer {
                 plan,
                 fallback: "breaker_open: \(breaker.failures) calls in a row failed; no calls until \(TimeFormat.rfc3339(until))")
         }
+        let worstCase =
+            ChatCompletionsClient.estimatedTokens(SummaryPrompt.system) + ChatCompletionsClient.estimatedTokens(prompt)
+            + client.settings.maxOutputTokens
+        if let refusal = try await ledger.reserve(worstCase, within: budget) {
+            return .extractive(plan, fallback: "budget_spent: \(refusal)")
+        }
+        let started = ContinuousClock.now
         let completion: ChatCompletionsClient.Completion
         do {
             completion = try await client.complete(system: SummaryPrompt.system, user: prompt, schema: SummaryPrompt.answerSchema)
-            breaker.record(success: true, now: clock.now())
         } catch let failure as ChatCompletionsClient.Failure {
             breaker.record(success: false, now: clock.now())
+            let usage = LLMUsage(calls: 1)
+            try await ledger.settle(reserved: worstCase, usage: usage)
+            metrics.recordCall(result: failure.reason, usage: usage, latency: started.duration(to: .now))
             var texts = SummaryTexts.extractive(plan, fallback: "\(failure.reason): \(failure)")
-            texts.calls = 1
+            texts.usage = usage
             return texts
         }
+        breaker.record(success: true, now: clock.now())
+        let usage = LLMUsage(calls: 1, promptTokens: completion.promptTokens, completionTokens: completion.completionTokens)
+        try await ledger.settle(reserved: worstCase, usage: usage)
+        metrics.recordCall(result: "ok", usage: usage, latency: started.duration(to: .now))
         var texts: SummaryTexts
         do {
             let answer = try LLMAnswer.parse(completion.content)
@@ -52,9 +81,7 @@ public struct LLMSummarizer: Summarizer {
         } catch {
             texts = .extractive(plan, fallback: "malformed_answer: \(error)")
         }
-        texts.calls = 1
-        texts.promptTokens = completion.promptTokens
-        texts.completionTokens = completion.completionTokens
+        texts.usage = usage
         return texts
     }
 }
