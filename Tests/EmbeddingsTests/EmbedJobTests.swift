@@ -33,7 +33,7 @@ import TestSupport
             var settings = OpenAIEmbedder.Settings(url: url, model: "remote-minilm", dimensions: 384)
             settings.retries = 1
             settings.timeout = .milliseconds(300)
-            let embedder = OpenAIEmbedder(settings: settings, sleep: RecordedSleeps().sleep)
+            let embedder = OpenAIEmbedder(settings: settings, waits: RecordedSleeps().waits)
             #expect(!embedder.embedsInline, "a remote provider is never called by a store request")
             let stored = try await test.store.storeMemories((0..<5).map { NewMemory(agentID: "a1", content: "fact \($0)") })
             #expect(server.requests.isEmpty)

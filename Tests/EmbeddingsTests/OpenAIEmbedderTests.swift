@@ -10,7 +10,7 @@ import TestSupport
         settings.retries = retries
         settings.timeout = timeout
         settings.batchSize = 2
-        return OpenAIEmbedder(settings: settings, sleep: sleeps.sleep)
+        return OpenAIEmbedder(settings: settings, waits: sleeps.waits)
     }
 
     @Test func theServersVectorsComeBackInInputOrderInBatchesWithTheKey() async throws {

@@ -14,7 +14,7 @@ import TestSupport
     static func client(_ url: String, sleeps: RecordedSleeps = RecordedSleeps()) -> ChatCompletionsClient {
         var settings = ChatCompletionsClient.Settings(url: url, model: "local-model", apiKey: "secret")
         settings.extraHeaders = ["X-Title": "memkeep"]
-        return ChatCompletionsClient(settings: settings, sleep: sleeps.sleep)
+        return ChatCompletionsClient(settings: settings, waits: sleeps.waits)
     }
 
     @Test func aCompletionCarriesTheModelSettingsSchemaAndKeyAndReportsUsage() async throws {

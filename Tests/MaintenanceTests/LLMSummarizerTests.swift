@@ -23,6 +23,8 @@ import TestSupport
         ("Billing questions go to ana@example.com.", ["contact"]), ("They prefer email over phone calls.", ["email"]),
     ])
 
+    static func ledger() -> SpendLedger { SpendLedger(store: nil, runID: nil, clock: ManualClock(SummaryGateTests.march3)) }
+
     static func write(_ script: [FakeChatServer.Answer]) async throws -> SummaryTexts {
         let server = FakeChatServer(script)
         let texts = Mutex<SummaryTexts?>(nil)
@@ -30,9 +32,9 @@ import TestSupport
             var settings = ChatCompletionsClient.Settings(url: url, model: "m")
             settings.retries = 2
             let summarizer = LLMSummarizer(
-                client: ChatCompletionsClient(settings: settings, sleep: RecordedSleeps().sleep),
+                client: ChatCompletionsClient(settings: settings, waits: RecordedSleeps().waits),
                 gate: SummaryGate(maxCharacters: 800))
-            let written = try await summarizer.write(Self.plan, facts: Self.facts)
+            let written = try await summarizer.write(Self.plan, facts: Self.facts, ledger: Self.ledger())
             texts.withLock { $0 = written }
         }
         return try #require(texts.withLock { $0 })
@@ -44,7 +46,7 @@ import TestSupport
         #expect(texts.topics.map(\.writer) == ["llm"])
         #expect(texts.topics[0].promptVersion == SummaryPrompt.version)
         #expect(texts.topics[0].text.hasPrefix("In March 2026 the customer migrated"))
-        #expect(texts.calls == 1 && texts.promptTokens == 100 && texts.completionTokens == 20)
+        #expect(texts.usage == LLMUsage(calls: 1, promptTokens: 100, completionTokens: 20))
     }
 
     @Test(arguments: [
@@ -67,13 +69,13 @@ import TestSupport
         let texts = try await Self.write([.status(500), .status(500), .status(500)])
         #expect(texts.topics.map(\.writer) == ["extractive"])
         #expect(texts.topics[0].fallback?.hasPrefix("status_500: ") == true)
-        #expect(texts.calls == 1 && texts.promptTokens == 0)
+        #expect(texts.usage == LLMUsage(calls: 1))
     }
 
     @Test func anAnswerWithoutUsageIsCountedByEstimate() async throws {
         let texts = try await Self.write([.content(Self.faithful, usage: nil)])
         #expect(texts.topics.map(\.writer) == ["llm"])
-        #expect(texts.promptTokens > 100 && texts.completionTokens == (Self.faithful.count + 3) / 4)
+        #expect(texts.usage.promptTokens > 100 && texts.usage.completionTokens == (Self.faithful.count + 3) / 4)
     }
 
     @Test func afterConsecutiveFailuresTheBreakerSkipsTheServerUntilItsCooldownEnds() async throws {
@@ -85,13 +87,13 @@ import TestSupport
             let summarizer = LLMSummarizer(
                 client: ChatCompletionsClient(settings: settings), gate: SummaryGate(maxCharacters: 800),
                 breaker: CircuitBreaker(failures: 2, cooldown: 10 * .minute), clock: clock)
-            for _ in 0..<2 { _ = try await summarizer.write(Self.plan, facts: Self.facts) }
-            let skipped = try await summarizer.write(Self.plan, facts: Self.facts)
-            #expect(skipped.calls == 0)
+            for _ in 0..<2 { _ = try await summarizer.write(Self.plan, facts: Self.facts, ledger: Self.ledger()) }
+            let skipped = try await summarizer.write(Self.plan, facts: Self.facts, ledger: Self.ledger())
+            #expect(skipped.usage.calls == 0)
             #expect(skipped.topics[0].fallback?.hasPrefix("breaker_open: 2 calls in a row failed") == true)
             #expect(server.requests.count == 2, "no call while open")
             clock.advance(seconds: 600)
-            let again = try await summarizer.write(Self.plan, facts: Self.facts)
+            let again = try await summarizer.write(Self.plan, facts: Self.facts, ledger: Self.ledger())
             #expect(again.topics.map(\.writer) == ["llm"], "closed after the cooldown; one success keeps it closed")
         }
     }

@@ -179,7 +179,7 @@ import Testing
 
 struct FixedSummarizer: Summarizer {
     var name: String { "fixed" }
-    func write(_ plan: SummaryPlan, facts: [String: ConsolidationFact]) async throws -> SummaryTexts {
+    func write(_ plan: SummaryPlan, facts: [String: ConsolidationFact], ledger: SpendLedger) async throws -> SummaryTexts {
         SummaryTexts(topics: plan.topics.map { _ in .init(text: "fixed summary", writer: name) })
     }
 }
@@ -190,7 +190,7 @@ final class StuckSummarizer: Summarizer, Sendable {
     private let state = Mutex<(entered: Bool, waiters: [CheckedContinuation<Void, Never>], held: CheckedContinuation<Void, Never>?)>(
         (false, [], nil))
 
-    func write(_ plan: SummaryPlan, facts: [String: ConsolidationFact]) async throws -> SummaryTexts {
+    func write(_ plan: SummaryPlan, facts: [String: ConsolidationFact], ledger: SpendLedger) async throws -> SummaryTexts {
         await withCheckedContinuation { continuation in
             let waiters = state.withLock { state in
                 state.entered = true

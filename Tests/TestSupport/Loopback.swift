@@ -1,3 +1,4 @@
+import Embeddings
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -20,12 +21,24 @@ public enum Loopback {
     }
 }
 
-/// Sleeps as a client asks, without waiting: records the durations.
+/// Backoffs as a client asks for them, without waiting: records the durations. Exchange
+/// deadlines run in real time (long enough never to end a loopback exchange), and the jitter is
+/// `jitter`.
 public final class RecordedSleeps: Sendable {
     private let slept = Mutex<[Duration]>([])
-    public init() {}
+    let jitter: Double
+    public init(jitter: Double = 1) { self.jitter = jitter }
     public var all: [Duration] { slept.withLock { $0 } }
-    public var sleep: @Sendable (Duration) async throws -> Void {
-        { duration in self.slept.withLock { $0.append(duration) } }
+    public var waits: EndpointWaits {
+        EndpointWaits(
+            sleep: { duration in self.slept.withLock { $0.append(duration) } },
+            deadline: { try await Task.sleep(for: $0) }, jitter: { [jitter] in jitter })
+    }
+}
+
+extension MockClock {
+    /// Backoffs and exchange deadlines on this clock: a test steps time past a stalled server.
+    public var endpointWaits: EndpointWaits {
+        EndpointWaits(sleep: { try await self.sleep(for: $0) }, deadline: { try await self.sleep(for: $0) }, jitter: { 1 })
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Maintenance
 
 @testable import memkeepd
 
@@ -145,6 +146,13 @@ import Testing
         changed.maintenance.decay.batchSize = 5
         #expect(AppConfiguration().keysNeedingRestart(comparedWith: changed) == ["http.listen", "log.level"])
     }
+
+    @Test func theSummarizerAndItsModelKeysNeedARestart() async throws {
+        var changed = AppConfiguration()
+        changed.maintenance.consolidation.summarizer = "llm"
+        changed.llm.maxTokensPerDay = 5
+        #expect(AppConfiguration().keysNeedingRestart(comparedWith: changed) == ["llm", "consolidation.summarizer"])
+    }
 }
 
 @Suite struct ConsolidationConfigurationTests {
@@ -197,11 +205,18 @@ import Testing
               temperature: 0.2
               max_output_tokens: 800
               must_keep_importance: 0.7
+              max_concurrency: 4
+              max_tokens_per_run: 20000
+              max_tokens_per_day: none
+              extra_headers: {api-key: azure-secret, X-Title: memkeep}
             """)
         #expect(configuration.maintenance.consolidation.summarizer == "llm")
         #expect(configuration.llm.url == "http://127.0.0.1:11434/v1" && configuration.llm.model == "qwen2.5:7b")
         #expect(configuration.llm.timeout == .seconds(20) && configuration.llm.temperature == 0.2)
         #expect(configuration.llm.maxOutputTokens == 800 && configuration.llm.mustKeepImportance == 0.7)
+        #expect(configuration.llm.maxConcurrency == 4)
+        #expect(configuration.llm.budget == TokenBudget(perRun: 20_000, perDay: nil))
+        #expect(configuration.llm.extraHeaders == ["api-key": "azure-secret", "X-Title": "memkeep"])
     }
 
     @Test(arguments: [
@@ -210,6 +225,12 @@ import Testing
         ("llm:\n  temperature: 3\n", "llm.temperature: must be a number from 0 to 2"),
         ("llm:\n  max_output_tokens: 1\n", "llm.max_output_tokens: must be a whole number from 16 to 100000"),
         ("consolidation:\n  summarizer: llm\nllm:\n  url: http://h/v1\n", "llm.model: is required with consolidation.summarizer llm"),
+        ("llm:\n  max_tokens_per_day: 0\n", "llm.max_tokens_per_day: must be a whole number of tokens from 1 to 1000000000000, or none"),
+        ("llm:\n  max_tokens_per_run: lots\n", "llm.max_tokens_per_run: must be a whole number of tokens from 1 to 1000000000000, or none"),
+        ("llm:\n  extra_headers: [a, b]\n", "llm.extra_headers: must map header names to values"),
+        ("llm:\n  extra_headers: {\"Bad Name\": x}\n", "llm.extra_headers.Bad Name: is not a header name"),
+        ("llm:\n  extra_headers: {Authorization: x}\n", "llm.extra_headers.Authorization: is set by memkeepd"),
+        ("llm:\n  extra_headers: {X-A: [1]}\n", "llm.extra_headers.X-A: must be a single-line value"),
     ])
     func badLLMValuesNameTheKey(yaml: String, message: String) {
         expectRefused(yaml, message)
