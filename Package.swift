@@ -115,6 +115,7 @@ let package = Package(
                 "Maintenance", "MemoryStore", "TestSupport", "Embeddings",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"]),

@@ -23,6 +23,46 @@ public struct TestStore: Sendable {
         try await store.export(agentID: agentID) { lines.append($0) }
         return lines.text
     }
+
+    /// The export with summary and consolidation ids (new random ids each run) replaced by the
+    /// sources they name, and the metadata keys `dropping` left out, sorted: two consolidations
+    /// that wrote the same things compare equal.
+    public func normalizedExport(droppingMetadata dropping: Set<String> = []) async throws -> [String] {
+        var lines = try await exportText().split(separator: "\n").map { try JSONValue.parse(String($0)).objectValue ?? [:] }
+        var names: [String: String] = [:]
+        var consolidations: [String: [String]] = [:]
+        for line in lines {
+            guard case .string(let id)? = line["id"] else { continue }
+            if case .array(let sources)? = line["sources"], !sources.isEmpty {
+                names[id] = "summary(\(sources.compactMap(\.text).sorted().joined(separator: ",")))"
+            }
+            if case .string(let consolidation)? = line["consolidation"]?.objectValue?["id"] {
+                consolidations[consolidation, default: []].append(id)
+            }
+        }
+        for (consolidation, members) in consolidations {
+            names[consolidation] = "consolidation(\(members.sorted().joined(separator: ",")))"
+        }
+        for index in lines.indices {
+            guard case .object(var metadata)? = lines[index]["metadata"] else { continue }
+            for key in dropping { metadata[key] = nil }
+            lines[index]["metadata"] = .object(metadata)
+        }
+        return lines.map { line in
+            var text = JSONValue.object(line).jsonText()
+            for (old, new) in names { text = text.replacingOccurrences(of: old, with: new) }
+            return text
+        }.sorted()
+    }
+
+    /// A store holding what this one holds (by export and import), on its own clock set to this
+    /// one's time: the same history consolidated two ways.
+    public func copy() async throws -> TestStore {
+        let copy = try TestStore()
+        copy.clock.set(clock.now())
+        _ = try await copy.store.importLines(try await exportText().split(separator: "\n"))
+        return copy
+    }
 }
 
 public final class LineCollector: @unchecked Sendable {

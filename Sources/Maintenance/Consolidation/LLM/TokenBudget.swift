@@ -19,6 +19,13 @@ public struct TokenBudget: Sendable, Equatable {
         public var spent: Int
         public var call: Int
 
+        public init(key: String, limit: Int, spent: Int, call: Int) {
+            self.key = key
+            self.limit = limit
+            self.spent = spent
+            self.call = call
+        }
+
         public var description: String {
             "\(key) is \(limit) tokens, \(spent) spent or reserved; the next call could take \(call)"
         }

@@ -1,0 +1,293 @@
+import Embeddings
+import Foundation
+import Logging
+import Maintenance
+import MemoryStore
+import Prometheus
+import Synchronization
+import TestSupport
+import Testing
+
+/// The LLM summarizer inside the real consolidation job, on a real store, against a loopback
+/// chat server answering from a script: what the gate decides, what the fate log (each summary's
+/// `llm_fallback`, the run report, `job_runs`) and the counters say, and that wherever the gate
+/// refused, the store holds exactly what the extractive summarizer writes.
+@Suite struct LLMConsolidationTests {
+    static let scenario = ConsolidationQualityTests.support
+
+    /// One consolidation of a scenario with the LLM summarizer, and the same history
+    /// consolidated by the extractive summarizer, for comparison.
+    struct Outcome {
+        var report: JobReport
+        var test: TestStore
+        var summaries: [Memory]
+        var baseline: TestStore
+        var registry: PrometheusCollectorRegistry
+        var server: FakeChatServer
+
+        var writers: [String] { summaries.map { $0.metadata["summarizer"]?.text ?? "" } }
+        var fallbacks: [String] {
+            summaries.compactMap { $0.metadata["llm_fallback"]?.text.map { String($0.prefix { $0 != ":" }) } }
+        }
+
+        /// A Prometheus sample of the registry: `memkeep_llm_calls_total{result="ok"}`.
+        func metric(_ sample: String) -> Double? {
+            var buffer: [UInt8] = []
+            registry.emit(into: &buffer)
+            let line = String(decoding: buffer, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix(sample + " ") }
+            return line.flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+
+        /// The export equals the extractive one but for each summary's `llm_fallback`.
+        func exportIsTheExtractiveOne() async throws -> Bool {
+            try await test.normalizedExport(droppingMetadata: ["llm_fallback"]) == baseline.normalizedExport()
+        }
+    }
+
+    struct Setup: Sendable {
+        var waits = RecordedSleeps().waits
+        var retries = 2
+        var timeout: Duration = .seconds(60)
+        var budget = TokenBudget()
+        var breaker = CircuitBreaker()
+        var concurrency = 2
+        var batchSessions: Int?
+    }
+
+    static func consolidate(
+        _ scenario: ConsolidationQualityTests.Scenario = Self.scenario, server: FakeChatServer, setup: Setup = Setup(),
+        during: @Sendable @escaping () async throws -> Void = {}
+    ) async throws -> Outcome {
+        let built = try await ConsolidationQualityTests.build(scenario)
+        let baseline = try await built.test.copy()
+        let configure: @Sendable (inout MaintenanceConfiguration) -> Void = { configuration in
+            if let sessions = setup.batchSessions { configuration.consolidation.batchSessions = sessions }
+        }
+        let extractive = await baseline.run(.consolidate, baseline.runner(configure).withoutEmbedder())
+        #expect(extractive.status == .ok)
+        let registry = PrometheusCollectorRegistry()
+        let report = Mutex<JobReport?>(nil)
+        try await server.run { url in
+            var settings = ChatCompletionsClient.Settings(url: url, model: "scripted")
+            settings.retries = setup.retries
+            settings.timeout = setup.timeout
+            let summarizer = LLMSummarizer(
+                client: ChatCompletionsClient(settings: settings, waits: setup.waits), gate: SummaryGate(maxCharacters: 800),
+                breaker: setup.breaker, budget: setup.budget, concurrency: setup.concurrency, clock: built.test.clock,
+                metrics: LLMMetrics(factory: PrometheusMetricsFactory(registry: registry)))
+            var runner = built.test.runner(configure).withoutEmbedder()
+            runner.injectedSummarizer = summarizer
+            runner.leaseClock = built.test.clock
+            async let stepping: Void = during()
+            let result = await built.test.run(.consolidate, runner)
+            try await stepping
+            report.withLock { $0 = result }
+        }
+        let summaries = try await built.test.store.memories(agentID: scenario.agent, limit: 1000)
+            .filter { $0.tags.contains(Memory.summaryTag) }
+        return Outcome(
+            report: try #require(report.withLock { $0 }), test: built.test, summaries: summaries, baseline: baseline,
+            registry: registry, server: server)
+    }
+
+    /// Answers every prompt as the scripted model would, with `fault` in every topic it fits.
+    static func model(_ fault: ScriptedSummaries.Fault? = nil) -> @Sendable (String) -> FakeChatServer.Answer {
+        { prompt in .content(ScriptedSummaries.answer(to: prompt, fault: fault).content) }
+    }
+
+    @Test func aFaithfulAnswerIsWrittenAndCounted() async throws {
+        let outcome = try await Self.consolidate(server: FakeChatServer(responder: Self.model()))
+        let calls = outcome.server.requests.count
+        #expect(calls == 2, "one call per batch")
+        #expect(!outcome.summaries.isEmpty && outcome.writers.allSatisfy { $0 == "llm" })
+        #expect(outcome.summaries.allSatisfy { $0.metadata["prompt_version"]?.text == SummaryPrompt.version })
+        #expect(outcome.report.llmCalls == calls && outcome.report.llmFallbacks == [:])
+        #expect(outcome.report.llmPromptTokens == 100 * calls && outcome.report.llmCompletionTokens == 20 * calls)
+        #expect(outcome.metric(#"memkeep_llm_calls_total{result="ok"}"#) == Double(calls))
+        #expect(outcome.metric(#"memkeep_llm_tokens_total{kind="prompt"}"#) == Double(100 * calls))
+        #expect(outcome.metric("memkeep_llm_call_duration_seconds_count") == Double(calls))
+        #expect(outcome.metric(#"memkeep_llm_fallbacks_total{reason="unsupported_claim"}"#) == nil)
+        let run = try #require(try await outcome.test.store.jobRuns(job: "consolidate").first)
+        #expect(run.llmUsage == LLMUsage(calls: calls, promptTokens: 100 * calls, completionTokens: 20 * calls))
+        #expect(try await outcome.test.store.llmUsage(day: outcome.test.clock.now().utcDay).tokens == 120 * calls)
+        #expect(try await !outcome.exportIsTheExtractiveOne(), "the model's texts stand")
+    }
+
+    /// The issue's scripted faults, each refused in every topic: the store is the extractive one.
+    @Test(arguments: [
+        (ScriptedSummaries.Fault.inventedNumber, "unsupported_claim"), (.unknownCitation, "unknown_citation"),
+        (.staleCitation, "stale_citation"), (.tooLong, "too_long"), (.inventedName, "unsupported_claim"),
+    ])
+    func aFaultInEveryTopicLeavesTheExtractiveStore(fault: ScriptedSummaries.Fault, reason: String) async throws {
+        let outcome = try await Self.consolidate(server: FakeChatServer(responder: Self.model(fault)))
+        let injected = outcome.server.prompts.map { ScriptedSummaries.answer(to: $0, fault: fault).injected.count }
+        #expect(injected.reduce(0, +) == outcome.summaries.count, "the fault is in every topic of every batch")
+        #expect(outcome.writers.allSatisfy { $0 == "extractive" })
+        #expect(outcome.fallbacks == Array(repeating: reason, count: outcome.summaries.count))
+        #expect(outcome.report.llmFallbacks == [reason: outcome.summaries.count])
+        #expect(outcome.metric("memkeep_llm_fallbacks_total{reason=\"\(reason)\"}") == Double(outcome.summaries.count))
+        let run = try #require(try await outcome.test.store.jobRuns(job: "consolidate").first)
+        #expect(run.llmFallbacks == [reason: outcome.summaries.count])
+        #expect(try await outcome.exportIsTheExtractiveOne())
+    }
+
+    /// A dropped 0.9 fact is refused where the topic has one; the other topics keep the model's text.
+    @Test func aDroppedImportantFactIsRefusedInItsTopicOnly() async throws {
+        let outcome = try await Self.consolidate(server: FakeChatServer(responder: Self.model(.droppedMustKeep)))
+        let injected = outcome.server.prompts.map { ScriptedSummaries.answer(to: $0, fault: .droppedMustKeep).injected.count }
+        #expect(injected.reduce(0, +) > 0 && injected.reduce(0, +) < outcome.summaries.count)
+        #expect(outcome.fallbacks == Array(repeating: "missing_fact", count: injected.reduce(0, +)))
+        #expect(outcome.writers.filter { $0 == "llm" }.count == outcome.summaries.count - injected.reduce(0, +))
+        // Every refused topic is the extractive summary of the same sources, word for word.
+        let baseline = try await outcome.baseline.normalizedExport()
+        let refused = try await outcome.test.normalizedExport(droppingMetadata: ["llm_fallback"])
+            .filter { $0.contains(#""summarizer":"extractive""#) }
+        #expect(refused.count == injected.reduce(0, +) && refused.allSatisfy(baseline.contains))
+    }
+
+    @Test(arguments: ["{\"topics\": [", "I cannot summarize these facts."])
+    func aMalformedAnswerLeavesTheExtractiveStore(content: String) async throws {
+        let outcome = try await Self.consolidate(server: FakeChatServer(responder: { _ in .content(content) }))
+        #expect(outcome.fallbacks == Array(repeating: "malformed_answer", count: outcome.summaries.count))
+        #expect(outcome.metric(#"memkeep_llm_calls_total{result="ok"}"#) == 2, "the call itself succeeded and was paid")
+        #expect(outcome.report.llmPromptTokens == 200)
+        #expect(try await outcome.exportIsTheExtractiveOne())
+    }
+
+    @Test func anAnswerInACodeFenceIsUsed() async throws {
+        let outcome = try await Self.consolidate(server: FakeChatServer(responder: { prompt in
+            .content("Here are the summaries:\n```json\n\(ScriptedSummaries.answer(to: prompt).content)\n```")
+        }))
+        #expect(!outcome.summaries.isEmpty && outcome.writers.allSatisfy { $0 == "llm" })
+    }
+
+    @Test func anAnswerWithoutUsageIsCountedByEstimate() async throws {
+        let outcome = try await Self.consolidate(server: FakeChatServer(responder: { prompt in
+            .content(ScriptedSummaries.answer(to: prompt).content, usage: nil)
+        }))
+        #expect(outcome.writers.allSatisfy { $0 == "llm" })
+        let estimated = outcome.server.prompts.map { (SummaryPrompt.system.count + 3) / 4 + ($0.count + 3) / 4 }.reduce(0, +)
+        #expect(outcome.report.llmPromptTokens == estimated)
+        #expect((outcome.report.llmCompletionTokens ?? 0) > 0)
+        let today = try await outcome.test.store.llmUsage(day: outcome.test.clock.now().utcDay)
+        #expect(today.promptTokens == estimated && today.calls == 2)
+    }
+
+    @Test func aRateLimitIsWaitedOutAsItsRetryAfterSays() async throws {
+        let sleeps = RecordedSleeps()
+        var setup = Setup()
+        setup.waits = sleeps.waits
+        setup.concurrency = 1
+        let outcome = try await Self.consolidate(
+            server: FakeChatServer([.status(429, retryAfter: 2)], responder: Self.model()), setup: setup)
+        #expect(sleeps.all == [.seconds(2)])
+        #expect(outcome.writers.allSatisfy { $0 == "llm" } && outcome.report.llmFallbacks == [:])
+        #expect(outcome.server.requests.count == 3, "the refused request again, then the second batch")
+    }
+
+    /// A server that accepts the request and never answers: each attempt ends at `llm.timeout`
+    /// on the injected clock, and the batch keeps its extractive text.
+    @Test func aStalledServerTimesOutAndTheBatchKeepsItsExtractiveText() async throws {
+        let clock = MockClock()
+        var setup = Setup()
+        setup.waits = clock.endpointWaits
+        setup.timeout = .seconds(30)
+        setup.concurrency = 1
+        let server = FakeChatServer([.stall, .stall, .stall], responder: Self.model())
+        let outcome = try await Self.consolidate(server: server, setup: setup) {
+            // Three attempts: each deadline passes once its request is in; a backoff between.
+            for attempt in 1...3 {
+                await server.requestsReceived(atLeast: attempt)
+                await clock.sleepCalls(atLeast: 2 * attempt - 1)
+                clock.advance(by: .seconds(30))
+                if attempt < 3 {
+                    await clock.sleepCalls(atLeast: 2 * attempt)
+                    clock.advance(by: .seconds(30))
+                }
+            }
+        }
+        let first = outcome.summaries.filter { $0.metadata["llm_fallback"] != nil }
+        #expect(!first.isEmpty && first.allSatisfy { $0.metadata["llm_fallback"]?.text?.hasPrefix("timeout: ") == true })
+        #expect(first.allSatisfy { $0.metadata["summarizer"]?.text == "extractive" })
+        #expect(outcome.writers.contains("llm"), "the second batch's call answered")
+        #expect(outcome.metric(#"memkeep_llm_calls_total{result="timeout"}"#) == 1)
+        #expect(outcome.report.llmFallbacks == ["timeout": first.count])
+    }
+
+    /// Five failed calls in a row open the breaker: the rest of the run makes no call.
+    @Test func fiveFailuresInARowOpenTheBreakerForTheRestOfTheRun() async throws {
+        var setup = Setup()
+        setup.retries = 0
+        setup.batchSessions = 5
+        setup.concurrency = 1
+        setup.breaker = CircuitBreaker(failures: 5, cooldown: 10 * .minute)
+        let outcome = try await Self.consolidate(server: FakeChatServer(responder: { _ in .status(500) }), setup: setup)
+        #expect(outcome.server.requests.count == 5)
+        let fallbacks = Dictionary(grouping: outcome.fallbacks, by: { $0 }).mapValues(\.count)
+        #expect(fallbacks.keys.sorted() == ["breaker_open", "status_500"])
+        #expect(outcome.report.llmCalls == 5 && outcome.report.llmFallbacks == fallbacks)
+        #expect(outcome.metric(#"memkeep_llm_calls_total{result="status_500"}"#) == 5)
+        #expect(outcome.metric(#"memkeep_llm_fallbacks_total{reason="breaker_open"}"#) == Double(fallbacks["breaker_open"] ?? 0))
+        #expect(try await outcome.exportIsTheExtractiveOne())
+    }
+
+    /// A call goes only when its worst case fits the run's budget; the run goes on extractive.
+    /// The server bills what the client estimates (four characters a token), as a real one
+    /// would roughly.
+    @Test func onceTheRunBudgetIsSpentTheRunContinuesExtractive() async throws {
+        var setup = Setup()
+        setup.batchSessions = 5
+        setup.concurrency = 1
+        setup.budget = TokenBudget(perRun: 3_000)
+        let server = FakeChatServer(responder: { prompt in
+            let content = ScriptedSummaries.answer(to: prompt).content
+            return .content(content, usage: ((SummaryPrompt.system.count + 3) / 4 + (prompt.count + 3) / 4, (content.count + 3) / 4))
+        })
+        let outcome = try await Self.consolidate(server: server, setup: setup)
+        let calls = outcome.server.requests.count
+        #expect(calls >= 1 && calls < (outcome.report.consolidations?.count ?? 0))
+        #expect(outcome.server.billedTokens <= 3_000, "never overrun")
+        #expect((outcome.report.llmPromptTokens ?? 0) + (outcome.report.llmCompletionTokens ?? 0) == outcome.server.billedTokens)
+        #expect(outcome.fallbacks.allSatisfy { $0 == "budget_spent" } && !outcome.fallbacks.isEmpty)
+        #expect(outcome.summaries.contains { $0.metadata["llm_fallback"]?.text?.contains("llm.max_tokens_per_run is 3000") == true })
+    }
+
+    /// The day's budget counts what earlier runs (any process) spent that UTC day, and a new
+    /// day starts from zero.
+    @Test func theDayBudgetCountsEarlierRunsAndResetsAtMidnightUTC() async throws {
+        let test = try TestStore()
+        let ledger = SpendLedger(store: test.store, runID: nil, clock: test.clock)
+        let budget = TokenBudget(perDay: 1_000)
+        #expect(try await ledger.reserve(700, within: budget) == nil)
+        try await ledger.settle(reserved: 700, usage: LLMUsage(calls: 1, promptTokens: 500, completionTokens: 100))
+        let later = SpendLedger(store: test.store, runID: nil, clock: test.clock)
+        let refusal = try await later.reserve(500, within: budget)
+        #expect(refusal == TokenBudget.Refusal(key: "llm.max_tokens_per_day", limit: 1_000, spent: 600, call: 500))
+        #expect(try await later.reserve(400, within: budget) == nil)
+        test.clock.set((test.clock.now().utcDay + 1) * .day)
+        #expect(try await SpendLedger(store: test.store, runID: nil, clock: test.clock).reserve(1_000, within: budget) == nil)
+    }
+
+    @Test(arguments: [
+        (700, 0, 0, nil), (701, 0, 0, "llm.max_tokens_per_run"), (300, 400, 0, nil), (301, 400, 0, "llm.max_tokens_per_run"),
+        (50, 0, 950, nil), (51, 0, 950, "llm.max_tokens_per_day"),
+    ] as [(Int, Int, Int, String?)])
+    func aCallGoesOnlyWhenItsWorstCaseFitsBothBudgets(call: Int, run: Int, day: Int, refusedBy: String?) {
+        #expect(TokenBudget(perRun: 700, perDay: 1_000).refusal(call: call, run: run, day: day)?.key == refusedBy)
+    }
+
+    /// `llm.max_concurrency` batches are worded at once: the second request arrives while the
+    /// first is held. (Without concurrency it would never arrive; the limit bounds that failure.)
+    @Test(.timeLimit(.minutes(1))) func batchesAreWordedConcurrentlyUpToTheLimit() async throws {
+        var setup = Setup()
+        setup.batchSessions = 5
+        setup.concurrency = 2
+        let server = FakeChatServer([.stall, .stall], responder: Self.model())
+        let outcome = try await Self.consolidate(server: server, setup: setup) {
+            await server.requestsReceived(atLeast: 2)
+            server.releaseStalls()
+        }
+        #expect(outcome.report.status == .ok)
+        #expect(outcome.fallbacks.isEmpty, "the stalled requests were retried after their 503")
+    }
+}
