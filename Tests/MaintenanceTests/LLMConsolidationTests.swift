@@ -52,6 +52,10 @@ import Testing
         var breaker = CircuitBreaker()
         var concurrency = 2
         var batchSessions: Int?
+        /// Topics by the built-in model's vectors rather than by tags.
+        var vectors = false
+        /// Consolidates the whole history (`--agent`), not only what is due.
+        var wholeHistory = false
     }
 
     static func consolidate(
@@ -63,7 +67,14 @@ import Testing
         let configure: @Sendable (inout MaintenanceConfiguration) -> Void = { configuration in
             if let sessions = setup.batchSessions { configuration.consolidation.batchSessions = sessions }
         }
-        let extractive = await baseline.run(.consolidate, baseline.runner(configure).withoutEmbedder())
+        if setup.vectors {
+            for store in [built.test, baseline] { #expect(await store.run(.embed, store.runner()).status == .ok) }
+        }
+        @Sendable func runner(_ test: TestStore) -> JobRunner {
+            setup.vectors ? test.runner(configure) : test.runner(configure).withoutEmbedder()
+        }
+        let agent = setup.wholeHistory ? scenario.agent : nil
+        let extractive = await baseline.run(.consolidate, runner(baseline), agent: agent)
         #expect(extractive.status == .ok)
         let registry = PrometheusCollectorRegistry()
         let report = Mutex<JobReport?>(nil)
@@ -75,11 +86,11 @@ import Testing
                 client: ChatCompletionsClient(settings: settings, waits: setup.waits), gate: SummaryGate(maxCharacters: 800),
                 breaker: setup.breaker, budget: setup.budget, concurrency: setup.concurrency, clock: built.test.clock,
                 metrics: LLMMetrics(factory: PrometheusMetricsFactory(registry: registry)))
-            var runner = built.test.runner(configure).withoutEmbedder()
+            var runner = runner(built.test)
             runner.injectedSummarizer = summarizer
             runner.leaseClock = built.test.clock
             async let stepping: Void = during()
-            let result = await built.test.run(.consolidate, runner)
+            let result = await built.test.run(.consolidate, runner, agent: agent)
             try await stepping
             report.withLock { $0 = result }
         }
@@ -93,6 +104,37 @@ import Testing
     /// Answers every prompt as the scripted model would, with `fault` in every topic it fits.
     static func model(_ fault: ScriptedSummaries.Fault? = nil) -> @Sendable (String) -> FakeChatServer.Answer {
         { prompt in .content(ScriptedSummaries.answer(to: prompt, fault: fault).content) }
+    }
+
+    /// The figures of the issue, for each scenario history, with topics by vectors and by tags:
+    /// the gate accepts every faithful topic and catches every scripted fault, and refuses
+    /// nothing else.
+    @Test(arguments: [
+        ConsolidationQualityTests.support, ConsolidationQualityTests.developer, ConsolidationQualityTests.tutor,
+    ], [true, false])
+    func theGateAcceptsEveryFaithfulTopicAndCatchesEveryScriptedFault(
+        scenario: ConsolidationQualityTests.Scenario, vectors: Bool
+    ) async throws {
+        var setup = Setup()
+        setup.vectors = vectors
+        setup.wholeHistory = true
+        let faithful = try await Self.consolidate(scenario, server: FakeChatServer(responder: Self.model()), setup: setup)
+        let accepted = faithful.writers.filter { $0 == "llm" }.count
+        #expect(accepted == faithful.summaries.count && accepted > 0, "\(faithful.fallbacks)")
+        var line = "gate, \(scenario.agent), \(vectors ? "vectors" : "tags"): faithful topics accepted \(accepted)/\(faithful.summaries.count)"
+        var (injectedTotal, caughtTotal) = (0, 0)
+        for fault in ScriptedSummaries.Fault.allCases {
+            let outcome = try await Self.consolidate(scenario, server: FakeChatServer(responder: Self.model(fault)), setup: setup)
+            let injected = outcome.server.prompts.map { ScriptedSummaries.answer(to: $0, fault: fault).injected.count }.reduce(0, +)
+            let caught = outcome.fallbacks.filter { $0 == fault.reason }.count
+            #expect(caught == injected, "\(fault): \(outcome.fallbacks)")
+            #expect(outcome.fallbacks.count == caught, "\(fault): only the faulty topics are refused")
+            #expect(outcome.writers.filter { $0 == "llm" }.count == outcome.summaries.count - injected)
+            injectedTotal += injected
+            caughtTotal += caught
+            line += "; \(fault.rawValue) \(caught)/\(injected)"
+        }
+        print(line + "; faults caught \(caughtTotal)/\(injectedTotal)")
     }
 
     @Test func aFaithfulAnswerIsWrittenAndCounted() async throws {
