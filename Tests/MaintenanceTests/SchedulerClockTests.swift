@@ -13,15 +13,16 @@ import Testing
     static let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
     struct Rig {
-        let clock = MockClock()
+        let clock: MockClock
         let store: MemoryStore
         let scheduler: Scheduler
         let logs = CapturedLog()
 
         init(
-            hooks: SchedulerHooks = SchedulerHooks(), summarizer: (any Summarizer)? = nil,
+            clock: MockClock = MockClock(), hooks: SchedulerHooks = SchedulerHooks(), summarizer: (any Summarizer)? = nil,
             configure: (inout MaintenanceConfiguration) -> Void = { _ in }
         ) throws {
+            self.clock = clock
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clock-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             store = try MemoryStore(path: directory.appendingPathComponent("store.db").path, clock: clock.wall)
@@ -158,6 +159,46 @@ import Testing
             #expect(pings.load(ordering: .relaxed) == healthy, "no ping once the loop is past its word")
             #expect(rig.logs.messages.contains { $0.contains("scheduler loop stuck") && $0.contains("consolidate") })
             stuck.release()
+        }
+    }
+
+    /// A model server that takes the request and never answers, with `llm.timeout` longer
+    /// than the job's: the orphan sweep closes a session meanwhile, and at
+    /// `jobs.consolidate.timeout` the run is cancelled, writes nothing and gives up its lease.
+    @Test func aStalledModelServerNeitherHoldsTheLeasePastTheJobTimeoutNorDelaysTheOrphanSweep() async throws {
+        let server = FakeChatServer(responder: { _ in .stall })
+        let clock = MockClock()
+        try await server.run { url in
+            var settings = ChatCompletionsClient.Settings(url: url, model: "m")
+            settings.timeout = .seconds(600)
+            let summarizer = LLMSummarizer(
+                client: ChatCompletionsClient(settings: settings, waits: clock.endpointWaits), gate: SummaryGate(maxCharacters: 800),
+                clock: clock.wall)
+            let rig = try Rig(clock: clock, summarizer: summarizer) { $0.jobs.timeout[.consolidate] = .seconds(120) }
+            let ended = try await rig.store.startSession(SessionStart(agentID: "a1"))
+            _ = try await rig.store.storeMemory(NewMemory(agentID: "a1", sessionID: ended.id, content: "Uses AlloyDB.", importance: 0.9))
+            _ = try await rig.store.endSession(id: ended.id)
+            rig.clock.advance(by: .seconds(31 * 86_400))
+            let runStart = rig.clock.wall.now()
+            let idle = try await rig.store.startSession(SessionStart(agentID: "a2", idleTimeoutSeconds: 60))
+            try await whileRunning(rig.scheduler) {
+                await server.requestsReceived(atLeast: 1)
+                #expect(try await rig.store.leaseHolder(job: "consolidate", now: rig.clock.wall.now()) != nil)
+                let deadline = try #require(idle.idleDeadlineAt)
+                await rig.asleep(until: deadline)
+                rig.clock.advance(toWall: deadline)
+                try await rig.waitFor { try await rig.store.session(id: idle.id)?.endedAt == deadline }
+                #expect(try await rig.store.jobRuns(job: "consolidate").first?.finishedAt == nil, "still waiting on the model")
+
+                await rig.asleep(until: runStart + 120_000)
+                rig.clock.advance(toWall: runStart + 120_000)
+                try await rig.waitFor { try await rig.store.jobRuns(job: "consolidate").first?.finishedAt != nil }
+                #expect(try await rig.store.leaseHolder(job: "consolidate", now: rig.clock.wall.now()) == nil)
+                let run = try #require(try await rig.store.jobRuns(job: "consolidate").first)
+                #expect(run.status == "failed" && run.error?.contains("jobs.consolidate.timeout") == true)
+                #expect(try await rig.store.session(id: ended.id)?.consolidatedAt == nil, "the batch was not written")
+                #expect(server.requests.count == 1)
+            }
         }
     }
 

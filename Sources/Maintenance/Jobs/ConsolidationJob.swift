@@ -162,6 +162,8 @@ public enum ConsolidationJob {
         /// Commits prepared consolidations in one transaction. Returns those written; one whose
         /// sessions another writer changed meanwhile is left for the next run.
         func write(_ prepared: [Prepared]) async throws -> [Prepared] {
+            // A run cancelled while its batch was being worded (its timeout) writes nothing more.
+            try Task.checkCancellation()
             let written = try await context.store.commitConsolidations(
                 prepared.map(\.commit), now: context.now, dryRun: context.dryRun)
             for (item, ok) in zip(prepared, written) where !ok {

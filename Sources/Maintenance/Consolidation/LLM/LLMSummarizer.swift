@@ -56,6 +56,8 @@ public struct LLMSummarizer: Summarizer {
         do {
             completion = try await client.complete(system: SummaryPrompt.system, user: prompt, schema: SummaryPrompt.answerSchema)
         } catch let failure as ChatCompletionsClient.Failure {
+            // The run was cancelled (its timeout, shutdown): not the server's failure.
+            try Task.checkCancellation()
             breaker.record(success: false, now: clock.now())
             let usage = LLMUsage(calls: 1)
             try await ledger.settle(reserved: worstCase, usage: usage)
