@@ -318,6 +318,38 @@ import Testing
         #expect(TokenBudget(perRun: 700, perDay: 1_000).refusal(call: call, run: run, day: day)?.key == refusedBy)
     }
 
+    /// A dry run's answers are kept a day by their prompt: the real run then writes what the
+    /// preview showed without paying again; a day later the prompt is asked again.
+    @Test func anAnswerPaidForIsNotPaidForAgain() async throws {
+        let built = try await ConsolidationQualityTests.build(Self.scenario)
+        let test = built.test
+        let server = FakeChatServer(responder: Self.model())
+        try await server.run { url in
+            var runner = test.runner().withoutEmbedder()
+            runner.injectedSummarizer = LLMSummarizer(
+                client: ChatCompletionsClient(settings: .init(url: url, model: "scripted"), waits: RecordedSleeps().waits),
+                gate: SummaryGate(maxCharacters: 800), clock: test.clock)
+            runner.leaseClock = test.clock
+            let preview = await test.run(.consolidate, runner, dryRun: true)
+            #expect(preview.llmCalls == 2 && server.requests.count == 2)
+            let real = await test.run(.consolidate, runner)
+            #expect(server.requests.count == 2, "no call for a prompt already paid for")
+            #expect(real.llmCalls == nil && real.summaries?.count == preview.previews?.count)
+            let written = try await test.store.memories(agentID: Self.scenario.agent, limit: 1000)
+                .filter { $0.tags.contains(Memory.summaryTag) }
+            #expect(Set(written.map(\.content)) == Set(preview.previews?.map(\.text) ?? []))
+            #expect(written.allSatisfy { $0.metadata["summarizer"]?.text == "llm" })
+            #expect(try await test.store.llmUsage(day: test.clock.now().utcDay).calls == 2)
+            // A day on, the kept answers are past their lifetime (and purged).
+            test.clock.advance(seconds: 86_401)
+            #expect(await test.run(.purge, runner).status == .ok)
+            _ = try await test.store.restore(id: try #require(real.consolidations?.first))
+            let again = await test.run(.consolidate, runner)
+            #expect(again.llmCalls == again.consolidations?.count, "every prompt asked, the restored batch's too")
+            #expect(server.requests.count == 2 + (again.consolidations?.count ?? 0))
+        }
+    }
+
     /// `llm.max_concurrency` batches are worded at once: the second request arrives while the
     /// first is held. (Without concurrency it would never arrive; the limit bounds that failure.)
     @Test(.timeLimit(.minutes(1))) func batchesAreWordedConcurrentlyUpToTheLimit() async throws {

@@ -1,8 +1,8 @@
 import Foundation
 import MemoryStore
 
-/// Deletes expired memories, archived memories past retention, old webhook receipts and old
-/// job runs, in small batches.
+/// Deletes expired memories, archived memories past retention, old webhook receipts, kept LLM
+/// answers and old job runs, in small batches.
 public enum PurgeJob {
     public static func run(_ context: JobContext) async throws -> JobReport {
         var report = JobReport(job: .purge)
@@ -30,6 +30,10 @@ public enum PurgeJob {
             pruned += try await prune(context) { limit in
                 try await context.store.pruneWebhookReceipts(
                     before: context.now - config.webhookReceiptsRetention, limit: limit, dryRun: context.dryRun)
+            }
+            pruned += try await prune(context) { limit in
+                try await context.store.pruneLLMAnswers(
+                    before: context.now - SpendLedger.answerLifetime, limit: limit, dryRun: context.dryRun)
             }
             pruned += try await prune(context) { limit in
                 try await context.store.pruneJobRuns(

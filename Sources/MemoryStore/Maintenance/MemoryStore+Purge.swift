@@ -65,6 +65,12 @@ extension MemoryStore {
             extra: "AND status != 'running'")
     }
 
+    /// Deletes up to `limit` kept LLM answers older than `cutoff`; a dry run counts them all.
+    public func pruneLLMAnswers(before cutoff: UnixMillis, limit: Int, dryRun: Bool) async throws -> Int {
+        try await prune(
+            table: "llm_answers", key: "prompt_key", time: "created_at", before: cutoff, limit: limit, dryRun: dryRun)
+    }
+
     private func prune(
         table: String, key: String, time: String, before cutoff: UnixMillis, limit: Int, dryRun: Bool,
         extra: String = ""

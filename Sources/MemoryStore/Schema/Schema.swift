@@ -224,7 +224,9 @@ enum Schema {
                 """)
         }
         // The LLM summarizer's spend: per UTC day for `llm.max_tokens_per_day` (counted as each
-        // call returns, so a killed run's calls still count), and per run in `job_runs`.
+        // call returns, so a killed run's calls still count), and per run in `job_runs`. Answers
+        // are kept a day by their prompt: a batch paid for but not written (the run was killed or
+        // stopped) is not paid for again when the next run words the same prompt.
         migrator.registerMigration("v5-llm-usage") { db in
             try db.execute(sql: """
                 CREATE TABLE llm_usage (
@@ -237,6 +239,12 @@ enum Schema {
                 ALTER TABLE job_runs ADD COLUMN llm_prompt_tokens INTEGER;
                 ALTER TABLE job_runs ADD COLUMN llm_completion_tokens INTEGER;
                 ALTER TABLE job_runs ADD COLUMN llm_fallbacks TEXT;
+                CREATE TABLE llm_answers (
+                    prompt_key TEXT PRIMARY KEY NOT NULL,
+                    content TEXT NOT NULL,
+                    created_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX llm_answers_by_time ON llm_answers(created_at);
                 """)
         }
         return migrator

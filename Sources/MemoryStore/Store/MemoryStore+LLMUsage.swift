@@ -33,10 +33,18 @@ extension UnixMillis {
 }
 
 extension MemoryStore {
-    /// Adds one call's usage to its UTC day and to its run, in one transaction, as the call
-    /// returns: a run killed later still has it counted.
-    public func recordLLMUsage(_ usage: LLMUsage, day: Int64, runID: Int64?) async throws {
+    /// Adds one call's usage to its UTC day and to its run, and keeps its answer by its prompt,
+    /// in one transaction, as the call returns: a run killed later still has it counted, and
+    /// the next run finds the answer instead of paying for it again.
+    public func recordLLMUsage(
+        _ usage: LLMUsage, day: Int64, runID: Int64?, answer: (promptKey: String, content: String)? = nil, now: UnixMillis
+    ) async throws {
         try await transaction { db in
+            if let answer {
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO llm_answers (prompt_key, content, created_at) VALUES (?, ?, ?)",
+                    arguments: [answer.promptKey, answer.content, now])
+            }
             try db.execute(
                 sql: """
                     INSERT INTO llm_usage (day, calls, prompt_tokens, completion_tokens) VALUES (?, ?, ?, ?)
@@ -66,6 +74,15 @@ extension MemoryStore {
             return LLMUsage(
                 calls: row?["calls"] ?? 0, promptTokens: row?["prompt_tokens"] ?? 0,
                 completionTokens: row?["completion_tokens"] ?? 0)
+        }
+    }
+
+    /// The answer already paid for to the prompt of `promptKey`, kept since `since`.
+    public func paidLLMAnswer(promptKey: String, since: UnixMillis) async throws -> String? {
+        try await read { db in
+            try String.fetchOne(
+                db, sql: "SELECT content FROM llm_answers WHERE prompt_key = ? AND created_at >= ?",
+                arguments: [promptKey, since])
         }
     }
 }

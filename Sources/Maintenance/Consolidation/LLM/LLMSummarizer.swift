@@ -40,6 +40,10 @@ public struct LLMSummarizer: Summarizer {
     func words(_ plan: SummaryPlan, facts: [String: ConsolidationFact], ledger: SpendLedger) async throws -> SummaryTexts {
         let prompt = SummaryPrompt.user(
             plan: plan, facts: facts, maxCharacters: gate.maxCharacters, mustKeepImportance: gate.mustKeepImportance)
+        let key = Self.promptKey(model: client.settings.model, prompt: prompt)
+        if let paid = try await ledger.paidAnswer(promptKey: key) {
+            return checked(paid, plan: plan, facts: facts)
+        }
         if let until = breaker.openUntil(now: clock.now()) {
             return .extractive(
                 plan,
@@ -68,12 +72,18 @@ public struct LLMSummarizer: Summarizer {
         }
         breaker.record(success: true, now: clock.now())
         let usage = LLMUsage(calls: 1, promptTokens: completion.promptTokens, completionTokens: completion.completionTokens)
-        try await ledger.settle(reserved: worstCase, usage: usage)
+        try await ledger.settle(reserved: worstCase, usage: usage, answer: (key, completion.content))
         metrics.recordCall(result: "ok", usage: usage, latency: started.duration(to: .now))
-        var texts: SummaryTexts
+        var texts = checked(completion.content, plan: plan, facts: facts)
+        texts.usage = usage
+        return texts
+    }
+
+    /// Each topic's text from the answer where the gate accepts it, else the extractive one.
+    func checked(_ content: String, plan: SummaryPlan, facts: [String: ConsolidationFact]) -> SummaryTexts {
         do {
-            let answer = try LLMAnswer.parse(completion.content)
-            texts = SummaryTexts(topics: plan.topics.enumerated().map { index, topic in
+            let answer = try LLMAnswer.parse(content)
+            return SummaryTexts(topics: plan.topics.enumerated().map { index, topic in
                 switch gate.check(answer.topics[index + 1] ?? [], topic: topic, plan: plan, facts: facts) {
                 case .success(let text): .init(text: text, writer: name, promptVersion: SummaryPrompt.version)
                 case .failure(let failure):
@@ -81,9 +91,17 @@ public struct LLMSummarizer: Summarizer {
                 }
             })
         } catch {
-            texts = .extractive(plan, fallback: "malformed_answer: \(error)")
+            return .extractive(plan, fallback: "malformed_answer: \(error)")
         }
-        texts.usage = usage
-        return texts
+    }
+
+    /// The key a paid answer is kept under: the prompt's version, the model and the prompt
+    /// (FNV-1a, 64 bits). A collision could only hand the gate another answer to check.
+    static func promptKey(model: String, prompt: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in "\(SummaryPrompt.version)\n\(model)\n\(prompt)".utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        return String(hash, radix: 16)
     }
 }

@@ -46,14 +46,25 @@ public final class SpendLedger: Sendable {
         }
     }
 
-    /// Releases a call's reservation and records what the call cost.
-    public func settle(reserved tokens: Int, usage: LLMUsage) async throws {
-        let day = clock.now().utcDay
+    /// Releases a call's reservation and records what the call cost, with the answer it bought
+    /// under its prompt's key.
+    public func settle(reserved tokens: Int, usage: LLMUsage, answer: (promptKey: String, content: String)? = nil)
+        async throws
+    {
+        let now = clock.now()
         state.withLock { state in
             state.reserved -= tokens
             state.run = state.run + usage
-            if state.day == day { state.daySpent += usage.tokens }
+            if state.day == now.utcDay { state.daySpent += usage.tokens }
         }
-        try await store?.recordLLMUsage(usage, day: day, runID: runID)
+        try await store?.recordLLMUsage(usage, day: now.utcDay, runID: runID, answer: answer, now: now)
+    }
+
+    /// How long a paid answer is kept for a rerun of its prompt.
+    public static let answerLifetime: UnixMillis = .day
+
+    /// The answer a call to the prompt of `promptKey` already bought, if one is kept.
+    public func paidAnswer(promptKey: String) async throws -> String? {
+        try await store?.paidLLMAnswer(promptKey: promptKey, since: clock.now() - Self.answerLifetime)
     }
 }
