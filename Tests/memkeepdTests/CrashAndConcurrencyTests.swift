@@ -1,6 +1,8 @@
 import Foundation
 import MemoryStore
+import Synchronization
 import Testing
+import TestSupport
 
 /// kill -9 in the middle of a job, and two processes on one job: the store stays consistent,
 /// the next run finishes the work, and no job runs twice at once.
@@ -31,6 +33,54 @@ import Testing
         #expect(final.summaries == 200, "each pair of sessions summarized exactly once")
         #expect(final.violations.isEmpty, "\(final.violations)")
         #expect(try await store.jobRuns(job: "consolidate").contains { $0.status == "interrupted" })
+    }
+
+    /// The same kill with the LLM summarizer on, one call at a time. The model holds the 45th
+    /// call; the test kills the run once the first 30 batches are written. No batch is half
+    /// written; every answered call is counted, in the day's spend and the run's; and the rerun
+    /// pays for no prompt already paid for: each prompt is asked once, but the one never answered.
+    @Test func killedLLMConsolidationWritesNoHalfBatchAndPaysForNoPromptTwice() async throws {
+        let stallAt = 45
+        let calls = Atomic<Int>(0)
+        let server = FakeChatServer(responder: { prompt in
+            calls.add(1, ordering: .relaxed).newValue == stallAt ? .stall : .content(ScriptedSummaries.answer(to: prompt).content)
+        })
+        let firstDay = SystemClock().now().utcDay
+        try await server.run { url in
+            let m = try Memkeepd([
+                "MEMKEEP_CONSOLIDATION_BATCH_SESSIONS": "2", "MEMKEEP_CONSOLIDATION_SUMMARIZER": "llm", "MEMKEEP_LLM_URL": url,
+                "MEMKEEP_LLM_MODEL": "scripted", "MEMKEEP_LLM_MAX_CONCURRENCY": "1",
+            ])
+            #expect(try await m.run("import", try m.write("seed.jsonl", seedLines(agents: 100, sessions: 4, facts: 3))).status == 0)
+            let (process, _, _) = try m.start(["run", "consolidate", "--now", "2026-06-01T00:00:00Z"])
+            await server.requestsReceived(atLeast: stallAt)
+            let store = try m.store()
+            #expect(try await m.waitUntil { try await store.sessions(limit: 1000).contains { $0.consolidatedAt != nil } })
+            kill(process.processIdentifier, SIGKILL)
+            #expect(await process.finish().status == -SIGKILL)
+            func paid() async throws -> LLMUsage {
+                var total = LLMUsage()
+                for day in firstDay...SystemClock().now().utcDay { total = total + (try await store.llmUsage(day: day)) }
+                return total
+            }
+
+            #expect(try await store.integrityCheck().isEmpty)
+            let partial = try await Self.consolidationState(m)
+            #expect(partial.consolidated > 0 && partial.consolidated < 400, "killed mid-run: \(partial.consolidated) of 400")
+            #expect(partial.violations.isEmpty, "\(partial.violations)")
+            #expect(try await paid() == LLMUsage(calls: stallAt - 1, promptTokens: 100 * (stallAt - 1), completionTokens: 20 * (stallAt - 1)))
+            #expect(try await store.jobRuns(job: "consolidate").first?.llmUsage?.calls == stallAt - 1)
+
+            let rerun = try await m.run("run", "consolidate", "--now", "2026-06-01T00:00:00Z")
+            #expect(rerun.status == 0, "\(rerun.stderr)")
+            let final = try await Self.consolidationState(m)
+            #expect(final.consolidated == 400 && final.summaries == 200)
+            #expect(final.violations.isEmpty, "\(final.violations)")
+            let asked = Dictionary(grouping: server.prompts, by: { $0 }).mapValues(\.count)
+            #expect(asked.count == 200, "one prompt per batch")
+            #expect(asked.values.filter { $0 > 1 } == [2], "only the prompt never answered was asked again")
+            #expect(try await paid().tokens == server.billedTokens && server.billedCalls == 200)
+        }
     }
 
     /// Checks every consolidated session against its consolidation, from the export: each of its
