@@ -318,6 +318,36 @@ import Testing
         #expect(TokenBudget(perRun: 700, perDay: 1_000).refusal(call: call, run: run, day: day)?.key == refusedBy)
     }
 
+    static let realEndpoint = ProcessInfo.processInfo.environment["MEMKEEP_TEST_LLM_URL"]
+    static let realModel = ProcessInfo.processInfo.environment["MEMKEEP_TEST_LLM_MODEL"]
+
+    /// Against a real model server (README: "Testing against a real model"): the support
+    /// history consolidates with every call answered, and prints how many topics the gate took.
+    @Test(.enabled(if: realEndpoint != nil && realModel != nil, "MEMKEEP_TEST_LLM_URL and MEMKEEP_TEST_LLM_MODEL name a server"))
+    func aRealModelServerWordsTheSupportHistory() async throws {
+        let built = try await ConsolidationQualityTests.build(Self.scenario)
+        var settings = ChatCompletionsClient.Settings(url: Self.realEndpoint!, model: Self.realModel!)
+        settings.apiKey = ProcessInfo.processInfo.environment["MEMKEEP_TEST_LLM_API_KEY"]
+        settings.timeout = .seconds(300)
+        var runner = built.test.runner().withoutEmbedder()
+        runner.injectedSummarizer = LLMSummarizer(
+            client: ChatCompletionsClient(settings: settings), gate: SummaryGate(maxCharacters: 800), clock: built.test.clock)
+        runner.leaseClock = built.test.clock
+        var configuration = runner.configuration
+        configuration.jobs.timeout[.consolidate] = .seconds(3600)
+        configuration.jobs.budget[.consolidate] = .seconds(3000)
+        runner = runner.reconfigured(configuration)
+        let report = await built.test.run(.consolidate, runner, agent: Self.scenario.agent)
+        #expect(report.status == .ok, "\(report.error ?? "")")
+        let summaries = try await built.test.store.memories(agentID: Self.scenario.agent, limit: 1000)
+            .filter { $0.tags.contains(Memory.summaryTag) }
+        let refused = summaries.compactMap { $0.metadata["llm_fallback"]?.text }
+        #expect(refused.allSatisfy { !$0.hasPrefix("timeout") && !$0.hasPrefix("status_") && !$0.hasPrefix("unreachable") })
+        #expect((report.llmCalls ?? 0) > 0 && (report.llmPromptTokens ?? 0) > 0)
+        print("real model \(Self.realModel!): \(summaries.count - refused.count)/\(summaries.count) topics accepted; refused: \(refused)")
+        for summary in summaries where summary.metadata["summarizer"]?.text == "llm" { print("---\n\(summary.content)") }
+    }
+
     /// A dry run's answers are kept a day by their prompt: the real run then writes what the
     /// preview showed without paying again; a day later the prompt is asked again.
     @Test func anAnswerPaidForIsNotPaidForAgain() async throws {

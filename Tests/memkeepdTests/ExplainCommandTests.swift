@@ -87,6 +87,13 @@ import Testing
             #expect(summary["content"]?.text == content)
             #expect(summary["metadata"]?["summarizer"]?.text == writer)
             #expect(summary["metadata"]?["prompt_version"]?.text == (writer == "llm" ? "summary-prompt-1" : nil))
+            let status = try await m.run("status")
+            #expect(status.stdout.contains("llm        120 tokens of 1000000 (0.0 %) today ("), "\(status.stdout)")
+            #expect(status.stdout.contains("in 1 calls: 100 prompt, 20 completion; per run no limit"))
+            #expect(status.stdout.contains("llm 1 calls 120 tokens"), "the run's own spend")
+            let json = try JSONValue.parse(try await m.run("status", "--json").stdout)
+            #expect(json["llm"]?["usage"] == .object(["calls": .number(1), "prompt_tokens": .number(100), "completion_tokens": .number(20)]))
+            #expect(json["llm"]?["max_tokens_per_day"] == .number(1_000_000))
         }
         #expect(server.headers.first?[.authorization] == "Bearer sk-test")
     }
