@@ -42,6 +42,16 @@ import Testing
         func exportIsTheExtractiveOne() async throws -> Bool {
             try await test.normalizedExport(droppingMetadata: ["llm_fallback"]) == baseline.normalizedExport()
         }
+
+        /// Every summary whose model text was refused is the extractive summary of the same
+        /// sources, word for word; returns how many there are.
+        func refusedSummariesAreTheExtractiveOnes() async throws -> Int {
+            let extractive = Set(try await baseline.normalizedExport())
+            let refused = try await test.normalizedExport(droppingMetadata: ["llm_fallback"])
+                .filter { $0.contains(#""summarizer":"extractive""#) }
+            #expect(refused.allSatisfy(extractive.contains))
+            return refused.count
+        }
     }
 
     struct Setup: Sendable {
@@ -180,11 +190,9 @@ import Testing
         #expect(injected.reduce(0, +) > 0 && injected.reduce(0, +) < outcome.summaries.count)
         #expect(outcome.fallbacks == Array(repeating: "missing_fact", count: injected.reduce(0, +)))
         #expect(outcome.writers.filter { $0 == "llm" }.count == outcome.summaries.count - injected.reduce(0, +))
-        // Every refused topic is the extractive summary of the same sources, word for word.
-        let baseline = try await outcome.baseline.normalizedExport()
-        let refused = try await outcome.test.normalizedExport(droppingMetadata: ["llm_fallback"])
-            .filter { $0.contains(#""summarizer":"extractive""#) }
-        #expect(refused.count == injected.reduce(0, +) && refused.allSatisfy(baseline.contains))
+        #expect(outcome.report.llmFallbacks == ["missing_fact": injected.reduce(0, +)])
+        #expect(outcome.metric(#"memkeep_llm_fallbacks_total{reason="missing_fact"}"#) == Double(injected.reduce(0, +)))
+        #expect(try await outcome.refusedSummariesAreTheExtractiveOnes() == injected.reduce(0, +))
     }
 
     @Test(arguments: ["{\"topics\": [", "I cannot summarize these facts."])
@@ -201,6 +209,8 @@ import Testing
             .content("Here are the summaries:\n```json\n\(ScriptedSummaries.answer(to: prompt).content)\n```")
         }))
         #expect(!outcome.summaries.isEmpty && outcome.writers.allSatisfy { $0 == "llm" })
+        #expect(outcome.fallbacks.isEmpty && outcome.report.llmFallbacks == [:] && outcome.report.llmCalls == 2)
+        #expect(outcome.metric(#"memkeep_llm_calls_total{result="ok"}"#) == 2)
     }
 
     @Test func anAnswerWithoutUsageIsCountedByEstimate() async throws {
@@ -213,6 +223,8 @@ import Testing
         #expect((outcome.report.llmCompletionTokens ?? 0) > 0)
         let today = try await outcome.test.store.llmUsage(day: outcome.test.clock.now().utcDay)
         #expect(today.promptTokens == estimated && today.calls == 2)
+        #expect(outcome.metric(#"memkeep_llm_tokens_total{kind="prompt"}"#) == Double(estimated))
+        #expect(outcome.fallbacks.isEmpty && outcome.report.llmFallbacks == [:])
     }
 
     @Test func aRateLimitIsWaitedOutAsItsRetryAfterSays() async throws {
@@ -225,6 +237,8 @@ import Testing
         #expect(sleeps.all == [.seconds(2)])
         #expect(outcome.writers.allSatisfy { $0 == "llm" } && outcome.report.llmFallbacks == [:])
         #expect(outcome.server.requests.count == 3, "the refused request again, then the second batch")
+        #expect(outcome.metric(#"memkeep_llm_calls_total{result="ok"}"#) == 2, "the retry is within its call")
+        #expect(outcome.report.llmCalls == 2)
     }
 
     /// A server that accepts the request and never answers: each attempt ends at `llm.timeout`
@@ -254,6 +268,7 @@ import Testing
         #expect(outcome.writers.contains("llm"), "the second batch's call answered")
         #expect(outcome.metric(#"memkeep_llm_calls_total{result="timeout"}"#) == 1)
         #expect(outcome.report.llmFallbacks == ["timeout": first.count])
+        #expect(try await outcome.refusedSummariesAreTheExtractiveOnes() == first.count)
     }
 
     /// Five failed calls in a row open the breaker: the rest of the run makes no call.
