@@ -40,7 +40,7 @@ func buildApp(
         ? try configuration.embeddings.makeEmbedder(logger: logger, environment: environment ?? ProcessInfo.processInfo.environment)
         : nil
     let summarizer: (any Summarizer)? =
-        configuration.maintenance.consolidation.summarizer == "llm"
+        configuration.maintenance.consolidation.summarizer == .llm
         ? try configuration.llm.makeSummarizer(
             maxSummaryCharacters: configuration.maintenance.consolidation.maxSummaryCharacters,
             environment: environment ?? ProcessInfo.processInfo.environment, clock: clock, metrics: metrics)

@@ -149,7 +149,7 @@ import Maintenance
 
     @Test func theSummarizerAndItsModelKeysNeedARestart() async throws {
         var changed = AppConfiguration()
-        changed.maintenance.consolidation.summarizer = "llm"
+        changed.maintenance.consolidation.summarizer = .llm
         changed.llm.maxTokensPerDay = 5
         #expect(AppConfiguration().keysNeedingRestart(comparedWith: changed) == ["llm", "consolidation.summarizer"])
     }
@@ -210,7 +210,7 @@ import Maintenance
               max_tokens_per_day: none
               extra_headers: {api-key: azure-secret, X-Title: memkeep}
             """)
-        #expect(configuration.maintenance.consolidation.summarizer == "llm")
+        #expect(configuration.maintenance.consolidation.summarizer == .llm)
         #expect(configuration.llm.url == "http://127.0.0.1:11434/v1" && configuration.llm.model == "qwen2.5:7b")
         #expect(configuration.llm.timeout == .seconds(20) && configuration.llm.temperature == 0.2)
         #expect(configuration.llm.maxOutputTokens == 800 && configuration.llm.mustKeepImportance == 0.7)

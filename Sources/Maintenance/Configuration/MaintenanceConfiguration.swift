@@ -17,12 +17,20 @@ public struct MaintenanceConfiguration: Sendable, Equatable {
         public init() {}
     }
 
+    /// `consolidation.summarizer`: who words topic summaries.
+    public enum SummarizerKind: String, Sendable, Equatable, CaseIterable {
+        /// The plan's lines; deterministic, offline.
+        case extractive
+        /// A chat model (`llm.*`), gated by `SummaryGate`.
+        case llm
+    }
+
     public struct Consolidation: Sendable, Equatable {
         public var maxSessions = 50
         public var batchSessions = 30
         public var minAge: UnixMillis = 30 * .day
         public var summaryImportance = SummaryImportance.auto
-        public var summarizer = "extractive"
+        public var summarizer = SummarizerKind.extractive
         public var archiveRetention: UnixMillis = 90 * .day
         /// Lines per topic summary.
         public var maxSummaryFacts = 40

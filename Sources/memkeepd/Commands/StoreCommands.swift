@@ -83,7 +83,7 @@ struct StatusCommand: AsyncParsableCommand {
         let today = try await app.store.llmUsage(day: now.utcDay)
         let llm = app.configuration.llm
         let spend =
-            app.configuration.maintenance.consolidation.summarizer == "llm" || today.calls > 0
+            app.configuration.maintenance.consolidation.summarizer == .llm || today.calls > 0
             ? Report.LLMSpend(
                 day: String(TimeFormat.rfc3339(now).prefix(10)), usage: today, maxTokensPerDay: llm.maxTokensPerDay,
                 maxTokensPerRun: llm.maxTokensPerRun)

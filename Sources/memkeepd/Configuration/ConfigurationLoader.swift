@@ -28,8 +28,10 @@ struct ConfigurationLoader {
                 v == "auto" ? .auto : .fixed(try ConfigValue.fraction(v, orWord: "auto"))
         }),
         ("consolidation.summarizer", { c, v throws(ConfigReason) in
-            guard ["extractive", "llm"].contains(v) else { throw ConfigReason("must be extractive or llm") }
-            c.maintenance.consolidation.summarizer = v
+            guard let kind = MaintenanceConfiguration.SummarizerKind(rawValue: v) else {
+                throw ConfigReason("must be extractive or llm")
+            }
+            c.maintenance.consolidation.summarizer = kind
         }),
         ("llm.url", { c, v throws(ConfigReason) in c.llm.url = try ConfigValue.httpURL(v) }),
         ("llm.model", { c, v throws(ConfigReason) in c.llm.model = v.isEmpty ? nil : v }),
@@ -475,7 +477,7 @@ struct ConfigurationLoader {
                 source: source, line: nil, key: "http.listen",
                 reason: "must be a loopback address while auth.keys is empty: the API would be open to the network")
         }
-        if configuration.maintenance.consolidation.summarizer == "llm" {
+        if configuration.maintenance.consolidation.summarizer == .llm {
             for (key, value) in [("llm.url", configuration.llm.url), ("llm.model", configuration.llm.model)] where value == nil {
                 throw ConfigurationError(source: source, line: nil, key: key, reason: "is required with consolidation.summarizer llm")
             }
