@@ -108,7 +108,9 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/TestSupport"),
-        .testTarget(name: "MemoryStoreTests", dependencies: ["MemoryStore", "TestSupport"]),
+        .testTarget(
+            name: "MemoryStoreTests",
+            dependencies: ["MemoryStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "MaintenanceTests",
             dependencies: [

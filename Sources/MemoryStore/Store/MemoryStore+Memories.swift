@@ -87,7 +87,7 @@ extension MemoryStore {
             }
         }
         let batch = memories
-        return try await transaction { db in
+        return try await groupWrite { db in
             var sessionIDs: [String] = []
             for (memory, new) in zip(batch, news) {
                 if let sessionID = memory.sessionID {
@@ -236,7 +236,7 @@ extension MemoryStore {
     /// Access reinforcement: what recall returned is accessed now, and its decay starts over.
     public func recordAccess(ids: [String], sessionID: String? = nil) async throws {
         let now = clock.now()
-        try await transaction { db in
+        try await groupWrite { db in
             try Self.markAccessed(db, ids: ids, now: now)
             if let sessionID { try self.recordActivity(db, sessionID: sessionID, now: now) }
         }

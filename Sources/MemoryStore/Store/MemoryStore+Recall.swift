@@ -109,7 +109,7 @@ extension MemoryStore {
             }
             return try Self.rank(db, query: query, nearest: nearest, weights: weights, now: now)
         }
-        return try await transaction { db in
+        return try await groupWrite { db in
             try Self.markAccessed(db, ids: ranked.hits.map(\.memory.id), now: now)
             var session: Session?
             if let sessionID = query.sessionID {

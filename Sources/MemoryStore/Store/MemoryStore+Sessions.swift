@@ -53,7 +53,7 @@ extension MemoryStore {
     /// never re-opened.
     public func touchSession(id: String) async throws -> Session {
         let now = clock.now()
-        return try await transaction { db in
+        return try await groupWrite { db in
             try self.recordActivity(db, sessionID: id, now: now)
             guard let session = try Self.fetchSession(db, id: id) else { throw StoreError.sessionNotFound(id) }
             return session

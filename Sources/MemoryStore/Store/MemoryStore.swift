@@ -26,6 +26,8 @@ public final class MemoryStore: Sendable {
     public let configuration: StoreConfiguration
     public let path: String
     let vectors: VectorCache
+    /// The hot API writes' shared transactions.
+    let group = GroupCommit()
     private let accesses = Atomic<Int>(0)
     /// Whether the last write failed for a full disk: the next such failure is the same episode.
     private let diskFull = Atomic<Bool>(false)
