@@ -40,6 +40,12 @@ struct OperationsRoutes: Sendable {
     static var storeAccesses: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "memkeep", subsystem: "store", metricName: "accesses", unitName: "total",
         helpText: "Reads and write transactions this daemon made on the store.") }
+    static var groupWrites: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "memkeep", subsystem: "store", metricName: "group_writes", unitName: "total",
+        helpText: "Heartbeats, stores and access marks written through group commit.") }
+    static var groupTransactions: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "memkeep", subsystem: "store", metricName: "group_transactions", unitName: "total",
+        helpText: "Transactions that carried them: writes per transaction is what group commit saved.") }
     static var wakeUps: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "memkeep", subsystem: "scheduler", metricName: "wakeups", unitName: "total",
         helpText: "Times the scheduler's loops woke up from a sleep.") }
@@ -86,6 +92,10 @@ struct OperationsRoutes: Sendable {
         }
         sampler.report(
             dependencies.store.accessCount, as: registry.makeCounter(descriptor: Self.storeAccesses), key: "store")
+        let group = dependencies.store.groupCommitCounts
+        sampler.report(group.writes, as: registry.makeCounter(descriptor: Self.groupWrites), key: "group_writes")
+        sampler.report(
+            group.transactions, as: registry.makeCounter(descriptor: Self.groupTransactions), key: "group_transactions")
         sampler.report(
             dependencies.scheduler.wakeUps, as: registry.makeCounter(descriptor: Self.wakeUps),
             key: "wakeups")
