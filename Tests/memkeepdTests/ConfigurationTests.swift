@@ -20,6 +20,7 @@ import Maintenance
             jobs:
               backoff_initial: 1s
               backoff_max: 1m
+              max_batch_time: 25ms
               decay: {interval: 2h, jitter: 0, timeout: 5m}
             http:
               listen: "[::1]:8080"
@@ -32,6 +33,7 @@ import Maintenance
         #expect(configuration.maintenance.jobs.jitter[.decay] == .zero)
         #expect(configuration.maintenance.jobs.timeout[.decay] == .seconds(300))
         #expect(configuration.maintenance.jobs.backoffInitial == .seconds(1))
+        #expect(configuration.maintenance.jobs.maxBatchTime == .milliseconds(25))
         #expect(configuration.http.host == "::1" && configuration.http.port == 8080)
         #expect(configuration.shutdownGrace == .seconds(30))
         #expect(configuration.logTarget == .journal)
@@ -46,6 +48,7 @@ import Maintenance
             ("jobs:\n  decay: {budget: 5m, timeout: 1m}\n", "jobs.decay.timeout: must be longer than the budget"),
             ("jobs:\n  backoff_initial: 1m\n  backoff_max: 1s\n", "jobs.backoff_max: must not be shorter than jobs.backoff_initial"),
             ("shutdown:\n  grace: 0\n", "test.yaml:2: shutdown.grace: must be more than 0"),
+            ("jobs:\n  max_batch_time: 0\n", "test.yaml:2: jobs.max_batch_time: must be more than 0"),
             ("log:\n  target: syslog\n", "test.yaml:2: log.target: must be auto, journal or stderr"),
         ]
         for (yaml, message) in cases {

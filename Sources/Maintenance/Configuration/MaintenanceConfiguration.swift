@@ -112,6 +112,9 @@ public struct MaintenanceConfiguration: Sendable, Equatable {
             .orphans: .zero, .consolidate: .seconds(300), .decay: .seconds(300), .purge: .seconds(30),
             .embed: .zero,
         ]
+        /// A job's write transaction commits once it has held the lock this long (or at its row
+        /// limit): the longest a foreground writer waits for a job.
+        public var maxBatchTime: Duration = .milliseconds(10)
         /// Hard limit of one run: past it the run is cancelled and its open batch rolled back.
         public var timeout: [JobName: Duration] = [
             .orphans: .seconds(60), .consolidate: .seconds(600), .decay: .seconds(600), .purge: .seconds(600),

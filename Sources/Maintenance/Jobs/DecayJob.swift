@@ -15,7 +15,8 @@ public enum DecayJob {
         for (scope, planner) in scopes where report.complete {
             report.complete = try await context.forEachBatch { cursor in
                 let batch = try await context.store.decayBatch(
-                    scope: scope, after: cursor, limit: config.batchSize, now: now, dryRun: context.dryRun
+                    scope: scope, after: cursor, limit: config.batchSize, now: now, dryRun: context.dryRun,
+                    bound: context.batchBound
                 ) { planner.decide($0, now: now) }
                 report.examined += batch.examined
                 decayed += batch.decayed

@@ -18,6 +18,11 @@ public struct JobContext: Sendable {
     public func nextBatchAllowed() async throws -> Bool {
         try await pacer.nextBatchAllowed()
     }
+
+    /// `jobs.max_batch_time` on the run's clock: when a write transaction commits early.
+    public var batchBound: BatchBound {
+        BatchBound(limit: configuration.jobs.maxBatchTime, now: { [clock = pacer.clock] in clock.now.offset })
+    }
 }
 
 /// Paces a run: a budget on the monotonic clock (never the `--now` clock) and a hook to keep

@@ -44,6 +44,9 @@ public struct JobReport: Sendable, Equatable, Codable {
             case text, writer, fallback
         }
     }
+    /// How long the run's write transactions held the lock (the batch-time histogram in
+    /// `/metrics` has every one).
+    public var batches: BatchSummary?
     public var sessionsConsolidated: Int?
     public var decayed: Int?
     public var archived: Int?
@@ -77,11 +80,37 @@ public struct JobReport: Sendable, Equatable, Codable {
         case llmPromptTokens = "llm_prompt_tokens"
         case llmCompletionTokens = "llm_completion_tokens"
         case llmFallbacks = "llm_fallbacks"
-        case previews
+        case previews, batches
         case sessionsConsolidated = "sessions_consolidated"
         case decayed, archived
         case deletedMemories = "deleted_memories"
         case deletedArchived = "deleted_archived"
         case embedded
+    }
+}
+
+/// The write transactions of a run: how many, and how long they held the lock.
+public struct BatchSummary: Sendable, Equatable, Codable {
+    public var count: Int
+    public var p50Ms: Double
+    public var p99Ms: Double
+    public var maxMs: Double
+
+    /// Nil for a run that wrote nothing.
+    public init?(_ milliseconds: [Double]) {
+        guard !milliseconds.isEmpty else { return nil }
+        let sorted = milliseconds.sorted()
+        func rank(_ fraction: Double) -> Double { sorted[min(sorted.count - 1, Int((Double(sorted.count) * fraction).rounded(.up)) - 1)] }
+        count = sorted.count
+        p50Ms = rank(0.5)
+        p99Ms = rank(0.99)
+        maxMs = sorted.last!
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case count
+        case p50Ms = "p50_ms"
+        case p99Ms = "p99_ms"
+        case maxMs = "max_ms"
     }
 }

@@ -20,7 +20,7 @@ public enum PurgeJob {
             report.complete = try await context.forEachBatch { cursor in
                 let batch = try await context.store.purgeBatch(
                     target: target, after: cursor, limit: config.batchSize, dryRun: context.dryRun,
-                    beforeCommit: beforeCommit)
+                    bound: context.batchBound, beforeCommit: beforeCommit)
                 deleted[index] += batch.deletedCount
                 return batch.next
             }

@@ -10,7 +10,7 @@ public struct JobMetrics: Sendable {
         self.factory = factory
     }
 
-    func record(_ report: JobReport) {
+    func record(_ report: JobReport, batchTimes: [Double] = []) {
         let job = ("job", report.job.rawValue)
         Counter(label: "memkeep_job_runs_total", dimensions: [job, ("status", report.status.rawValue)], factory: factory)
             .increment()
@@ -21,5 +21,7 @@ public struct JobMetrics: Sendable {
             .increment(by: report.changed)
         Timer(label: "memkeep_job_duration_seconds", dimensions: [job], factory: factory)
             .recordNanoseconds(Int64(report.durationMs * 1_000_000))
+        let batch = Timer(label: "memkeep_job_batch_duration_seconds", dimensions: [job], factory: factory)
+        for milliseconds in batchTimes { batch.recordNanoseconds(Int64(milliseconds * 1_000_000)) }
     }
 }

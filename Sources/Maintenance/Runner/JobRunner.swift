@@ -79,6 +79,7 @@ public struct JobRunner: Sendable {
         defer { report.durationMs = milliseconds(since: started) }
         var runID: Int64?
         var ledger: SpendLedger?
+        let batchTimes = BatchTimes()
         do {
             runID = try await store.beginJobRun(
                 job: job.rawValue, trigger: trigger, holder: holderID, now: now, dryRun: dryRun)
@@ -93,8 +94,10 @@ public struct JobRunner: Sendable {
             let embedder = embedder
             let spend = SpendLedger(store: store, runID: runID, clock: leaseClock)
             ledger = spend
-            report = try await withTimeout(configuration.jobs.timeout[job] ?? .seconds(600), job: job) {
-                try await Self.execute(job, context: context, summarizer: summarizer, embedder: embedder, ledger: spend)
+            report = try await BatchTimes.$current.withValue(batchTimes) {
+                try await withTimeout(configuration.jobs.timeout[job] ?? .seconds(600), job: job) {
+                    try await Self.execute(job, context: context, summarizer: summarizer, embedder: embedder, ledger: spend)
+                }
             }
         } catch {
             report.status = .failed
@@ -106,6 +109,7 @@ public struct JobRunner: Sendable {
         }
         report.runID = runID
         report.durationMs = milliseconds(since: started)
+        report.batches = BatchSummary(batchTimes.milliseconds)
         if let runID {
             do {
                 try await store.finishJobRun(
@@ -120,7 +124,7 @@ public struct JobRunner: Sendable {
         }
         try? await store.releaseLease(job: job.rawValue, holder: holderID)
         log(report, logger: logger)
-        metrics.record(report)
+        metrics.record(report, batchTimes: batchTimes.milliseconds)
         return report
     }
 

@@ -39,12 +39,14 @@ public struct DecayBatch: Sendable {
 
 extension MemoryStore {
     /// Applies `decide` to up to `limit` memories of `scope` in one transaction: archived ones in
-    /// rowid order, live ones of a type in decay_ref_at order.
+    /// rowid order, live ones of a type in decay_ref_at order. The transaction commits early
+    /// once `bound` says its time is up; the cursor then points past the last row done.
     public func decayBatch(
-        scope: DecayScope, after cursor: Cursor, limit: Int, now: UnixMillis, dryRun: Bool,
+        scope: DecayScope, after cursor: Cursor, limit: Int, now: UnixMillis, dryRun: Bool, bound: BatchBound? = nil,
         decide: @escaping @Sendable (DecayCandidate) -> DecayDecision
     ) async throws -> DecayBatch {
         try await transaction(dryRun: dryRun) { db in
+            let timeUp = BatchBound.start(bound)
             var arguments: StatementArguments = ["key": cursor.key, "rowid": cursor.rowid, "limit": limit]
             let query: String
             switch scope {
@@ -76,7 +78,10 @@ extension MemoryStore {
                     """)
             var decayed = 0
             var archived = 0
+            var done = 0
             for row in rows {
+                if done > 0, timeUp() { break }
+                done += 1
                 let tags: String = row["tags"]
                 let candidate = DecayCandidate(
                     id: row["id"], importance: row["importance"], baseImportance: row["base_importance"],
@@ -94,8 +99,10 @@ extension MemoryStore {
                     archived += 1
                 }
             }
-            let next = rows.count == limit ? rows.last.map { Cursor(key: $0["decay_ref_at"], rowid: $0["rowid"]) } : nil
-            return DecayBatch(examined: rows.count, decayed: decayed, archived: archived, next: next)
+            let last = rows.prefix(done).last
+            let next = done < rows.count || rows.count == limit
+                ? last.map { Cursor(key: $0["decay_ref_at"], rowid: $0["rowid"]) } : nil
+            return DecayBatch(examined: done, decayed: decayed, archived: archived, next: next)
         }
     }
 

@@ -14,15 +14,15 @@ public struct PurgeBatch: Sendable {
 }
 
 extension MemoryStore {
-    /// Deletes up to `limit` memories of `target` in one transaction. With `withRows`, the deleted
-    /// rows are returned (for `purge.export_dir`, written before the caller's next batch).
-    /// `beforeCommit` runs inside the transaction after the rows are read, so an export that
-    /// fails rolls the deletion back.
+    /// Deletes up to `limit` memories of `target` in one transaction, committing early once
+    /// `bound` says its time is up. `beforeCommit` gets the deleted rows inside the transaction,
+    /// so an export that fails (`purge.export_dir`) rolls the deletion back.
     public func purgeBatch(
-        target: PurgeTarget, after cursor: Cursor, limit: Int, dryRun: Bool,
+        target: PurgeTarget, after cursor: Cursor, limit: Int, dryRun: Bool, bound: BatchBound? = nil,
         beforeCommit: (@Sendable ([Memory]) throws -> Void)? = nil
     ) async throws -> PurgeBatch {
         try await transaction(dryRun: dryRun) { db in
+            let timeUp = BatchBound.start(bound)
             let (column, index, bound): (String, String, UnixMillis) =
                 switch target {
                 case .expired(let now): ("expires_at", "memories_by_expiry", now)
@@ -37,17 +37,21 @@ extension MemoryStore {
                     ORDER BY \(column), rowid LIMIT :limit
                     """,
                 arguments: ["bound": bound, "key": cursor.key, "rowid": cursor.rowid, "limit": limit])
+            let delete = try db.cachedStatement(sql: "DELETE FROM memories WHERE rowid = ?")
+            var done = 0
+            for row in rows {
+                if done > 0, timeUp() { break }
+                try delete.execute(arguments: [row["rowid"] as Int64])
+                done += 1
+            }
             var deleted: [Memory] = []
             if let beforeCommit {
-                deleted = try rows.map(Memory.init(row:))
+                deleted = try rows.prefix(done).map(Memory.init(row:))
                 try beforeCommit(deleted)
             }
-            let delete = try db.cachedStatement(sql: "DELETE FROM memories WHERE rowid = ?")
-            for row in rows {
-                try delete.execute(arguments: [row["rowid"] as Int64])
-            }
-            let next = rows.count == limit ? rows.last.map { Cursor(key: $0["k"], rowid: $0["rowid"]) } : nil
-            return PurgeBatch(deleted: deleted, deletedCount: rows.count, next: next)
+            let last = rows.prefix(done).last
+            let next = done < rows.count || rows.count == limit ? last.map { Cursor(key: $0["k"], rowid: $0["rowid"]) } : nil
+            return PurgeBatch(deleted: deleted, deletedCount: done, next: next)
         }
     }
 

@@ -100,11 +100,17 @@ public final class MemoryStore: Sendable {
     {
         countAccess()
         do {
+            let times = BatchTimes.current
             let result = try await pool.writeWithoutTransaction { db in
                 var result: T?
+                let started = ContinuousClock.now
                 try db.inTransaction(.immediate) {
                     result = try body(db)
                     return dryRun ? .rollback : .commit
+                }
+                if let times {
+                    let held = started.duration(to: .now).components
+                    times.record(milliseconds: Double(held.seconds) * 1000 + Double(held.attoseconds) / 1e15)
                 }
                 return result!
             }

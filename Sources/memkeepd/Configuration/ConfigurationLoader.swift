@@ -100,6 +100,9 @@ struct ConfigurationLoader {
             c.maintenance.purge.jobRunsRetention = try ConfigValue.millis(v)
         }),
         ("jobs.batch_pause", { c, v throws(ConfigReason) in c.maintenance.jobs.batchPause = try ConfigValue.duration(v) }),
+        ("jobs.max_batch_time", { c, v throws(ConfigReason) in
+            c.maintenance.jobs.maxBatchTime = try ConfigValue.positiveDuration(v)
+        }),
         ("jobs.lease_ttl", { c, v throws(ConfigReason) in
             let d = try ConfigValue.duration(v)
             guard d >= .seconds(1) else { throw ConfigReason("must be at least 1s") }
