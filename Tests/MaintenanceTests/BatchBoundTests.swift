@@ -63,6 +63,22 @@ import Testing
         #expect(try await t.store.counts(now: t.clock.now()).expiredMemories == 0)
     }
 
+    /// Consolidation writes a chunk's consolidations in as many transactions as the bound needs.
+    @Test(arguments: [(Duration.seconds(60), 1), (.milliseconds(5), 4)])
+    func consolidationSplitsAChunkAtTheBound(limit: Duration, transactions: Int) async throws {
+        let t = try TestStore()
+        _ = try await t.endedSessions(20)
+        var runner = t.runner {
+            $0.consolidation.batchSessions = 1
+            $0.consolidation.maxSessions = 1
+            $0.jobs.maxBatchTime = limit
+        }.withoutEmbedder()
+        runner.clock = AnyClock(TickingClock())
+        let report = await t.run(.consolidate, runner, agent: "a1")
+        #expect(report.status == .ok && report.sessionsConsolidated == 20)
+        #expect(report.batches?.count == transactions)
+    }
+
     @Test func aRunReportsHowLongEachOfItsTransactionsHeldTheLock() async throws {
         let t = try TestStore()
         for index in 0..<7 {

@@ -113,3 +113,17 @@ public struct MockWallClock: WallClock {
         return clock.epoch + offset.seconds * 1000 + offset.attoseconds / 1_000_000_000_000_000
     }
 }
+
+/// A clock that moves one millisecond each time it is read, and whose sleeps last until they
+/// are cancelled: time-bounded batches end after a known number of rows, however fast or slow
+/// the machine is.
+public final class TickingClock: Clock, Sendable {
+    public typealias Instant = AnyClock.Instant
+    private let reads = Atomic<Int64>(0)
+    public let minimumResolution: Duration = .zero
+    public init() {}
+    public var now: Instant { Instant(offset: .milliseconds(reads.add(1, ordering: .relaxed).newValue)) }
+    public func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
+        try await Task.sleep(for: .seconds(86_400))
+    }
+}

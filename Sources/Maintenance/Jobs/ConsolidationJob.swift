@@ -159,19 +159,29 @@ public enum ConsolidationJob {
             }
         }
 
-        /// Commits prepared consolidations in one transaction. Returns those written; one whose
-        /// sessions another writer changed meanwhile is left for the next run.
+        /// Commits prepared consolidations, in as many transactions as `jobs.max_batch_time`
+        /// needs. Returns those written; one whose sessions another writer changed meanwhile is
+        /// left for the next run.
         func write(_ prepared: [Prepared]) async throws -> [Prepared] {
-            // A run cancelled while its batch was being worded (its timeout) writes nothing more.
-            try Task.checkCancellation()
-            let written = try await context.store.commitConsolidations(
-                prepared.map(\.commit), now: context.now, dryRun: context.dryRun)
-            for (item, ok) in zip(prepared, written) where !ok {
-                context.logger.notice(
-                    "sessions changed while being consolidated; left for the next run",
-                    metadata: [LogKey.agentID: .string(item.commit.agentID)])
+            var done: [Prepared] = []
+            var rest = prepared[...]
+            while !rest.isEmpty {
+                // A run cancelled while its batch was being worded (its timeout) writes nothing more.
+                try Task.checkCancellation()
+                let written = try await context.store.commitConsolidations(
+                    rest.map(\.commit), now: context.now, dryRun: context.dryRun, bound: context.batchBound)
+                for (item, ok) in zip(rest, written) {
+                    if ok {
+                        done.append(item)
+                    } else {
+                        context.logger.notice(
+                            "sessions changed while being consolidated; left for the next run",
+                            metadata: [LogKey.agentID: .string(item.commit.agentID)])
+                    }
+                }
+                rest = rest.dropFirst(written.count)
             }
-            return zip(prepared, written).filter(\.1).map(\.0)
+            return done
         }
 
         func commit(_ group: Group, facts: [ConsolidationFact], changes: ChangeIndex) async throws -> Prepared {

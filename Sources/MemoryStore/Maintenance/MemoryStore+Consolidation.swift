@@ -204,11 +204,20 @@ extension MemoryStore {
     /// every source's fate, archived sources and consolidated sessions. One whose sessions or
     /// memories another writer changed since they were read writes nothing (false in the answer,
     /// in order); the next run picks it up again.
-    public func commitConsolidations(_ commits: [ConsolidationCommit], now: UnixMillis, dryRun: Bool) async throws
-        -> [Bool]
-    {
+    /// Writes consolidations in one transaction, in order, until `bound` says its time is up
+    /// (at least one is written). Returns, for each one attempted, whether it was written; the
+    /// rest (past the returned count) were not attempted and go in the next transaction.
+    public func commitConsolidations(
+        _ commits: [ConsolidationCommit], now: UnixMillis, dryRun: Bool, bound: BatchBound? = nil
+    ) async throws -> [Bool] {
         try await transaction(dryRun: dryRun) { db in
-            try commits.map { commit in try Self.write(commit, db, now: now) }
+            let timeUp = BatchBound.start(bound)
+            var written: [Bool] = []
+            for commit in commits {
+                if !written.isEmpty, timeUp() { break }
+                written.append(try Self.write(commit, db, now: now))
+            }
+            return written
         }
     }
 
