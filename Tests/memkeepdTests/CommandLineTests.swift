@@ -85,7 +85,7 @@ import Testing
             guard case .array(let jobs)? = try JSONValue.parse(text).objectValue?["jobs"] else { return [] }
             return jobs.map { job in
                 var object = job.objectValue ?? [:]
-                for volatile in ["duration_ms", "run_id", "summaries", "consolidations", "previews"] { object[volatile] = nil }
+                for volatile in ["duration_ms", "run_id", "summaries", "consolidations", "previews", "batches"] { object[volatile] = nil }
                 return .object(object)
             }
         }

@@ -177,7 +177,8 @@ import TestSupport
     }
 
     @Test func killedPurgeLeavesAConsistentStoreAndTheNextRunFinishes() async throws {
-        var m = try Memkeepd(Self.slow.merging(["MEMKEEP_PURGE_BATCH_SIZE": "100"]) { $1 })
+        // Batches of exactly 100 rows (no time bound), so a whole batch shows in the count.
+        var m = try Memkeepd(Self.slow.merging(["MEMKEEP_PURGE_BATCH_SIZE": "100", "MEMKEEP_JOBS_MAX_BATCH_TIME": "1h"]) { $1 })
         #expect(try await m.run("import", try m.write("seed.jsonl", seedLines(agents: 1, sessions: 1, facts: 1, expiredExtra: 20_000))).status == 0)
         let (process, _, _) = try m.start(["run", "purge"])
         #expect(try await m.waitForLease("purge"))
