@@ -16,13 +16,25 @@ public enum PurgeJob {
         if let exporter, !context.dryRun {
             beforeCommit = { memories in try exporter.append(memories) }
         }
-        for (index, target) in targets.enumerated() where report.complete {
-            report.complete = try await context.forEachBatch { cursor in
-                let batch = try await context.store.purgeBatch(
-                    target: target, after: cursor, limit: config.batchSize, dryRun: context.dryRun,
-                    bound: context.batchBound, beforeCommit: beforeCommit)
-                deleted[index] += batch.deletedCount
-                return batch.next
+        // Passes over each target's index collect what is due (an empty first pass ends the run
+        // at once); each pass is deleted in rowid order, so the table is walked front to back.
+        passes: for (index, target) in targets.enumerated() {
+            var cursor: Cursor? = .start
+            while let after = cursor {
+                let pass = try await context.store.dueForPurge(target, after: after, limit: Self.passSize)
+                cursor = pass.next
+                var rest = pass.rowids[...]
+                while !rest.isEmpty {
+                    let batch = try await context.store.purgeRows(
+                        rest.prefix(config.batchSize), target: target, dryRun: context.dryRun, bound: context.batchBound,
+                        beforeCommit: beforeCommit)
+                    deleted[index] += batch.deletedCount
+                    rest = rest.dropFirst(batch.handled)
+                    guard try await context.nextBatchAllowed() else {
+                        report.complete = false
+                        break passes
+                    }
+                }
             }
         }
         var pruned = 0
@@ -50,6 +62,9 @@ public enum PurgeJob {
         report.changed = memories + pruned
         return report
     }
+
+    /// Rowids collected per pass over an index: 800 KB, a few hundred transactions' worth.
+    static let passSize = 100_000
 
     /// Runs a prune step until a batch comes back short (a dry run counts everything at once).
     static func prune(_ context: JobContext, step: (Int) async throws -> Int) async throws -> Int {

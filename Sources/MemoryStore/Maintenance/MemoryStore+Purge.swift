@@ -8,50 +8,81 @@ public enum PurgeTarget: Sendable, Equatable {
 }
 
 public struct PurgeBatch: Sendable {
+    /// The deleted rows, when an export asked for them.
     public var deleted: [Memory]
     public var deletedCount: Int
+    /// How many of the given rowids this transaction went through (a prefix): the rest go in the
+    /// next one.
+    public var handled: Int
+}
+
+/// The memories due for purge found by one pass over an index: their rowids in physical order.
+public struct PurgePass: Sendable {
+    public var rowids: [Int64]
+    /// Where the next pass starts in the index; nil when this pass reached its end.
     public var next: Cursor?
 }
 
+extension PurgeTarget {
+    /// The index in `(column, rowid)` order that finds the target's rows, and its bound.
+    var index: (column: String, name: String, bound: UnixMillis) {
+        switch self {
+        case .expired(let now): ("expires_at", "memories_by_expiry", now)
+        case .archivedBefore(let cutoff): ("archived_at", "memories_archived_by_time", cutoff)
+        }
+    }
+}
+
 extension MemoryStore {
-    /// Deletes up to `limit` memories of `target` in one transaction, committing early once
-    /// `bound` says its time is up. `beforeCommit` gets the deleted rows inside the transaction,
-    /// so an export that fails (`purge.export_dir`) rolls the deletion back.
-    public func purgeBatch(
-        target: PurgeTarget, after cursor: Cursor, limit: Int, dryRun: Bool, bound: BatchBound? = nil,
-        beforeCommit: (@Sendable ([Memory]) throws -> Void)? = nil
-    ) async throws -> PurgeBatch {
-        try await transaction(dryRun: dryRun) { db in
-            let timeUp = BatchBound.start(bound)
-            let (column, index, bound): (String, String, UnixMillis) =
-                switch target {
-                case .expired(let now): ("expires_at", "memories_by_expiry", now)
-                case .archivedBefore(let cutoff): ("archived_at", "memories_archived_by_time", cutoff)
-                }
+    /// Up to `limit` memories of `target`, read from its index alone (no table page), returned
+    /// in rowid order so that deleting them walks the table once, front to back. An empty pass
+    /// is the cheap check that lets a run with nothing due end at once.
+    public func dueForPurge(_ target: PurgeTarget, after cursor: Cursor, limit: Int) async throws -> PurgePass {
+        try await read { db in
+            let (column, index, bound) = target.index
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT rowid, \(column) AS k\(beforeCommit == nil ? "" : ", " + Memory.columns)
-                    FROM memories INDEXED BY \(index)
+                    SELECT rowid, \(column) AS k FROM memories INDEXED BY \(index)
                     WHERE \(column) IS NOT NULL AND \(column) <= :bound AND (\(column), rowid) > (:key, :rowid)
                     ORDER BY \(column), rowid LIMIT :limit
                     """,
                 arguments: ["bound": bound, "key": cursor.key, "rowid": cursor.rowid, "limit": limit])
-            let delete = try db.cachedStatement(sql: "DELETE FROM memories WHERE rowid = ?")
-            var done = 0
-            for row in rows {
-                if done > 0, timeUp() { break }
-                try delete.execute(arguments: [row["rowid"] as Int64])
-                done += 1
-            }
+            let next = rows.count == limit ? rows.last.map { Cursor(key: $0["k"], rowid: $0["rowid"]) } : nil
+            return PurgePass(rowids: rows.map { $0["rowid"] as Int64 }.sorted(), next: next)
+        }
+    }
+
+    /// Deletes the memories of `rowids` (in that order) that are still due, in one transaction
+    /// that commits early once `bound` says its time is up. `beforeCommit` gets the deleted rows
+    /// inside the transaction, so an export that fails (`purge.export_dir`) rolls the deletion
+    /// back.
+    public func purgeRows(
+        _ rowids: ArraySlice<Int64>, target: PurgeTarget, dryRun: Bool, bound: BatchBound? = nil,
+        beforeCommit: (@Sendable ([Memory]) throws -> Void)? = nil
+    ) async throws -> PurgeBatch {
+        try await transaction(dryRun: dryRun) { db in
+            let timeUp = BatchBound.start(bound)
+            let (column, _, limit) = target.index
+            // Re-checked: a memory whose TTL moved since the pass stays.
+            let due = "rowid = :rowid AND \(column) IS NOT NULL AND \(column) <= :bound"
+            let delete = try db.cachedStatement(sql: "DELETE FROM memories WHERE \(due)")
+            let fetch = try db.cachedStatement(sql: "SELECT \(Memory.columns) FROM memories WHERE \(due)")
             var deleted: [Memory] = []
-            if let beforeCommit {
-                deleted = try rows.prefix(done).map(Memory.init(row:))
-                try beforeCommit(deleted)
+            var count = 0
+            var handled = 0
+            for rowid in rowids {
+                if handled > 0, timeUp() { break }
+                handled += 1
+                let arguments: StatementArguments = ["rowid": rowid, "bound": limit]
+                if beforeCommit != nil, let row = try Row.fetchOne(fetch, arguments: arguments) {
+                    deleted.append(try Memory(row: row))
+                }
+                try delete.execute(arguments: arguments)
+                count += db.changesCount
             }
-            let last = rows.prefix(done).last
-            let next = done < rows.count || rows.count == limit ? last.map { Cursor(key: $0["k"], rowid: $0["rowid"]) } : nil
-            return PurgeBatch(deleted: deleted, deletedCount: done, next: next)
+            if let beforeCommit { try beforeCommit(deleted) }
+            return PurgeBatch(deleted: deleted, deletedCount: count, handled: handled)
         }
     }
 
