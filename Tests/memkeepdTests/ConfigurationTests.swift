@@ -34,6 +34,7 @@ import Maintenance
         #expect(configuration.maintenance.jobs.timeout[.decay] == .seconds(300))
         #expect(configuration.maintenance.jobs.backoffInitial == .seconds(1))
         #expect(configuration.maintenance.jobs.maxBatchTime == .milliseconds(25))
+        #expect(try load("store:\n  readers: 4\n").store.readers == 4)
         #expect(configuration.http.host == "::1" && configuration.http.port == 8080)
         #expect(configuration.shutdownGrace == .seconds(30))
         #expect(configuration.logTarget == .journal)
@@ -49,6 +50,7 @@ import Maintenance
             ("jobs:\n  backoff_initial: 1m\n  backoff_max: 1s\n", "jobs.backoff_max: must not be shorter than jobs.backoff_initial"),
             ("shutdown:\n  grace: 0\n", "test.yaml:2: shutdown.grace: must be more than 0"),
             ("jobs:\n  max_batch_time: 0\n", "test.yaml:2: jobs.max_batch_time: must be more than 0"),
+            ("store:\n  readers: 0\n", "test.yaml:2: store.readers: must be a whole number from 1 to 64"),
             ("log:\n  target: syslog\n", "test.yaml:2: log.target: must be auto, journal or stderr"),
         ]
         for (yaml, message) in cases {

@@ -10,11 +10,18 @@ public struct StoreConfiguration: Sendable, Equatable {
     public var defaultIdleTimeoutSeconds: Int64
     /// Bound of the in-memory copy of recently recalled agents' vectors.
     public var vectorCacheBytes: Int
+    /// Read connections (`store.readers`): each holds its own page cache, so fewer keep the
+    /// daemon small; on two cores more would not read faster.
+    public var readers: Int
 
-    public init(busyTimeout: Duration = .seconds(5), defaultIdleTimeoutSeconds: Int64 = 1800, vectorCacheBytes: Int = 64 << 20) {
+    public init(
+        busyTimeout: Duration = .seconds(5), defaultIdleTimeoutSeconds: Int64 = 1800, vectorCacheBytes: Int = 64 << 20,
+        readers: Int = 2
+    ) {
         self.busyTimeout = busyTimeout
         self.defaultIdleTimeoutSeconds = defaultIdleTimeoutSeconds
         self.vectorCacheBytes = vectorCacheBytes
+        self.readers = readers
     }
 }
 
@@ -61,6 +68,7 @@ public final class MemoryStore: Sendable {
         let seconds = Double(configuration.busyTimeout.components.seconds)
             + Double(configuration.busyTimeout.components.attoseconds) / 1e18
         config.busyMode = .timeout(seconds)
+        config.maximumReaderCount = max(1, configuration.readers)
         config.prepareDatabase { db in
             // Only takes effect on a new, empty file, which is exactly when it must be set;
             // reader connections are read-only and cannot set it.

@@ -87,6 +87,7 @@ struct ConfigurationLoader {
             guard d > .zero else { throw ConfigReason("must be more than 0: a zero busy timeout fails writers at once") }
             c.store.busyTimeout = d
         }),
+        ("store.readers", { c, v throws(ConfigReason) in c.store.readers = try ConfigValue.int(v, in: 1...64) }),
         ("sessions.idle_timeout", { c, v throws(ConfigReason) in
             c.store.defaultIdleTimeoutSeconds = try ConfigValue.millis(v) / 1000
         }),

@@ -55,6 +55,7 @@ extension AppConfiguration {
         var keys: [String] = []
         if storePath != new.storePath { keys.append("store.path") }
         if store.busyTimeout != new.store.busyTimeout { keys.append("store.busy_timeout") }
+        if store.readers != new.store.readers { keys.append("store.readers") }
         if store.defaultIdleTimeoutSeconds != new.store.defaultIdleTimeoutSeconds { keys.append("sessions.idle_timeout") }
         if http.host != new.http.host || http.port != new.http.port { keys.append("http.listen") }
         if http.maxBody != new.http.maxBody { keys.append("http.max_body") }
