@@ -5,8 +5,16 @@ extension APIHandlers {
     func addSessionRoutes(to routes: RouteRegistrar) {
         routes.on(.post, "/v1/sessions/start") { request, context in try await startSession(request, context) }
         routes.on(.post, "/v1/sessions/{id}/touch") { request, context in
-            let existing = try await visibleSession(try context.path("id"), context: context, scope: .write)
-            let touched = try await store.touchSession(id: existing.id)
+            let id = try context.path("id")
+            let principal = context.principal
+            let touched: Session
+            do {
+                touched = try await store.touchSession(id: id) { session in
+                    try principal.authorize(.write, agent: session.agentID, notFound: APIError.notFound("session \(id)"))
+                }
+            } catch StoreError.sessionNotFound {
+                throw APIError.notFound("session \(id)")
+            }
             noteActivity(touched)
             return JSONResponse.make(.object([
                 "session": session(touched), "session_state": Representation.sessionState(touched),

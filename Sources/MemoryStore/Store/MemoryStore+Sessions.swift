@@ -50,13 +50,18 @@ extension MemoryStore {
     }
 
     /// Heartbeat: moves an open session's idle deadline. An ended session is returned unchanged,
-    /// never re-opened.
-    public func touchSession(id: String) async throws -> Session {
+    /// never re-opened. `allowed` sees the session first, inside the write, and may refuse it
+    /// (the caller's tenancy): one trip to the store instead of a read and then a write.
+    public func touchSession(id: String, allowed: @escaping @Sendable (Session) throws -> Void = { _ in }) async throws
+        -> Session
+    {
         let now = clock.now()
         return try await groupWrite { db in
+            guard let found = try Self.fetchSession(db, id: id) else { throw StoreError.sessionNotFound(id) }
+            try allowed(found)
+            guard found.endedAt == nil else { return found }
             try self.recordActivity(db, sessionID: id, now: now)
-            guard let session = try Self.fetchSession(db, id: id) else { throw StoreError.sessionNotFound(id) }
-            return session
+            return try Self.fetchSession(db, id: id) ?? found
         }
     }
 
