@@ -340,15 +340,13 @@ extension MemoryStore {
     }
 
     static func markAccessed(_ db: Database, ids: [String], now: UnixMillis) throws {
-        for id in ids {
-            try db.execute(
-                sql: """
-                    UPDATE memories SET access_count = access_count + 1, last_accessed_at = :now,
-                        decay_ref_at = :now, importance = base_importance
-                    WHERE id = :id AND archived_at IS NULL AND \(visibleMemory)
-                    """,
-                arguments: ["now": now, "id": id])
-        }
+        let mark = try db.cachedStatement(
+            sql: """
+                UPDATE memories SET access_count = access_count + 1, last_accessed_at = :now,
+                    decay_ref_at = :now, importance = base_importance
+                WHERE id = :id AND archived_at IS NULL AND \(visibleMemory)
+                """)
+        for id in ids { try mark.execute(arguments: ["now": now, "id": id]) }
     }
 
     /// Filter-only bulk recall (no ranking, no access): the agent's visible, live memories that

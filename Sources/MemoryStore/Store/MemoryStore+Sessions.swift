@@ -46,7 +46,9 @@ extension MemoryStore {
     }
 
     static func fetchSession(_ db: Database, id: String) throws -> Session? {
-        try Session.fetchOne(db, sql: "SELECT \(Session.columns) FROM sessions WHERE id = ?", arguments: [id])
+        // Cached: preparing a statement (GRDB authorizes every one) cost more than running it
+        // on the heartbeat path.
+        try Session.fetchOne(db.cachedStatement(sql: "SELECT \(Session.columns) FROM sessions WHERE id = ?"), arguments: [id])
     }
 
     /// Heartbeat: moves an open session's idle deadline. An ended session is returned unchanged,
@@ -68,15 +70,15 @@ extension MemoryStore {
     /// Activity on an open session: last_activity_at and the deadline move forward.
     func recordActivity(_ db: Database, sessionID: String, now: UnixMillis) throws {
         let defaultTimeout = configuration.defaultIdleTimeoutSeconds
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 UPDATE sessions SET
                     last_activity_at = max(last_activity_at, :now),
                     idle_deadline_at = CASE coalesce(idle_timeout_s, :default) WHEN 0 THEN NULL
                         ELSE max(last_activity_at, :now) + coalesce(idle_timeout_s, :default) * 1000 END
                 WHERE id = :id AND ended_at IS NULL
-                """,
-            arguments: ["now": now, "default": defaultTimeout, "id": sessionID])
+                """
+        ).execute(arguments: ["now": now, "default": defaultTimeout, "id": sessionID])
     }
 
     /// Ends a session. Idempotent: ending an ended session returns it as it is.
