@@ -17,19 +17,30 @@ import Testing
         return t
     }
 
+    /// On a mock clock: three batches with 100 ms pauses, then the 250 ms timeout falls in the
+    /// third pause and cancels the run.
     @Test func aRunPastItsTimeoutIsCancelledKeepsOnlyWholeBatchesAndIsRecordedAsFailed() async throws {
         let t = try await expiredStore(200)
-        let runner = t.runner {
+        let clock = MockClock()
+        var runner = t.runner {
             $0.purge.batchSize = 10
             $0.jobs.batchPause = .milliseconds(100)
             $0.jobs.timeout[.purge] = .milliseconds(250)
         }
-        let report = await t.run(.purge, runner)
+        runner.clock = AnyClock(clock)
+        async let running = t.run(.purge, runner)
+        // Sleeps: the timeout's, then each pause after a committed batch.
+        for sleeps in 2...3 {
+            await clock.sleepCalls(atLeast: sleeps)
+            clock.advance(by: .milliseconds(100))
+        }
+        await clock.sleepCalls(atLeast: 4)
+        clock.advance(by: .milliseconds(50))
+        let report = await running
         #expect(report.status == .failed)
         #expect(report.error?.contains("jobs.purge.timeout") == true)
         let left = try await t.store.counts(now: t.clock.now()).expiredMemories
-        #expect(left > 0 && left < 200)
-        #expect(left % 10 == 0)
+        #expect(left == 170, "three whole batches of ten")
         let runs = try await t.store.jobRuns(job: "purge")
         #expect(runs.map(\.status) == ["failed"])
         #expect(try await t.store.leaseHolder(job: "purge", now: SystemClock().now()) == nil)
