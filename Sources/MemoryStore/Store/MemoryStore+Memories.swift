@@ -97,7 +97,7 @@ extension MemoryStore {
                     try self.recordActivity(db, sessionID: sessionID, now: now)
                     if !sessionIDs.contains(sessionID) { sessionIDs.append(sessionID) }
                 }
-                if try Bool.fetchOne(db, sql: "SELECT 1 FROM memories WHERE id = ?", arguments: [memory.id]) == true {
+                if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM memories WHERE id = ?"), arguments: [memory.id]) == true {
                     throw StoreError.alreadyExists(kind: "memory", id: memory.id)
                 }
                 try memory.insert(db)

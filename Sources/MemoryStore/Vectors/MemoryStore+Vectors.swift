@@ -82,14 +82,14 @@ extension MemoryStore {
         _ db: Database, memoryID: String, agentID: String, model: EmbeddingModel, vector: [Float], now: UnixMillis
     ) throws {
         // Delete, then insert (not REPLACE): the delete trigger must count it for the caches.
-        try db.execute(sql: "DELETE FROM memory_vectors WHERE memory_id = ?", arguments: [memoryID])
-        try db.execute(
+        try db.cachedStatement(sql: "DELETE FROM memory_vectors WHERE memory_id = ?").execute(arguments: [memoryID])
+        try db.cachedStatement(
             sql: """
                 INSERT INTO memory_vectors (memory_id, agent_id, model, dimensions, vector, embedded_at)
                 VALUES (?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [memoryID, agentID, model.name, model.dimensions, Data(VectorCoding.blob(vector)), now])
-        try db.execute(sql: "DELETE FROM embed_queue WHERE memory_id = ?", arguments: [memoryID])
+                """
+        ).execute(arguments: [memoryID, agentID, model.name, model.dimensions, Data(VectorCoding.blob(vector)), now])
+        try db.cachedStatement(sql: "DELETE FROM embed_queue WHERE memory_id = ?").execute(arguments: [memoryID])
     }
 
     public func embeddingBacklog(model: EmbeddingModel) async throws -> EmbeddingBacklog {
