@@ -116,6 +116,8 @@ import Testing
     @Test func runOfAJobTheDaemonHoldsExits75AndSigtermLetsTheRunningBatchCommit() async throws {
         var m = try Memkeepd(Self.quiet)
         m.environment["MEMKEEP_PURGE_BATCH_SIZE"] = "50"
+        // Batches of exactly 50 rows (no time bound), so a whole batch shows in the count.
+        m.environment["MEMKEEP_JOBS_MAX_BATCH_TIME"] = "1h"
         // 400 batches a second apart: the run outlasts anything the test does while it holds.
         m.environment["MEMKEEP_JOBS_BATCH_PAUSE"] = "1s"
         #expect(try await m.run("import", try m.write("seed.jsonl", seedLines(agents: 1, sessions: 1, facts: 1, expiredExtra: 20_000))).status == 0)
