@@ -62,23 +62,25 @@ extension MemoryStore {
             guard let found = try Self.fetchSession(db, id: id) else { throw StoreError.sessionNotFound(id) }
             try allowed(found)
             guard found.endedAt == nil else { return found }
-            try self.recordActivity(db, sessionID: id, now: now)
-            return try Self.fetchSession(db, id: id) ?? found
+            return try self.recordActivity(db, sessionID: id, now: now) ?? found
         }
     }
 
-    /// Activity on an open session: last_activity_at and the deadline move forward.
-    func recordActivity(_ db: Database, sessionID: String, now: UnixMillis) throws {
+    /// Activity on an open session: last_activity_at and the deadline move forward. Returns the
+    /// session as updated (nil when it is ended or unknown), in the same statement.
+    @discardableResult
+    func recordActivity(_ db: Database, sessionID: String, now: UnixMillis) throws -> Session? {
         let defaultTimeout = configuration.defaultIdleTimeoutSeconds
-        try db.cachedStatement(
+        return try Session.fetchOne(db.cachedStatement(
             sql: """
                 UPDATE sessions SET
                     last_activity_at = max(last_activity_at, :now),
                     idle_deadline_at = CASE coalesce(idle_timeout_s, :default) WHEN 0 THEN NULL
                         ELSE max(last_activity_at, :now) + coalesce(idle_timeout_s, :default) * 1000 END
                 WHERE id = :id AND ended_at IS NULL
+                RETURNING \(Session.columns)
                 """
-        ).execute(arguments: ["now": now, "default": defaultTimeout, "id": sessionID])
+        ), arguments: ["now": now, "default": defaultTimeout, "id": sessionID])
     }
 
     /// Ends a session. Idempotent: ending an ended session returns it as it is.
