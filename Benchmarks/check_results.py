@@ -38,7 +38,23 @@ need(report, "report", ["embeddings", "resident_mb_without_model"])
 need(report.get("embeddings", {}), "embeddings", ["batched_texts_per_second", "batched_gflops", "single_text_gflops",
                                                   "backfill_memories", "backfill_per_second"])
 need(report.get("embeddings", {}).get("single_text") or {}, "embeddings.single_text", ["p50_ms", "p99_ms"])
+scale = report.get("scale") or {}
+points = scale.get("points") or []
+if len(points) < 2:
+    missing.append("scale.points (at least two store sizes)")
+for point in points:
+    where = f"scale[{point.get('memories')}]"
+    need(point, where, ["memories", "store_bytes", "touch_requests_per_second"])
+    scale_jobs = {job.get("job"): job for job in point.get("jobs", [])}
+    for name in ["purge", "decay", "orphans"]:
+        need(scale_jobs.get(name, {}), f"{where}.{name}", ["rows", "memkeepd_seconds", "floor_seconds"])
+    for name in ["purge", "decay"]:
+        need(scale_jobs.get(name, {}).get("writer_during_memkeepd") or {}, f"{where}.{name}.writer", ["p99_ms", "max_ms"])
+    if len(point.get("recall") or []) < 3:
+        missing.append(f"{where}.recall (three agent sizes)")
+    for recall in point.get("recall") or []:
+        need(recall.get("latency") or {}, f"{where}.recall", ["p50_ms", "p99_ms"])
 if missing:
     print("missing figures: " + ", ".join(missing))
     sys.exit(1)
-print(f"benchmark smoke: every figure present ({len(jobs)} jobs, http, idle)")
+print(f"benchmark smoke: every figure present ({len(jobs)} jobs, http, idle, scale at {len(points)} sizes)")

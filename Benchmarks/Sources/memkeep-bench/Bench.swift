@@ -46,10 +46,22 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Measure only these jobs (comma-separated, e.g. consolidate) and update their figures in --output and --results.")
     var only: String?
 
+    @Flag(help: "Only the scaling curve (--scale-sizes, --scale-agents), merged into --output, --results and --chart. --quick runs a small one after its other figures.")
+    var scale = false
+
+    @Option(help: "Store sizes of the scaling curve, in memories (comma-separated).")
+    var scaleSizes = "100000,1000000,5000000"
+
+    @Option(help: "Agent sizes of the scaling curve's recall, in memories (comma-separated).")
+    var scaleAgents = "1000,10000,50000"
+
+    @Option(help: "Where to write the scaling chart (SVG), beside --results.")
+    var chart = "Benchmarks/scale.svg"
+
     func run() async throws {
         if let render {
             let report = try JSONDecoder().decode(BenchReport.self, from: Data(contentsOf: URL(fileURLWithPath: render)))
-            try report.markdown().write(toFile: results, atomically: true, encoding: .utf8)
+            try write(report, json: false)
             return
         }
         let started = ContinuousClock.now
@@ -66,6 +78,28 @@ struct Bench: AsyncParsableCommand {
         }
         // A fixed "now" (2026-06-01) keeps the generated store and every job's work reproducible.
         let now: UnixMillis = 1_780_272_000_000
+        let modelDirectory = URL(fileURLWithPath: modelDir).standardizedFileURL.path
+        // Consolidation runs with the model present, as `memkeepd run consolidate` does.
+        let consolidationEmbedder = BuiltinEmbedder.isPresent(in: modelDirectory)
+            ? try BuiltinEmbedder(directory: modelDirectory) : nil
+        let jobs = JobBenchmarks(
+            workDirectory: work, scripts: scripts, now: now, quick: quick, embedder: consolidationEmbedder, log: log)
+        let daemon = DaemonBenchmarks(memkeepd: binary, workDirectory: work, scripts: scripts, quick: quick, log: log)
+        let agentSizes = quick ? [500, 2_000, 5_000] : try Self.counts(scaleAgents)
+        let scaling = consolidationEmbedder.map {
+            ScaleBenchmarks(
+                jobs: jobs, daemon: daemon, seed: seed, now: now, agentSizes: agentSizes, embedder: $0,
+                modelDirectory: modelDirectory, log: log)
+        }
+        if scale, !quick {
+            guard let scaling else { throw BenchError.missing("the built-in model in \(modelDirectory) (scripts/fetch-model)") }
+            var report = try previousReport()
+                ?? { throw BenchError.missing("\(output) of a full run to merge the scaling curve into") }()
+            report.scale = try await scaling.measure(sizes: Self.counts(scaleSizes))
+            try write(report)
+            log("done: \(output), \(results), \(chart)")
+            return
+        }
         let generator = Generator(memories: count, seed: seed, now: now, heavyMemories: min(10_000, count / 5))
 
         log("generating \(count) memories (seed \(seed))")
@@ -81,12 +115,6 @@ struct Bench: AsyncParsableCommand {
             return
         }
 
-        let modelDirectory = URL(fileURLWithPath: modelDir).standardizedFileURL.path
-        // Consolidation runs with the model present, as `memkeepd run consolidate` does.
-        let consolidationEmbedder = BuiltinEmbedder.isPresent(in: modelDirectory)
-            ? try BuiltinEmbedder(directory: modelDirectory) : nil
-        let jobs = JobBenchmarks(
-            workDirectory: work, scripts: scripts, now: now, quick: quick, embedder: consolidationEmbedder, log: log)
         if let only {
             try await measureOnly(only.split(separator: ",").compactMap { JobName(rawValue: String($0)) }, jobs: jobs,
                 source: source, orphanSource: orphanSource)
@@ -112,7 +140,6 @@ struct Bench: AsyncParsableCommand {
         embeddings.backfillPerSecond = Double(backfill.memories) / backfill.seconds
         log("embedding: \(backfill.memories) memories backfilled in \(String(format: "%.1f", backfill.seconds)) s")
 
-        let daemon = DaemonBenchmarks(memkeepd: binary, workDirectory: work, scripts: scripts, quick: quick, log: log)
         let builtin = ["MEMKEEP_EMBEDDINGS_PROVIDER": "builtin", "MEMKEEP_EMBEDDINGS_MODEL_DIR": modelDirectory]
         let (http, idle) = try await daemon.run(
             source: embedded, heavyAgentMemories: summary.heavyAgentMemories, environment: builtin)
@@ -124,11 +151,10 @@ struct Bench: AsyncParsableCommand {
             options: ["mode": quick ? "--quick" : "full", "memories": "\(count)", "seed": "\(seed)"], store: summary,
             orphanStoreSessions: count, jobs: figures, http: http, idle: idle, embeddings: embeddings,
             residentMegabytesWithoutModel: withoutModel, totalSeconds: (ContinuousClock.now - started).seconds,
-            remeasured: nil)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(report).write(to: URL(fileURLWithPath: output))
-        if !results.isEmpty { try report.markdown().write(toFile: results, atomically: true, encoding: .utf8) }
+            remeasured: nil,
+            // The full curve takes its own run (`--scale`); the quick run measures a small one.
+            scale: quick ? try await scaling?.measure(sizes: [20_000, 50_000]) : try previousReport()?.scale)
+        try write(report)
         for path in [source, orphanSource, embedded] {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         }
@@ -136,9 +162,37 @@ struct Bench: AsyncParsableCommand {
         print(report.markdown())
     }
 
+    static func counts(_ list: String) throws -> [Int] {
+        try list.split(separator: ",").map {
+            guard let count = Int($0.trimmingCharacters(in: .whitespaces)), count > 0 else {
+                throw BenchError.missing("a positive count in \"\(list)\" (got \"\($0)\")")
+            }
+            return count
+        }
+    }
+
+    /// The report at --output of an earlier run, if there is one.
+    func previousReport() throws -> BenchReport? {
+        guard FileManager.default.fileExists(atPath: output) else { return nil }
+        return try JSONDecoder().decode(BenchReport.self, from: Data(contentsOf: URL(fileURLWithPath: output)))
+    }
+
+    /// Writes the report to --output (unless `json` is false), its tables to --results and its
+    /// scaling chart to --chart.
+    func write(_ report: BenchReport, json: Bool = true) throws {
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(report).write(to: URL(fileURLWithPath: output))
+        }
+        let chartName = URL(fileURLWithPath: chart).lastPathComponent
+        if !results.isEmpty { try report.markdown(chart: chartName).write(toFile: results, atomically: true, encoding: .utf8) }
+        if let scale = report.scale { try ScaleChart.svg(scale).write(toFile: chart, atomically: true, encoding: .utf8) }
+    }
+
     /// Measures `names` and replaces their figures in the report at --output.
     func measureOnly(_ names: [JobName], jobs: JobBenchmarks, source: String, orphanSource: String) async throws {
-        var report = try JSONDecoder().decode(BenchReport.self, from: Data(contentsOf: URL(fileURLWithPath: output)))
+        guard var report = try previousReport() else { throw BenchError.missing("\(output) of a full run (--only updates it)") }
         for job in names {
             let figures = try await jobs.measure(
                 job, source: job == .orphans ? orphanSource : source, interference: job == .purge || job == .decay)
@@ -146,10 +200,7 @@ struct Bench: AsyncParsableCommand {
             report.remeasured = (report.remeasured ?? [:]).merging(
                 [job.rawValue: ISO8601DateFormatter().string(from: Date())]) { $1 }
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(report).write(to: URL(fileURLWithPath: output))
-        if !results.isEmpty { try report.markdown().write(toFile: results, atomically: true, encoding: .utf8) }
+        try write(report)
         for job in report.jobs where names.map(\.rawValue).contains(job.job) {
             print("\(job.job): \(job.rows) in \(String(format: "%.2f", job.memkeepdSeconds)) s, \(Int(job.memkeepdRowsPerSecond))/s; floor \(Int(job.floorRowsPerSecond))/s; hand-written \(Int(job.handwrittenRowsPerSecond))/s")
         }

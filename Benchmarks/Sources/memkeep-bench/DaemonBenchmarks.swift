@@ -69,9 +69,10 @@ struct DaemonBenchmarks {
         }
     }
 
-    /// Runs the daemon on a copy of `source`, with the periodic jobs recorded as just run (the
-    /// job figures are measured separately; here the API is measured alone).
-    func run(source: String, heavyAgentMemories: Int, environment extra: [String: String]) async throws -> (HTTPFigures, IdleFigures) {
+    /// A copy of `source` for `serve`, with the periodic jobs recorded as just run (the job
+    /// figures are measured separately; here the API is measured alone) and the open sessions
+    /// the heartbeat load touches.
+    func serveCopy(of source: String) throws -> String {
         let copy = "\(workDirectory)/serve.db"
         try Shell.copyStore(source, to: copy)
         let wallNow = Int64(Date().timeIntervalSince1970 * 1000)
@@ -86,7 +87,28 @@ struct DaemonBenchmarks {
         }
         let prepared = try Shell.run("/usr/bin/sqlite3", [copy], input: setup)
         guard prepared.status == 0 else { throw BenchError.tool("sqlite3", prepared.output) }
+        return copy
+    }
 
+    /// Heartbeats from 32 connections over the 100 open sessions of `serveCopy`.
+    func heartbeats(base: String, seconds: Int) throws -> WrkResult {
+        let sessions = (0..<100).map { "wrk-\($0)" }.joined(separator: ",")
+        return try wrk(["-t2", "-c32", "-d\(seconds)s", "-s", "\(scripts)/wrk/touch.lua", base], env: ["SESSIONS": sessions])
+    }
+
+    /// Recall of one repeated question (its vector cached after the first) for `agent`, from 4
+    /// connections: the ranking over the agent's memories, without the model's pass. One request
+    /// first loads the agent's vectors and the question's vector, so the figures are the steady state.
+    func repeatedRecall(base: String, agent: String, seconds: Int) throws -> WrkResult {
+        let url = "\(base)/v1/memory/recall?agent_id=\(agent)&query=postgresql%20aws%20billing%20migration&top_k=8"
+        let warm = try Shell.run("/usr/bin/curl", ["-sf", "-o", "/dev/null", url])
+        guard warm.status == 0 else { throw BenchError.tool("curl \(url)", warm.output) }
+        return try wrk(["-t2", "-c4", "-d\(seconds)s", url], env: [:])
+    }
+
+    /// Runs the daemon on a copy of `source`: the API under load, then the idle daemon.
+    func run(source: String, heavyAgentMemories: Int, environment extra: [String: String]) async throws -> (HTTPFigures, IdleFigures) {
+        let copy = try serveCopy(of: source)
         let (process, port, ready) = try launch(store: copy, environment: extra)
         defer {
             process.terminate()
@@ -99,12 +121,9 @@ struct DaemonBenchmarks {
         let base = "http://127.0.0.1:\(port)"
         let seconds = quick ? 3 : 10
         log("http: heartbeats (touch)")
-        let sessions = (0..<100).map { "wrk-\($0)" }.joined(separator: ",")
-        let touch = try wrk(["-t2", "-c32", "-d\(seconds)s", "-s", "\(scripts)/wrk/touch.lua", base], env: ["SESSIONS": sessions])
+        let touch = try heartbeats(base: base, seconds: seconds)
         log("http: recall for an agent with \(heavyAgentMemories) memories")
-        let recall = try wrk(
-            ["-t2", "-c4", "-d\(seconds)s", "\(base)/v1/memory/recall?agent_id=\(Generator.heavyAgent)&query=postgresql%20aws%20billing%20migration&top_k=8"],
-            env: [:])
+        let recall = try repeatedRecall(base: base, agent: Generator.heavyAgent, seconds: seconds)
         log("http: recall with a new question each time (every query embedded)")
         let newQueries = try wrk(
             ["-t2", "-c4", "-d\(seconds)s", "-s", "\(scripts)/wrk/recall.lua", base], env: ["AGENT": Generator.heavyAgent])
