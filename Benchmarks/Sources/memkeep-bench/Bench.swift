@@ -150,7 +150,8 @@ struct Bench: AsyncParsableCommand {
             startedAt: ISO8601DateFormatter().string(from: Date()), machine: Self.machine(),
             options: ["mode": quick ? "--quick" : "full", "memories": "\(count)", "seed": "\(seed)"], store: summary,
             orphanStoreSessions: count, jobs: figures, http: http, idle: idle, embeddings: embeddings,
-            residentMegabytesWithoutModel: withoutModel, totalSeconds: (ContinuousClock.now - started).seconds,
+            residentMegabytesWithoutModel: withoutModel.megabytes, residentWithoutModelBreakdown: withoutModel.breakdown,
+            totalSeconds: (ContinuousClock.now - started).seconds,
             remeasured: nil,
             // The full curve takes its own run (`--scale`); the quick run measures a small one.
             scale: quick ? try await scaling?.measure(sizes: [20_000, 50_000]) : try previousReport()?.scale)

@@ -56,6 +56,8 @@ struct DaemonBenchmarks {
         var idleSeconds: Double
         /// Of the resident memory after traffic: the mapped model weights.
         var modelResidentMegabytes: Double
+        /// The resident memory after traffic by kind (`residentBreakdown`).
+        var residentAfterTrafficBreakdown: [String: Double]?
 
         enum CodingKeys: String, CodingKey {
             case readyMilliseconds = "ready_ms"
@@ -66,6 +68,7 @@ struct DaemonBenchmarks {
             case storeAccessesPerMinute = "store_accesses_per_minute"
             case idleSeconds = "idle_seconds"
             case modelResidentMegabytes = "model_resident_mb"
+            case residentAfterTrafficBreakdown = "resident_after_traffic_breakdown_mb"
         }
     }
 
@@ -152,6 +155,7 @@ struct DaemonBenchmarks {
         let requests = touch.requests + recall.requests + newQueries.requests + store.requests + paced.latency.count
         let residentAfter = Self.residentMegabytes(process.processIdentifier)
         let modelResident = Self.mappedResidentMegabytes(process.processIdentifier, fileSuffix: "model.safetensors")
+        let afterTrafficBreakdown = Self.residentBreakdown(process.processIdentifier)
 
         log("idle: counting wake-ups and store accesses with nothing due")
         let idleSeconds = quick ? 10.0 : 60.0
@@ -164,7 +168,8 @@ struct DaemonBenchmarks {
         let idle = IdleFigures(
             readyMilliseconds: ready, residentMegabytesAtStart: residentAtStart, residentMegabytesAfterTraffic: residentAfter,
             trafficRequests: requests, wakeUpsPerMinute: wakeUps * 60 / idleSeconds,
-            storeAccessesPerMinute: accesses * 60 / idleSeconds, idleSeconds: idleSeconds, modelResidentMegabytes: modelResident)
+            storeAccessesPerMinute: accesses * 60 / idleSeconds, idleSeconds: idleSeconds, modelResidentMegabytes: modelResident,
+            residentAfterTrafficBreakdown: afterTrafficBreakdown)
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: copy + suffix) }
         return (http, idle)
     }
@@ -231,14 +236,14 @@ struct DaemonBenchmarks {
     }
 
     /// Resident memory of a daemon started on `store` with `environment`, 2 s after READY=1.
-    func residentAtStart(store: String, environment: [String: String]) async throws -> Double {
+    func residentAtStart(store: String, environment: [String: String]) async throws -> (megabytes: Double, breakdown: [String: Double]) {
         let (process, _, _) = try launch(store: store, environment: environment)
         defer {
             process.terminate()
             process.waitUntilExit()
         }
         try await Task.sleep(for: .seconds(2))
-        return Self.residentMegabytes(process.processIdentifier)
+        return (Self.residentMegabytes(process.processIdentifier), Self.residentBreakdown(process.processIdentifier))
     }
 
     struct WrkResult {
@@ -300,21 +305,46 @@ struct DaemonBenchmarks {
         return kilobytes / 1024
     }
 
-    /// Resident megabytes of the process's mappings of files whose path ends in `suffix`.
-    static func mappedResidentMegabytes(_ pid: Int32, fileSuffix suffix: String) -> Double {
+    /// Resident kilobytes of each mapping of the process (its path, or "" for anonymous memory).
+    static func residentMappings(_ pid: Int32) -> [(path: String, kilobytes: Double)] {
         // Read to the end: /proc reports a size of 0, which a sized read takes at its word.
-        guard let handle = FileHandle(forReadingAtPath: "/proc/\(pid)/smaps"), let data = try? handle.readToEnd() else { return -1 }
-        let smaps = String(decoding: data, as: UTF8.self)
-        var inFile = false
-        var kilobytes = 0.0
-        for line in smaps.split(separator: "\n") {
+        guard let handle = FileHandle(forReadingAtPath: "/proc/\(pid)/smaps"), let data = try? handle.readToEnd() else { return [] }
+        var mappings: [(path: String, kilobytes: Double)] = []
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
             if let first = line.first, first.isHexDigit, line.contains("-") {
-                inFile = line.hasSuffix(suffix)
-            } else if inFile, line.hasPrefix("Rss:") {
-                kilobytes += Double(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+                let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+                mappings.append((fields.count > 5 ? fields[5].trimmingCharacters(in: .whitespaces) : "", 0))
+            } else if !mappings.isEmpty, line.hasPrefix("Rss:") {
+                mappings[mappings.count - 1].kilobytes += Double(line.split(separator: " ").dropFirst().first ?? "") ?? 0
             }
         }
-        return kilobytes / 1024
+        return mappings
+    }
+
+    /// Resident megabytes of the process's mappings of files whose path ends in `suffix`.
+    static func mappedResidentMegabytes(_ pid: Int32, fileSuffix suffix: String) -> Double {
+        residentMappings(pid).filter { $0.path.hasSuffix(suffix) }.reduce(0) { $0 + $1.kilobytes } / 1024
+    }
+
+    /// Where the resident memory is, in megabytes: memkeepd's own code and data, the Swift
+    /// runtime and Foundation, other shared libraries (SQLite, OpenBLAS, libc…), the mapped
+    /// model, the store's mapped files, and anonymous memory (malloc's heaps, with SQLite's
+    /// page caches and the vector cache, and thread stacks).
+    static func residentBreakdown(_ pid: Int32) -> [String: Double] {
+        var breakdown: [String: Double] = [:]
+        for mapping in residentMappings(pid) where mapping.kilobytes > 0 {
+            let path = mapping.path
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            let category =
+                if path.isEmpty || path.hasPrefix("[") { "anonymous" }
+                else if name == "memkeepd" { "memkeepd" }
+                else if path.contains("/swift/") { "swift_runtime_and_foundation" }
+                else if name.hasSuffix(".safetensors") { "model" }
+                else if name.hasSuffix(".db") || name.hasSuffix("-shm") || name.hasSuffix("-wal") { "store_files" }
+                else { "other_libraries" }
+            breakdown[category, default: 0] += mapping.kilobytes / 1024
+        }
+        return breakdown
     }
 }
 

@@ -20,6 +20,9 @@ struct JobFigures: Codable {
     var writerAlone: Percentiles?
     var writerDuringMemkeepd: Percentiles?
     var writerDuringFloor: Percentiles?
+    /// A writer that retries a locked store every millisecond instead of through SQLite's
+    /// busy handler: how long memkeepd really holds the store.
+    var pollingWriterDuringMemkeepd: Percentiles?
 
     enum CodingKeys: String, CodingKey {
         case job, rows
@@ -34,6 +37,7 @@ struct JobFigures: Codable {
         case writerAlone = "writer_alone"
         case writerDuringMemkeepd = "writer_during_memkeepd"
         case writerDuringFloor = "writer_during_floor"
+        case pollingWriterDuringMemkeepd = "polling_writer_during_memkeepd"
     }
 }
 
@@ -84,13 +88,16 @@ struct JobBenchmarks {
         return (rows, seconds, object["complete"] as? Bool ?? false)
     }
 
-    /// Runs `body` while the foreground writer inserts at `rate` per second; its latencies.
-    func withWriter(path: String, rate: Double = 200, _ body: () async throws -> Void) async throws -> Percentiles {
+    /// Runs `body` while the foreground writer inserts at `rate` per second (retrying a locked
+    /// store every `retryMilliseconds` if given, else through SQLite's busy handler); its latencies.
+    func withWriter(
+        path: String, rate: Double = 200, retryMilliseconds: Int? = nil, _ body: () async throws -> Void
+    ) async throws -> Percentiles {
         let stop = "\(workDirectory)/writer.stop"
         try? FileManager.default.removeItem(atPath: stop)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["\(scripts)/writer.py", path, "\(rate)", stop]
+        process.arguments = ["\(scripts)/writer.py", path, "\(rate)", stop] + (retryMilliseconds.map { ["\($0)"] } ?? [])
         let output = Pipe()
         process.standardOutput = output
         try process.run()
@@ -126,6 +133,10 @@ struct JobBenchmarks {
             figures.writerAlone = try await withWriter(path: copy) { try await Task.sleep(for: .seconds(quick ? 1 : 3)) }
             try Shell.copyStore(source, to: copy)
             figures.writerDuringMemkeepd = try await withWriter(path: copy) { _ = try await memkeepd(job, path: copy) }
+            try Shell.copyStore(source, to: copy)
+            figures.pollingWriterDuringMemkeepd = try await withWriter(path: copy, retryMilliseconds: 1) {
+                _ = try await memkeepd(job, path: copy)
+            }
             try Shell.copyStore(source, to: copy)
             figures.writerDuringFloor = try await withWriter(path: copy) { _ = try floor(job, path: copy) }
         }

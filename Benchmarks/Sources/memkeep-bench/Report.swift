@@ -14,6 +14,8 @@ struct BenchReport: Codable {
     var embeddings: EmbeddingBenchmarks.Figures
     /// The daemon on the same store with `embeddings.provider: none`.
     var residentMegabytesWithoutModel: Double
+    /// That figure by kind (`DaemonBenchmarks.residentBreakdown`).
+    var residentWithoutModelBreakdown: [String: Double]?
     var totalSeconds: Double
     /// Jobs measured again since the full run (`--only`), with when.
     var remeasured: [String: String]?
@@ -26,6 +28,7 @@ struct BenchReport: Codable {
         case orphanStoreSessions = "orphan_store_sessions"
         case jobs, http, idle, embeddings
         case residentMegabytesWithoutModel = "resident_mb_without_model"
+        case residentWithoutModelBreakdown = "resident_without_model_breakdown_mb"
         case totalSeconds = "total_seconds"
         case remeasured, scale
     }
@@ -43,6 +46,32 @@ struct BenchReport: Codable {
 
     static func f(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
     static func rate(_ value: Double) -> String { value >= 1000 ? String(format: "%.0f/s", value) : String(format: "%.1f/s", value) }
+
+    /// The resident memory by kind, at start without the model and after traffic with it.
+    func whereMemoryGoes() -> [String] {
+        let kinds = [
+            ("memkeepd", "memkeepd's code and data"), ("swift_runtime_and_foundation", "the Swift runtime and Foundation"),
+            ("other_libraries", "other libraries (SQLite, OpenBLAS, libc, libstdc++)"), ("model", "the mapped model"),
+            ("store_files", "the store's mapped files"), ("anonymous", "anonymous memory (malloc's heaps: SQLite's page caches, the vector cache, buffers; thread stacks)"),
+        ]
+        func line(_ title: String, _ breakdown: [String: Double]?) -> String? {
+            guard let breakdown else { return nil }
+            return "- **\(title)**: " + kinds.compactMap { key, name in breakdown[key].map { "\(name) \(Self.f($0)) MB" } }
+                .joined(separator: "; ") + "."
+        }
+        let lines = [
+            line("After start, without the model (\(Self.f(residentMegabytesWithoutModel)) MB)", residentWithoutModelBreakdown),
+            line("After traffic, with the model (\(Self.f(idle.residentMegabytesAfterTraffic)) MB)", idle.residentAfterTrafficBreakdown),
+        ].compactMap { $0 }
+        guard let start = residentWithoutModelBreakdown, !lines.isEmpty else { return [] }
+        let code = ["memkeepd", "swift_runtime_and_foundation", "other_libraries"].reduce(0) { $0 + (start[$1] ?? 0) }
+        let analysis = [
+            "- **Code is most of it.** \(Self.f(code)) MB of the start figure is code and data mapped from the binary and its libraries, more than the 30 MB target alone. Of the Swift libraries, Foundation's (libFoundation, FoundationEssentials, FoundationInternationalization and the ICU library) are about 11 MB resident. FoundationEssentials cannot replace Foundation in this process: GRDB (in 57 of its files) and Yams import Foundation unconditionally, so it is loaded whatever memkeepd’s own modules import. The NIO event loops are already sized to the machine (Hummingbird's default group: one thread per core, 2 here); the process runs 9 threads.",
+            "- **Anonymous memory** at start is mostly the writer's page cache (16 MiB by `PRAGMA cache_size`, chosen for the jobs' throughput), filled by the start-up orphan sweep of this store; a daemon started on an empty store has about 5 MB. After traffic it adds the two readers' caches, the recalled agent's vectors (10,000 × 384 floats, 15 MB), the query-vector cache, the model's activation and OpenBLAS buffers, and what malloc keeps from freed blocks in its per-thread arenas (`MALLOC_ARENA_MAX=2` moved the after-traffic figure by less than the run-to-run spread of about 20 MB in three runs each).",
+            "- **What would close it:** a binary without Foundation (GRDB and Yams replaced or patched to import FoundationEssentials), `-Osize` for the code resident at start, and a smaller writer cache traded against decay and purge throughput. None is taken here: each gives a few megabytes against a target 30 MB or more away.",
+        ]
+        return ["## Where the memory goes (/proc/PID/smaps, resident)", ""] + lines + analysis + [""]
+    }
 
     /// What the profile (perf record on `serve` under the same wrk load) shows for the
     /// embedding figures, with this run's numbers.
@@ -154,11 +183,11 @@ struct BenchReport: Codable {
             let target: (String, Bool?) =
                 switch figures.job {
                 case "purge", "decay": ("≤ 1.5× floor", figures.ratioToFloor <= 1.5)
-                case "orphans": ("< 50 ms", figures.memkeepdSeconds < 0.05)
-                case "consolidate":
-                    ("≥ 3× hand-written", figures.memkeepdRowsPerSecond >= 3 * figures.handwrittenRowsPerSecond)
+                case "orphans": ("≤ 1.2× floor", figures.ratioToFloor <= 1.2)
                 default: ("", nil)
                 }
+            // Ahead of the hand-written script on every job; purge and consolidation by 3×.
+            let ahead = ["purge", "consolidate"].contains(figures.job) ? 3.0 : 1.0
             let unit = figures.job == "consolidate" ? "sessions" : figures.job == "orphans" ? "sessions closed" : "rows"
             jobRows.append(Row(
                 figure: "\(figures.job): \(figures.rows) \(unit)",
@@ -168,7 +197,9 @@ struct BenchReport: Codable {
             jobRows.append(Row(
                 figure: "\(figures.job): hand-written Python\(figures.handwrittenComplete ? "" : " (stopped at its time limit)")",
                 value: Self.rate(figures.handwrittenRowsPerSecond), floor: Self.rate(figures.floorRowsPerSecond),
-                ratio: Self.f(figures.handwrittenRatioToFloor, 2) + "×", target: "", met: nil))
+                ratio: Self.f(figures.handwrittenRatioToFloor, 2) + "×",
+                target: ahead > 1 ? "memkeepd ≥ \(Self.f(ahead, 0))× hand-written" : "memkeepd ahead",
+                met: figures.memkeepdRowsPerSecond >= ahead * figures.handwrittenRowsPerSecond))
         }
         table("Jobs", jobRows)
         var writerRows: [Row] = []
@@ -180,14 +211,20 @@ struct BenchReport: Codable {
                 value: "\(Self.f(ours.p50Ms, 2)) / \(Self.f(ours.p99Ms, 2)) / \(Self.f(ours.maxMs, 1)) ms",
                 floor: "\(Self.f(floor.p50Ms, 2)) / \(Self.f(floor.p99Ms, 2)) / \(Self.f(floor.maxMs, 1)) ms",
                 ratio: "alone: \(Self.f(alone.p50Ms, 2)) / \(Self.f(alone.p99Ms, 2)) / \(Self.f(alone.maxMs, 1)) ms",
-                target: "p99 < 25 ms", met: ours.p99Ms < 25))
+                target: "p99 < 25 ms, max < 100 ms", met: ours.p99Ms < 25 && ours.maxMs < 100))
+            if let polling = figures.pollingWriterDuringMemkeepd {
+                writerRows.append(Row(
+                    figure: "same, the writer retrying a locked store every 1 ms (no busy handler)",
+                    value: "\(Self.f(polling.p50Ms, 2)) / \(Self.f(polling.p99Ms, 2)) / \(Self.f(polling.maxMs, 1)) ms",
+                    floor: "", ratio: "", target: "", met: nil))
+            }
         }
         table("Foreground writer (200 inserts/s) while a job runs", writerRows)
         table("HTTP API on loopback (wrk)", [
             Row(figure: "heartbeats (touch), 32 connections", value: Self.rate(http.touchRequestsPerSecond), floor: "", ratio: "",
                 target: "≥ 15,000/s", met: http.touchRequestsPerSecond >= 15000),
             Row(figure: "touch latency p50 / p99", value: "\(Self.f(http.touchLatency.p50Ms, 2)) / \(Self.f(http.touchLatency.p99Ms, 2)) ms",
-                floor: "", ratio: "", target: "", met: nil),
+                floor: "", ratio: "", target: "p99 < 5 ms", met: http.touchLatency.p99Ms < 5),
             Row(figure: "hybrid recall p50, agent with \(http.recallAgentMemories) memories, 4 connections, query embedding included",
                 value: "\(Self.f(http.recallLatency.p50Ms, 2)) ms (\(Self.rate(http.recallRequestsPerSecond)))",
                 floor: "", ratio: "", target: "p50 < 5 ms", met: http.recallLatency.p50Ms < 5),
@@ -229,6 +266,9 @@ struct BenchReport: Codable {
             Row(figure: "resident memory after \(idle.trafficRequests) requests (over an hour of traffic at 10 req/s), with the model",
                 value: "\(Self.f(idle.residentMegabytesAfterTraffic)) MB", floor: "", ratio: "", target: "< 60 MB",
                 met: idle.residentMegabytesAfterTraffic < 60),
+            Row(figure: "the same, the model's mapped pages excluded",
+                value: "\(Self.f(idle.residentMegabytesAfterTraffic - idle.modelResidentMegabytes)) MB", floor: "", ratio: "",
+                target: "< 30 MB", met: idle.residentMegabytesAfterTraffic - idle.modelResidentMegabytes < 30),
             Row(figure: "wake-ups per minute with nothing due (\(Self.f(idle.idleSeconds, 0)) s observed)",
                 value: Self.f(idle.wakeUpsPerMinute, 1), floor: "", ratio: "", target: "0 but its own deadlines",
                 met: idle.wakeUpsPerMinute == 0),
@@ -237,6 +277,7 @@ struct BenchReport: Codable {
             Row(figure: "start to READY=1 (migrations on the big store, listener bound)", value: "\(Self.f(idle.readyMilliseconds)) ms",
                 floor: "", ratio: "", target: "≤ 200 ms", met: idle.readyMilliseconds <= 200),
         ])
+        out.append(contentsOf: whereMemoryGoes())
         out.append(contentsOf: whereTheTimeGoes())
         out.append(contentsOf: whereConsolidationTimeGoes())
         out.append(contentsOf: whereWriteTimeGoes())
