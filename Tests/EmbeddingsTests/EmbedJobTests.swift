@@ -12,6 +12,7 @@ import TestSupport
     static func runner(_ test: TestStore, embedder: any TextEmbedder) -> JobRunner {
         var configuration = MaintenanceConfiguration()
         configuration.jobs.batchPause = .zero
+        configuration.jobs.contendedPause = .zero
         configuration.embed.batchSize = 2
         return JobRunner(
             store: test.store, configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },

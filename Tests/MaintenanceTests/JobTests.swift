@@ -9,6 +9,7 @@ extension TestStore {
     func runner(_ configure: (inout MaintenanceConfiguration) -> Void = { _ in }) -> JobRunner {
         var configuration = MaintenanceConfiguration()
         configuration.jobs.batchPause = .zero
+        configuration.jobs.contendedPause = .zero
         // Batches end at their row limits, not at a real-time bound that a busy machine would
         // reach at a different row each run; the bound has its own tests on a ticking clock.
         configuration.jobs.maxBatchTime = .seconds(3600)

@@ -32,6 +32,7 @@ import Testing
             // Pauses between batches sleep on the mock clock too; the tests step only the sleeps
             // they are about.
             configuration.jobs.batchPause = .zero
+            configuration.jobs.contendedPause = .zero
             configure(&configuration)
             let logger = Logger(label: "scheduler") { [logs] _ in CapturedLog.Handler(sink: logs) }
             let runner = JobRunner(

@@ -127,3 +127,30 @@ public final class TickingClock: Clock, Sendable {
         try await Task.sleep(for: .seconds(86_400))
     }
 }
+
+/// A clock whose short sleeps (a job's pauses) return at once, recorded with the time they asked
+/// for; `onSleep` runs first with each one's index. Long sleeps (a run's timeout) wait for
+/// cancellation, as on `TickingClock`.
+public final class PauseRecordingClock: Clock, Sendable {
+    public typealias Instant = AnyClock.Instant
+    private let state = Mutex<(now: Duration, pauses: [Duration])>((.zero, []))
+    private let onSleep: @Sendable (Int) async throws -> Void
+    public let minimumResolution: Duration = .zero
+
+    public init(onSleep: @escaping @Sendable (Int) async throws -> Void = { _ in }) { self.onSleep = onSleep }
+
+    public var now: Instant { Instant(offset: state.withLock { $0.now }) }
+    public var pauses: [Duration] { state.withLock { $0.pauses } }
+
+    public func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
+        let index: Int? = state.withLock { state in
+            let asked = deadline.offset - state.now
+            guard asked <= .seconds(1) else { return nil }
+            state.pauses.append(asked)
+            state.now = max(state.now, deadline.offset)
+            return state.pauses.count - 1
+        }
+        guard let index else { return try await Task.sleep(for: .seconds(86_400)) }
+        try await onSleep(index)
+    }
+}

@@ -21,6 +21,7 @@ import Maintenance
               backoff_initial: 1s
               backoff_max: 1m
               max_batch_time: 25ms
+              contended_pause: 40ms
               decay: {interval: 2h, jitter: 0, timeout: 5m}
             http:
               listen: "[::1]:8080"
@@ -34,6 +35,7 @@ import Maintenance
         #expect(configuration.maintenance.jobs.timeout[.decay] == .seconds(300))
         #expect(configuration.maintenance.jobs.backoffInitial == .seconds(1))
         #expect(configuration.maintenance.jobs.maxBatchTime == .milliseconds(25))
+        #expect(configuration.maintenance.jobs.contendedPause == .milliseconds(40))
         #expect(try load("store:\n  readers: 4\n").store.readers == 4)
         #expect(configuration.http.host == "::1" && configuration.http.port == 8080)
         #expect(configuration.shutdownGrace == .seconds(30))
@@ -50,6 +52,7 @@ import Maintenance
             ("jobs:\n  backoff_initial: 1m\n  backoff_max: 1s\n", "jobs.backoff_max: must not be shorter than jobs.backoff_initial"),
             ("shutdown:\n  grace: 0\n", "test.yaml:2: shutdown.grace: must be more than 0"),
             ("jobs:\n  max_batch_time: 0\n", "test.yaml:2: jobs.max_batch_time: must be more than 0"),
+            ("jobs:\n  contended_pause: long\n", "test.yaml:2: jobs.contended_pause: must be a duration"),
             ("store:\n  readers: 0\n", "test.yaml:2: store.readers: must be a whole number from 1 to 64"),
             ("log:\n  target: syslog\n", "test.yaml:2: log.target: must be auto, journal or stderr"),
         ]

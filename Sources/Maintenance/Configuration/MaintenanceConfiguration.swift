@@ -126,6 +126,9 @@ public struct MaintenanceConfiguration: Sendable, Equatable {
         public var backoffMax: Duration = .seconds(900)
         /// Pause between batches so foreground writers get the lock.
         public var batchPause: Duration = .milliseconds(2)
+        /// Pause between batches while another process writes to the store: longer than the
+        /// 25 ms SQLite's busy handler sleeps at most, so its writer finds the lock free.
+        public var contendedPause: Duration = .milliseconds(30)
         /// How long a lease lasts without renewal; renewed between batches.
         public var leaseTTL: Duration = .seconds(60)
         public init() {}

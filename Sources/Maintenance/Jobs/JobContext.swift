@@ -1,5 +1,6 @@
 import Logging
 import MemoryStore
+import Synchronization
 
 /// What a job run gets: the store, the run's `now` (fixed for the whole run), and the pacing
 /// between batches (pause, lease renewal, time budget).
@@ -25,19 +26,35 @@ public struct JobContext: Sendable {
     }
 }
 
-/// Paces a run: a budget on the monotonic clock (never the `--now` clock) and a hook to keep
-/// the job's lease alive.
-struct Pacer: Sendable {
+/// Paces a run: a budget on the monotonic clock (never the `--now` clock), pauses that make
+/// room for other processes' writers (`PausePolicy`) and a hook to keep the job's lease alive.
+final class Pacer: Sendable {
     let clock: AnyClock
     let deadline: AnyClock.Instant
-    let pause: Duration
+    let pauses: Mutex<PausePolicy>
+    /// The store's `data_version`: moves when another process commits.
+    let dataVersion: @Sendable () async throws -> Int64
     let keepLease: @Sendable () async throws -> Void
     /// True once the daemon is shutting down: the run ends after the batch that just committed.
     let shouldStop: @Sendable () -> Bool
 
+    init(
+        clock: AnyClock, deadline: AnyClock.Instant, pauses: PausePolicy, dataVersion: @escaping @Sendable () async throws -> Int64,
+        keepLease: @escaping @Sendable () async throws -> Void, shouldStop: @escaping @Sendable () -> Bool
+    ) {
+        self.clock = clock
+        self.deadline = deadline
+        self.pauses = Mutex(pauses)
+        self.dataVersion = dataVersion
+        self.keepLease = keepLease
+        self.shouldStop = shouldStop
+    }
+
     func nextBatchAllowed() async throws -> Bool {
         try Task.checkCancellation()
         guard clock.now < deadline, !shouldStop() else { return false }
+        let version = try await dataVersion()
+        let pause = pauses.withLock { $0.pause(dataVersion: version) }
         if pause > .zero { try await clock.sleep(for: pause) }
         try await keepLease()
         return true

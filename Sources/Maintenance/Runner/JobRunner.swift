@@ -89,7 +89,8 @@ public struct JobRunner: Sendable {
                 store: store, configuration: configuration, now: now, dryRun: dryRun, agent: agent, logger: logger,
                 pacer: Pacer(
                     clock: clock, deadline: started + (configuration.jobs.budget[job] ?? .seconds(60)),
-                    pause: configuration.jobs.batchPause, keepLease: keeper.keep, shouldStop: shouldStop))
+                    pauses: PausePolicy(quiet: configuration.jobs.batchPause, contended: configuration.jobs.contendedPause),
+                    dataVersion: { [store] in try await store.dataVersion() }, keepLease: keeper.keep, shouldStop: shouldStop))
             let summarizer = summarizer
             let embedder = embedder
             let spend = SpendLedger(store: store, runID: runID, clock: leaseClock)

@@ -96,6 +96,12 @@ public final class MemoryStore: Sendable {
         }
     }
 
+    /// SQLite's `data_version` of the writer connection: it moves when another connection, that
+    /// is another process, commits to the store, and never for this process's own writes.
+    public func dataVersion() async throws -> Int64 {
+        try await pool.writeWithoutTransaction { db in try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+    }
+
     /// Whether every migration this build knows has been applied.
     public func isMigrated() throws -> Bool {
         try pool.read { db in try Schema.migrator.hasCompletedMigrations(db) }

@@ -101,6 +101,7 @@ struct ConfigurationLoader {
             c.maintenance.purge.jobRunsRetention = try ConfigValue.millis(v)
         }),
         ("jobs.batch_pause", { c, v throws(ConfigReason) in c.maintenance.jobs.batchPause = try ConfigValue.duration(v) }),
+        ("jobs.contended_pause", { c, v throws(ConfigReason) in c.maintenance.jobs.contendedPause = try ConfigValue.duration(v) }),
         ("jobs.max_batch_time", { c, v throws(ConfigReason) in
             c.maintenance.jobs.maxBatchTime = try ConfigValue.positiveDuration(v)
         }),

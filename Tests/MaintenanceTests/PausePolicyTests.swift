@@ -1,0 +1,87 @@
+import Foundation
+import Maintenance
+import MemoryStore
+import TestSupport
+import Testing
+
+/// A job pauses longer between its batches while another process writes to the store, so that
+/// process's writer, polling in SQLite's busy handler, finds the lock free when it looks.
+@Suite struct PausePolicyTests {
+    static let quiet = Duration.milliseconds(2)
+    static let contended = Duration.milliseconds(30)
+
+    /// `data_version` readings, one per pause, and the pauses they give (q: quiet, c: contended).
+    @Test(arguments: [
+        ([1, 1, 1, 1], "qqqq"),
+        ([1, 2], "qc"),
+        ([1, 2, 2, 2, 2, 2, 2, 2, 2, 2], "qccccccccq"),
+        ([1, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3], "qcccccccccccq"),
+        ([5], "q"),
+    ] as [([Int64], String)])
+    func anotherProcessesWriteLengthensTheNextEightPauses(versions: [Int64], expected: String) {
+        var policy = PausePolicy(quiet: Self.quiet, contended: Self.contended)
+        let pauses = versions.map { policy.pause(dataVersion: $0) == Self.quiet ? "q" : "c" }.joined()
+        #expect(pauses == expected)
+    }
+
+    @Test func aContendedPauseIsNeverShorterThanTheQuietOne() {
+        var policy = PausePolicy(quiet: .milliseconds(50), contended: Self.contended)
+        #expect(policy.pause(dataVersion: 1) == .milliseconds(50))
+        #expect(policy.pause(dataVersion: 2) == .milliseconds(50))
+    }
+
+    @Test func theStoresDataVersionMovesForAnotherConnectionsCommitOnly() async throws {
+        let t = try TestStore()
+        let before = try await t.store.dataVersion()
+        _ = try await t.store.storeMemory(NewMemory(agentID: "a1", content: "our own write"))
+        #expect(try await t.store.dataVersion() == before, "this process's writes share the writer connection")
+        let other = try MemoryStore(path: t.directory.appendingPathComponent("store.db").path, clock: t.clock)
+        _ = try await other.storeMemory(NewMemory(agentID: "a2", content: "another process's write"))
+        #expect(try await t.store.dataVersion() != before)
+    }
+
+    /// Purge of 20 rows in batches of one: another connection commits during the first pause,
+    /// so the next eight pauses are the contended one and the rest are short again.
+    @Test func aPurgePausesLongerWhileAnotherConnectionWrites() async throws {
+        let t = try TestStore()
+        for index in 0..<20 {
+            _ = try await t.store.storeMemory(NewMemory(agentID: "a1", content: "transient \(index)", ttlSeconds: 60))
+        }
+        t.clock.advance(seconds: 61)
+        let other = try MemoryStore(path: t.directory.appendingPathComponent("store.db").path, clock: t.clock)
+        let clock = PauseRecordingClock { index in
+            if index == 0 { _ = try await other.storeMemory(NewMemory(agentID: "a2", content: "a foreground write")) }
+        }
+        var runner = t.runner {
+            $0.purge.batchSize = 1
+            $0.jobs.batchPause = Self.quiet
+            $0.jobs.contendedPause = Self.contended
+        }
+        runner.clock = AnyClock(clock)
+        let report = await t.run(.purge, runner)
+        #expect(report.status == .ok && report.deletedMemories == 20)
+        let pauses = clock.pauses
+        #expect(pauses.count >= 19)
+        #expect(pauses.first == Self.quiet)
+        #expect(Array(pauses.dropFirst().prefix(8)) == Array(repeating: Self.contended, count: 8))
+        #expect(pauses.dropFirst(9).allSatisfy { $0 == Self.quiet })
+    }
+
+    @Test func withoutAnotherWriterEveryPauseIsShort() async throws {
+        let t = try TestStore()
+        for index in 0..<10 {
+            _ = try await t.store.storeMemory(NewMemory(agentID: "a1", content: "transient \(index)", ttlSeconds: 60))
+        }
+        t.clock.advance(seconds: 61)
+        let clock = PauseRecordingClock()
+        var runner = t.runner {
+            $0.purge.batchSize = 1
+            $0.jobs.batchPause = Self.quiet
+            $0.jobs.contendedPause = Self.contended
+        }
+        runner.clock = AnyClock(clock)
+        let report = await t.run(.purge, runner)
+        #expect(report.status == .ok && report.deletedMemories == 10)
+        #expect(clock.pauses.count >= 9 && clock.pauses.allSatisfy { $0 == Self.quiet })
+    }
+}
