@@ -64,6 +64,27 @@ import Testing
         #expect(try await t.store.counts(now: t.clock.now()).expiredMemories == 0)
     }
 
+    @Test func theOrphanSweepCommitsEveryFiveSessionsAndEndsEachOnce() async throws {
+        let t = try TestStore()
+        var opened: [String] = []
+        for _ in 0..<12 { opened.append(try await t.store.startSession(SessionStart(agentID: "a1")).id) }
+        t.clock.advance(seconds: 1801)
+        let bound = Self.ticking()
+        var cursor = Cursor.start
+        var sizes: [Int] = []
+        var ended: [String] = []
+        while true {
+            let batch = try await t.store.closeOrphans(now: t.clock.now(), after: cursor, limit: 1000, dryRun: false, bound: bound)
+            sizes.append(batch.closed.count)
+            ended += batch.closed.map(\.id)
+            guard let next = batch.next else { break }
+            cursor = next
+        }
+        #expect(sizes == [5, 5, 2])
+        #expect(ended.sorted() == opened.sorted())
+        #expect(try await t.store.counts(now: t.clock.now()).openSessions == 0)
+    }
+
     /// Consolidation writes a chunk's consolidations in as many transactions as the bound needs.
     @Test(arguments: [(Duration.seconds(60), 1), (.milliseconds(5), 4)])
     func consolidationSplitsAChunkAtTheBound(limit: Duration, transactions: Int) async throws {

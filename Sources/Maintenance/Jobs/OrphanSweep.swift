@@ -9,7 +9,7 @@ public enum OrphanSweep {
         report.complete = try await context.forEachBatch { cursor in
             let batch = try await context.store.closeOrphans(
                 now: context.now, after: cursor, limit: context.configuration.orphans.batchSize,
-                dryRun: context.dryRun)
+                dryRun: context.dryRun, bound: context.batchBound)
             for session in batch.closed {
                 closed.append(session.id)
                 context.logger.info(

@@ -15,9 +15,14 @@ public struct OrphanBatch: Sendable {
 
 extension MemoryStore {
     /// Ends up to `limit` open sessions whose idle deadline is at or before `now`, reason `idle`,
-    /// `idle_since` = their last activity. A range scan of the deadline index.
-    public func closeOrphans(now: UnixMillis, after cursor: Cursor, limit: Int, dryRun: Bool) async throws -> OrphanBatch {
+    /// `idle_since` = their last activity. A range scan of the deadline index. The transaction
+    /// commits early once `bound` says its time is up; the cursor then points past the last
+    /// session ended.
+    public func closeOrphans(
+        now: UnixMillis, after cursor: Cursor, limit: Int, dryRun: Bool, bound: BatchBound? = nil
+    ) async throws -> OrphanBatch {
         try await transaction(dryRun: dryRun) { db in
+            let timeUp = BatchBound.start(bound)
             let rows = try Row.fetchAll(
                 db,
                 sql: """
@@ -35,13 +40,15 @@ extension MemoryStore {
                     """)
             var closed: [ClosedSession] = []
             for row in rows {
+                if !closed.isEmpty, timeUp() { break }
                 try update.execute(arguments: ["now": now, "rowid": row["rowid"] as Int64])
                 closed.append(
                     ClosedSession(
                         id: row["id"], agentID: row["agent_id"], idleSince: row["last_activity_at"],
                         deadline: row["idle_deadline_at"]))
             }
-            let next = rows.count == limit ? rows.last.map { Cursor(key: $0["idle_deadline_at"], rowid: $0["rowid"]) } : nil
+            let next = closed.count < rows.count || rows.count == limit
+                ? rows.prefix(closed.count).last.map { Cursor(key: $0["idle_deadline_at"], rowid: $0["rowid"]) } : nil
             return OrphanBatch(closed: closed, next: next)
         }
     }
