@@ -137,7 +137,7 @@ struct ScaleBenchmarks {
             process.terminate()
             process.waitUntilExit()
         }
-        try await Task.sleep(for: .seconds(2))
+        try await daemon.settled(copy)
         let base = "http://127.0.0.1:\(port)"
         let touch = try daemon.heartbeats(base: base, seconds: seconds)
         var recall: [ScaleRecall] = []
