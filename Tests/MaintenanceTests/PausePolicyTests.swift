@@ -40,27 +40,34 @@ import Testing
         #expect(try await t.store.dataVersion() != before)
     }
 
-    /// Purge of 20 rows in batches of one: another connection commits during the first pause,
-    /// so the next eight pauses are the contended one and the rest are short again.
-    @Test func aPurgePausesLongerWhileAnotherConnectionWrites() async throws {
-        let t = try TestStore()
-        for index in 0..<20 {
+    /// Purges `rows` expired memories in batches of one on a clock that records each pause;
+    /// `onSleep` runs at each pause with its index.
+    static func purge(
+        _ t: TestStore, rows: Int, onSleep: @escaping @Sendable (Int) async throws -> Void = { _ in }
+    ) async throws -> (JobReport, [Duration]) {
+        for index in 0..<rows {
             _ = try await t.store.storeMemory(NewMemory(agentID: "a1", content: "transient \(index)", ttlSeconds: 60))
         }
         t.clock.advance(seconds: 61)
-        let other = try MemoryStore(path: t.directory.appendingPathComponent("store.db").path, clock: t.clock)
-        let clock = PauseRecordingClock { index in
-            if index == 0 { _ = try await other.storeMemory(NewMemory(agentID: "a2", content: "a foreground write")) }
-        }
+        let clock = PauseRecordingClock(onSleep: onSleep)
         var runner = t.runner {
             $0.purge.batchSize = 1
             $0.jobs.batchPause = Self.quiet
             $0.jobs.contendedPause = Self.contended
         }
         runner.clock = AnyClock(clock)
-        let report = await t.run(.purge, runner)
+        return (await t.run(.purge, runner), clock.pauses)
+    }
+
+    /// Purge of 20 rows in batches of one: another connection commits during the first pause,
+    /// so the next eight pauses are the contended one and the rest are short again.
+    @Test func aPurgePausesLongerWhileAnotherConnectionWrites() async throws {
+        let t = try TestStore()
+        let other = try MemoryStore(path: t.directory.appendingPathComponent("store.db").path, clock: t.clock)
+        let (report, pauses) = try await Self.purge(t, rows: 20) { index in
+            if index == 0 { _ = try await other.storeMemory(NewMemory(agentID: "a2", content: "a foreground write")) }
+        }
         #expect(report.status == .ok && report.deletedMemories == 20)
-        let pauses = clock.pauses
         #expect(pauses.count >= 19)
         #expect(pauses.first == Self.quiet)
         #expect(Array(pauses.dropFirst().prefix(8)) == Array(repeating: Self.contended, count: 8))
@@ -68,20 +75,8 @@ import Testing
     }
 
     @Test func withoutAnotherWriterEveryPauseIsShort() async throws {
-        let t = try TestStore()
-        for index in 0..<10 {
-            _ = try await t.store.storeMemory(NewMemory(agentID: "a1", content: "transient \(index)", ttlSeconds: 60))
-        }
-        t.clock.advance(seconds: 61)
-        let clock = PauseRecordingClock()
-        var runner = t.runner {
-            $0.purge.batchSize = 1
-            $0.jobs.batchPause = Self.quiet
-            $0.jobs.contendedPause = Self.contended
-        }
-        runner.clock = AnyClock(clock)
-        let report = await t.run(.purge, runner)
+        let (report, pauses) = try await Self.purge(try TestStore(), rows: 10)
         #expect(report.status == .ok && report.deletedMemories == 10)
-        #expect(clock.pauses.count >= 9 && clock.pauses.allSatisfy { $0 == Self.quiet })
+        #expect(pauses.count >= 9 && pauses.allSatisfy { $0 == Self.quiet })
     }
 }
