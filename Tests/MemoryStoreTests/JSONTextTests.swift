@@ -18,7 +18,7 @@ import Testing
         JSONValue.null, .bool(true), .bool(false), .number(0), .number(-0.0), .number(1), .number(-1), .number(0.1),
         .number(3.14), .number(1e15), .number(1e16), .number(1e21), .number(1.5e-7), .number(2.5e-6), .number(0.000123),
         .number(123456789012), .number(9007199254740991), .number(-9007199254740991), .number(1.7976931348623157e308),
-        .number(5e-324), .number(0.72), .string(""), .string("plain"), .string("quote \" backslash \\ slash / end"),
+        .number(.leastNonzeroMagnitude), .number(0.72), .string(""), .string("plain"), .string("quote \" backslash \\ slash / end"),
         .string(controlCharacters), .string("é ü 中文 😀 \u{7f} \u{2028} \u{2029}"), .array([]), .emptyObject,
         .array([.number(1), .string("a"), .null, .array([.bool(true)])]),
         .object(["b": .number(1), "a10": .number(2), "a9": .number(3), "B": .number(4), "_x": .null, "é": .string("x"),
