@@ -104,11 +104,11 @@ struct Bench: AsyncParsableCommand {
 
         log("generating \(count) memories (seed \(seed))")
         let source = "\(work)/source.db"
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: source + suffix) }
+        Shell.removeStore(source)
         let summary = try generator.generate(path: source)
         log("generated \(summary.sessions) sessions, \(summary.bytes / 1_048_576) MiB")
         let orphanSource = "\(work)/orphans-source.db"
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: orphanSource + suffix) }
+        Shell.removeStore(orphanSource)
         try generator.generateSessions(path: orphanSource, count: count, due: count / 100)
         if generateOnly {
             log("generated \(source) and \(orphanSource)")
@@ -156,9 +156,7 @@ struct Bench: AsyncParsableCommand {
             // The full curve takes its own run (`--scale`); the quick run measures a small one.
             scale: quick ? try await scaling?.measure(sizes: [20_000, 50_000]) : try previousReport()?.scale)
         try write(report)
-        for path in [source, orphanSource, embedded] {
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-        }
+        [source, orphanSource, embedded].forEach(Shell.removeStore)
         log("done: \(output)\(results.isEmpty ? "" : ", \(results)")")
         print(report.markdown())
     }

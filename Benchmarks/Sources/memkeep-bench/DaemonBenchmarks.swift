@@ -186,7 +186,7 @@ struct DaemonBenchmarks {
             trafficRequests: requests, wakeUpsPerMinute: wakeUps * 60 / idleSeconds,
             storeAccessesPerMinute: accesses * 60 / idleSeconds, idleSeconds: idleSeconds, modelResidentMegabytes: modelResident,
             residentAfterTrafficBreakdown: afterTrafficBreakdown)
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: copy + suffix) }
+        Shell.removeStore(copy)
         return (http, idle)
     }
 
@@ -260,7 +260,7 @@ struct DaemonBenchmarks {
         defer {
             process.terminate()
             process.waitUntilExit()
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: copy + suffix) }
+            Shell.removeStore(copy)
         }
         try await settled(copy)
         return (Self.residentMegabytes(process.processIdentifier), Self.residentBreakdown(process.processIdentifier))

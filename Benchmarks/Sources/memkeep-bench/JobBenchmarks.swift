@@ -140,7 +140,7 @@ struct JobBenchmarks {
             try Shell.copyStore(source, to: copy)
             figures.writerDuringFloor = try await withWriter(path: copy) { _ = try floor(job, path: copy) }
         }
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: copy + suffix) }
+        Shell.removeStore(copy)
         return figures
     }
 }

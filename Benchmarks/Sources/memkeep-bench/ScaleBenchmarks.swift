@@ -93,15 +93,9 @@ struct ScaleBenchmarks {
         let work = jobs.workDirectory
         let source = "\(work)/scale-source.db"
         let orphanSource = "\(work)/scale-sessions.db"
-        defer {
-            for path in [source, orphanSource] {
-                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-            }
-        }
+        defer { [source, orphanSource].forEach(Shell.removeStore) }
         log("scale \(size): generating")
-        for path in [source, orphanSource] {
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-        }
+        [source, orphanSource].forEach(Shell.removeStore)
         let generator = Generator(memories: size, seed: seed, now: now, heavyMemories: min(10_000, size / 5))
         let summary = try generator.generate(path: source)
         let agents = try generator.addScaleAgents(
@@ -112,7 +106,7 @@ struct ScaleBenchmarks {
         for job in [JobName.purge, .decay, .orphans] {
             let store = job == .orphans ? orphanSource : source
             let copy = "\(work)/scale-\(job.rawValue).db"
-            defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: copy + suffix) } }
+            defer { Shell.removeStore(copy) }
             log("scale \(size): \(job.rawValue), memkeepd and the floor")
             try Shell.copyStore(store, to: copy)
             let ours = try await jobs.memkeepd(job, path: copy)
@@ -129,7 +123,7 @@ struct ScaleBenchmarks {
 
         log("scale \(size): serve, heartbeats and recall for agents of \(agents.map(\.memories)) memories")
         let copy = try daemon.serveCopy(of: source)
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: copy + suffix) } }
+        defer { Shell.removeStore(copy) }
         let (process, port, _) = try daemon.launch(
             store: copy,
             environment: ["MEMKEEP_EMBEDDINGS_PROVIDER": "builtin", "MEMKEEP_EMBEDDINGS_MODEL_DIR": modelDirectory])

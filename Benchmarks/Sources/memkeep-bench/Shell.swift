@@ -42,9 +42,14 @@ enum Shell {
         return nil
     }
 
+    /// Removes a store file and its WAL and shared-memory files, if there are any.
+    static func removeStore(_ path: String) {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    }
+
     /// Copies a store file (checkpointed, so the main file is the whole store).
     static func copyStore(_ source: String, to destination: String) throws {
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: destination + suffix) }
+        removeStore(destination)
         try FileManager.default.copyItem(atPath: source, toPath: destination)
     }
 }
