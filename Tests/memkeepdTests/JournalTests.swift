@@ -37,28 +37,35 @@ import TestSupport
         return journald
     }
 
-    /// What the journal holds of a process now.
-    static func journal(pid: Int32) async throws -> [[String: Any]] {
+    /// What the journal holds of a process now. PIDs are reused (a container's PID namespace
+    /// wraps at 32k, and a kept journal holds earlier boots of the same image), so only entries
+    /// received after the process started are its own.
+    static func journal(pid: Int32, since start: Date) async throws -> [[String: Any]] {
         let (_, output) = try await Process.tool("/usr/bin/journalctl", ["-o", "json", "_PID=\(pid)"])
+        let startMicroseconds = UInt64(start.timeIntervalSince1970 * 1_000_000)
         return output.split(separator: "\n").compactMap {
             (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        }.filter { entry in
+            (entry["__REALTIME_TIMESTAMP"] as? String).flatMap(UInt64.init).map { $0 >= startMicroseconds } == true
         }
     }
 
-    static func entries(pid: Int32) async throws -> [[String: Any]] {
+    static func entries(pid: Int32, since start: Date) async throws -> [[String: Any]] {
         let deadline = ContinuousClock.now + .seconds(10)
         while true {
-            let entries = try await journal(pid: pid)
+            let entries = try await journal(pid: pid, since: start)
             if entries.count >= 5 || ContinuousClock.now > deadline { return entries }
             try await Task.sleep(for: .milliseconds(100))
         }
     }
 
     /// The first entry of the process that matches, once the journal has it (nil after a minute).
-    static func entry(pid: Int32, where matches: ([String: Any]) -> Bool) async throws -> [String: Any]? {
+    static func entry(
+        pid: Int32, since start: Date, where matches: ([String: Any]) -> Bool
+    ) async throws -> [String: Any]? {
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
-            if let entry = try await journal(pid: pid).first(where: matches) { return entry }
+            if let entry = try await journal(pid: pid, since: start).first(where: matches) { return entry }
             try await Task.sleep(for: .milliseconds(100))
         }
         return nil
@@ -72,10 +79,11 @@ import TestSupport
         _ = try await store.storeMemory(.init(agentID: "acme", sessionID: session.id, content: "Said thanks.", importance: 0.2))
         _ = try await store.storeMemory(.init(agentID: "acme", sessionID: session.id, content: "Runs on AlloyDB.", importance: 0.9))
         _ = try await store.endSession(id: session.id)
+        let started = Date()
         let (process, out, _) = try m.start(["run", "consolidate", "--agent", "acme"])
         #expect(await process.finish(stdout: out).status == 0)
         let finished = try #require(
-            try await Self.entry(pid: process.processIdentifier) { $0["MESSAGE_ID"] as? String == MessageID.jobFinished })
+            try await Self.entry(pid: process.processIdentifier, since: started) { $0["MESSAGE_ID"] as? String == MessageID.jobFinished })
         #expect(finished["MEMKEEP_FATE_BELOW_FLOOR"] as? String == "1")
         #expect(finished["MEMKEEP_FATE_KEPT"] as? String == "1")
         #expect(finished["MEMKEEP_SUMMARIES"] as? String == "1")
@@ -86,10 +94,11 @@ import TestSupport
         let m = try Memkeepd(["MEMKEEP_LOG_TARGET": "journal", "MEMKEEP_LOG_LEVEL": "info"])
         let store = try m.store()
         let session = try await store.startSession(.init(agentID: "support-customer-9182"))
+        let started = Date()
         let (process, out, _) = try m.start(["run", "all", "--now", "2030-01-01T00:00:00Z"])
         #expect(await process.finish(stdout: out).status == 0)
 
-        let entries = try await Self.entries(pid: process.processIdentifier)
+        let entries = try await Self.entries(pid: process.processIdentifier, since: started)
         let finished = try #require(
             entries.first { $0["MEMKEEP_JOB"] as? String == "orphans" && $0["MESSAGE_ID"] as? String == MessageID.jobFinished },
             "\(entries)")
