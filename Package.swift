@@ -51,6 +51,16 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        .target(
+            name: "MemoryService",
+            dependencies: [
+                "MemoryStore",
+                "Embeddings",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .target(
             name: "Systemd",
@@ -59,6 +69,7 @@ let package = Package(
         .target(
             name: "HTTPAPI",
             dependencies: [
+                "MemoryService",
                 "MemoryStore",
                 "Maintenance",
                 "Embeddings",
@@ -75,6 +86,7 @@ let package = Package(
             name: "memkeepd",
             dependencies: [
                 "MemoryStore",
+                "MemoryService",
                 "Maintenance",
                 "Systemd",
                 "HTTPAPI",
@@ -133,14 +145,15 @@ let package = Package(
         .testTarget(
             name: "HTTPAPITests",
             dependencies: [
-                "HTTPAPI", "Maintenance", "MemoryStore", "TestSupport", "Embeddings",
+                "HTTPAPI", "MemoryService", "Maintenance", "MemoryStore", "TestSupport", "Embeddings",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        .testTarget(name: "memkeepdTests", dependencies: ["memkeepd", "Maintenance", "MemoryStore", "TestSupport"]),
+        .testTarget(
+            name: "memkeepdTests", dependencies: ["memkeepd", "Maintenance", "MemoryService", "MemoryStore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import Maintenance
+import MemoryService
 import MemoryStore
 import Prometheus
 import Synchronization
@@ -19,15 +20,15 @@ public struct APIDependencies: Sendable {
     public var clock: any WallClock
     public var logger: Logger
     public var http: HTTPConfiguration
-    /// Embeds recall queries; nil: lexical recall only.
-    public var embedder: (any TextEmbedder)?
-    let queryVectors = QueryVectorCache()
+    /// What HTTP shares with the other front ends.
+    public var service: MemoryService
 
     public init(
         store: MemoryStore, scheduler: Scheduler, registry: PrometheusCollectorRegistry, state: ServiceState,
         clock: any WallClock, logger: Logger, http: HTTPConfiguration, embedder: (any TextEmbedder)? = nil
     ) {
-        self.embedder = embedder
+        service = MemoryService(
+            store: store, maintenance: scheduler, embedder: embedder, recallWeights: http.recall, clock: clock)
         self.store = store
         self.scheduler = scheduler
         self.registry = registry
@@ -155,42 +156,8 @@ struct APIHandlers: Sendable {
 
     var store: MemoryStore { dependencies.store }
     var maxBody: Int { dependencies.http.maxBody }
-    var defaultIdleTimeout: Int64 { store.configuration.defaultIdleTimeoutSeconds }
-
-    func session(_ session: Session, memoryCount: Int? = nil) -> JSONValue {
-        Representation.session(session, defaultIdleTimeout: defaultIdleTimeout, memoryCount: memoryCount)
-    }
-
-    /// A session by id that the caller may see, else 404.
-    func visibleSession(_ id: String, context: APIRequestContext, scope: Scope) async throws -> Session {
-        guard let session = try await store.session(id: id) else { throw APIError.notFound("session \(id)") }
-        try context.principal.authorize(scope, agent: session.agentID, notFound: APIError.notFound("session \(id)"))
-        return session
-    }
-
-    /// An agent named in the request: a key outside its pattern is refused outright.
-    func authorize(_ scope: Scope, agent: String, context: APIRequestContext) throws {
-        try Validation.agentID(agent)
-        try context.principal.authorize(
-            scope, agent: agent,
-            notFound: APIError(.forbidden, code: "NAMESPACE_ACCESS_DENIED", "this API key may not act for agent \(agent)"))
-    }
-
-    /// A record id the client chose. Ids are unique across the store, so a collision with
-    /// another tenant's record would tell that the record exists, and a tenant could take ids
-    /// another will use. A key limited to some agents therefore may not choose ids at all; only
-    /// callers that see every agent (no keys, or `agents: "*"`) may.
-    func chosenID(_ body: JSONBody, context: APIRequestContext) throws -> String? {
-        guard let id = try body.optionalString("id") else { return nil }
-        if let agents = context.principal.agents, agents.text != "*" {
-            throw APIError.invalid(
-                "id", "may not be chosen by a key limited to agents \"\(agents)\": leave it out and use the id in the answer")
-        }
-        return id
-    }
-
-    /// Tells the orphan sweep about a deadline this request set.
-    func noteActivity(_ session: Session?) {
-        if let deadline = session?.idleDeadlineAt { dependencies.scheduler.noteIdleDeadline(deadline) }
-    }
+    var service: MemoryService { dependencies.service }
 }
+
+/// The scheduler, as the front ends see it.
+extension Scheduler: MaintenanceControl {}

@@ -7,6 +7,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Maintenance
+import MemoryService
 import MemoryStore
 import Prometheus
 import TestSupport
@@ -30,7 +31,7 @@ struct APIHarness: Sendable {
 
     /// A second daemon on the same store file (a restart): a new store instance, same clock.
     func restarted() throws -> APIHarness {
-        try APIHarness(test: test, reopen: true, embedder: dependencies.embedder) { $0 = dependencies.http }
+        try APIHarness(test: test, reopen: true, embedder: dependencies.service.embedder) { $0 = dependencies.http }
     }
 
     private init(

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPAPI
 import Maintenance
+import MemoryService
 import MemoryStore
 import Testing
 

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HTTPAPI
+import MemoryService
 import MemoryStore
 import Testing
 

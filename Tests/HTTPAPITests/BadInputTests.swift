@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import MemoryService
 import MemoryStore
 import Testing
 

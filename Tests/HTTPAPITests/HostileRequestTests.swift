@@ -1,6 +1,7 @@
 import Foundation
 import HTTPAPI
 import HTTPTypes
+import MemoryService
 import MemoryStore
 import Testing
 import TestSupport

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPAPI
+import MemoryService
 import Testing
 
 @Suite struct OpenAPITests {

@@ -2,6 +2,7 @@ import Embeddings
 import Foundation
 import HTTPAPI
 import Maintenance
+import MemoryService
 import MemoryStore
 import Synchronization
 import Testing

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPAPI
 import Maintenance
+import MemoryService
 import MemoryStore
 import Testing
 

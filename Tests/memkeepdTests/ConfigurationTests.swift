@@ -1,8 +1,8 @@
 import Foundation
-import Testing
 import Maintenance
-
 @testable import memkeepd
+import MemoryService
+import Testing
 
 @Suite struct ConfigurationTests {
     static let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

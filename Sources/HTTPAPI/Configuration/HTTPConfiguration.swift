@@ -1,4 +1,5 @@
 import Crypto
+import MemoryService
 import MemoryStore
 
 /// The HTTP listener and the API's own settings.

@@ -1,6 +1,7 @@
 import HummingbirdCore
 import Logging
 import Maintenance
+import MemoryService
 import NIOCore
 import NIOHTTPTypes
 import Synchronization

@@ -1,3 +1,4 @@
+import MemoryService
 import MemoryStore
 import Synchronization
 

@@ -1,5 +1,6 @@
 import Hummingbird
 import Maintenance
+import MemoryService
 import MemoryStore
 
 extension APIHandlers {

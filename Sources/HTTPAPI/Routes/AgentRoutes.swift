@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Maintenance
+import MemoryService
 import MemoryStore
 
 extension APIHandlers {
@@ -35,13 +36,14 @@ extension APIHandlers {
             try Validation.agentID(agent)
             try context.principal.authorize(.read, agent: agent, notFound: APIError.notFound("agent \(agent)"))
             let query = QueryParameters(request)
-            return try await sessionList(
-                agent: agent, openOnly: try query.bool("active_only") ?? false,
-                limit: try query.int("limit", default: 100, range: 1...1000), offset: 0, context: context)
+            return JSONResponse.make(
+                try await service.sessionList(
+                    agent: agent, openOnly: try query.bool("active_only") ?? false,
+                    limit: try query.int("limit", default: 100, range: 1...1000), offset: 0, principal: context.principal))
         }
         routes.on(.post, "/v1/agents/{id}/consolidate") { _, context in
             let agent = try context.path("id")
-            try authorize(.write, agent: agent, context: context)
+            try service.authorize(.write, agent: agent, principal: context.principal)
             let report = await dependencies.scheduler.runNow(.consolidate, trigger: .admin, dryRun: false, agent: agent)
             return try jobAnswer(report, extra: [
                 "agent_id": .string(agent), "sessions_consolidated": .number(Double(report.sessionsConsolidated ?? 0)),

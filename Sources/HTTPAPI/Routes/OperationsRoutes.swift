@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Maintenance
+import MemoryService
 import MemoryStore
 import Prometheus
 import Synchronization

@@ -1,4 +1,5 @@
 import Hummingbird
+import MemoryService
 import MemoryStore
 
 extension APIHandlers {
@@ -15,38 +16,33 @@ extension APIHandlers {
             } catch StoreError.sessionNotFound {
                 throw APIError.notFound("session \(id)")
             }
-            noteActivity(touched)
+            service.noteActivity(touched)
             return JSONResponse.make(.object([
-                "session": session(touched), "session_state": Representation.sessionState(touched),
+                "session": service.session(touched), "session_state": Representation.sessionState(touched),
                 "idle_deadline_at": Representation.seconds(touched.idleDeadlineAt),
             ]))
         }
         routes.on(.post, "/v1/sessions/{id}/end") { request, context in
-            let existing = try await visibleSession(try context.path("id"), context: context, scope: .write)
+            let id = try context.path("id")
+            _ = try await service.visibleSession(id, principal: context.principal, scope: .write)
             let body = try await JSONBody.read(request, limit: maxBody, allowEmpty: true)
-            let summary = try body.optionalString("summary")
-            if let summary, summary.utf8.count > Validation.maxContentBytes {
-                throw APIError.invalid("summary", "must be at most \(Validation.maxContentBytes) bytes")
-            }
-            let ended = try await store.endSession(id: existing.id, reason: .client, summary: summary)
-            return JSONResponse.make(.object(["session": session(ended), "session_state": Representation.sessionState(ended)]))
+            return JSONResponse.make(try await service.endSession(id, body, principal: context.principal))
         }
         routes.on(.get, "/v1/sessions/{id}") { _, context in
-            let found = try await visibleSession(try context.path("id"), context: context, scope: .read)
+            let found = try await service.visibleSession(try context.path("id"), principal: context.principal, scope: .read)
             let count = try await store.memoryCounts(sessionIDs: [found.id])[found.id] ?? 0
-            return JSONResponse.make(.object(["session": session(found, memoryCount: count)]))
+            return JSONResponse.make(.object(["session": service.session(found, memoryCount: count)]))
         }
         routes.on(.get, "/v1/sessions") { request, context in
             let query = QueryParameters(request)
-            let agent = query.values["agent_id"]
-            if let agent { try Validation.agentID(agent) }
-            return try await sessionList(
-                agent: agent, openOnly: try query.bool("active_only") ?? false,
-                limit: try query.int("limit", default: 100, range: 1...1000),
-                offset: try query.int("offset", default: 0, range: 0...1_000_000), context: context)
+            return JSONResponse.make(
+                try await service.sessionList(
+                    agent: query.values["agent_id"], openOnly: try query.bool("active_only") ?? false,
+                    limit: try query.int("limit", default: 100, range: 1...1000),
+                    offset: try query.int("offset", default: 0, range: 0...1_000_000), principal: context.principal))
         }
         routes.on(.get, "/v1/sessions/{id}/memories") { request, context in
-            let found = try await visibleSession(try context.path("id"), context: context, scope: .read)
+            let found = try await service.visibleSession(try context.path("id"), principal: context.principal, scope: .read)
             let query = QueryParameters(request)
             let memories = try await store.memories(
                 sessionID: found.id, limit: try query.int("limit", default: 50, range: 1...500),
@@ -59,27 +55,10 @@ extension APIHandlers {
 
     func startSession(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let body = try await JSONBody.read(request, limit: maxBody)
-        let agent = try body.string("agent_id")
-        try authorize(.write, agent: agent, context: context)
-        let started = try await store.startSession(
-            SessionStart(
-                id: try chosenID(body, context: context), agentID: agent, idleTimeoutSeconds: try body.optionalInt("idle_timeout_secs"),
-                metadata: try body.optionalObject("metadata") ?? .emptyObject))
-        noteActivity(started)
+        let started = try await service.startSession(body, principal: context.principal)
         let token = beacons.token(sessionID: started.id, now: dependencies.clock.now())
-        guard case .object(var fields) = session(started, memoryCount: 0) else { preconditionFailure() }
+        guard case .object(var fields) = service.session(started, memoryCount: 0) else { preconditionFailure() }
         fields["beacon_token"] = .string(token)
         return JSONResponse.make(.object(["session": .object(fields), "beacon_token": .string(token)]), status: .created)
-    }
-
-    /// Sessions the caller may see, newest first.
-    func sessionList(agent: String?, openOnly: Bool, limit: Int, offset: Int, context: APIRequestContext) async throws
-        -> Response
-    {
-        if let agent, !context.principal.sees(agent: agent) { return JSONResponse.make(.array([])) }
-        let sessions = try await store.sessions(
-            agentID: agent, visibleTo: context.principal.agents, openOnly: openOnly, limit: limit, offset: offset)
-        let counts = try await store.memoryCounts(sessionIDs: sessions.map(\.id))
-        return JSONResponse.make(.array(sessions.map { session($0, memoryCount: counts[$0.id] ?? 0) }))
     }
 }

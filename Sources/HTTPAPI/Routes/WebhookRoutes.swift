@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Maintenance
+import MemoryService
 import MemoryStore
 
 extension APIHandlers {
@@ -24,7 +25,7 @@ extension APIHandlers {
             let (session, duplicate) = try await store.endSessionByWebhook(id: sessionID, webhookID: webhookID)
             if !duplicate { logClosure(session, via: "webhook \(webhookID)", reason: reason) }
             return JSONResponse.make(.object([
-                "session": self.session(session), "session_state": Representation.sessionState(session),
+                "session": service.session(session), "session_state": Representation.sessionState(session),
                 "duplicate": .bool(duplicate),
             ]))
         }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Maintenance
+import MemoryService
 import MemoryStore
 import Prometheus
 
@@ -66,7 +67,7 @@ struct APIMiddleware: RouterMiddleware {
                 "the store's disk is full: writes are refused with 507 until space is freed (\(path))",
                 metadata: [LogKey.messageID: .string(MessageID.storageFull)])
         }
-        if let known = APIError.from(error) {
+        if let known = APIError.answer(for: error) {
             if known.code == "ROUTE_NOT_FOUND" {
                 let allowed = routes.methods(servedAt: request.uri.path)
                 if !allowed.isEmpty {

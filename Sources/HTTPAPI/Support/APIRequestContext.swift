@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import MemoryService
 
 /// The request context of the API: Hummingbird's core storage plus who is calling.
 public struct APIRequestContext: RequestContext {

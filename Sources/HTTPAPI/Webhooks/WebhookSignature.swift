@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import MemoryService
 import MemoryStore
 
 /// Standard Webhooks verification: `webhook-id`, `webhook-timestamp` (Unix seconds) and

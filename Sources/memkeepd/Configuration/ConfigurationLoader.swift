@@ -2,6 +2,7 @@ import Foundation
 import HTTPAPI
 import Logging
 import Maintenance
+import MemoryService
 import MemoryStore
 import Systemd
 import Yams

@@ -2,6 +2,7 @@ import HTTPAPI
 import Hummingbird
 import Logging
 import Maintenance
+import MemoryService
 import MemoryStore
 import Prometheus
 import ServiceLifecycle

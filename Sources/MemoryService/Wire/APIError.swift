@@ -1,9 +1,9 @@
 import Foundation
-import Hummingbird
+import HTTPTypes
 import MemoryStore
 
 /// An error answer in Dakera's shape, `{"error", "code", "status"}`, naming what was wrong.
-public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConvertible {
+public struct APIError: Error, Sendable, CustomStringConvertible {
     public var status: HTTPResponse.Status
     public var code: String
     public var message: String
@@ -27,21 +27,8 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
         APIError(.notFound, code: "NOT_FOUND", "\(what) not found")
     }
 
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
-        json
-    }
-
-    var json: Response {
-        let body = JSONValue.object([
-            "error": .string(message), "code": .string(code), "status": .number(Double(status.code)),
-        ])
-        var response = JSONResponse.make(body, status: status)
-        response.headers.append(contentsOf: headers)
-        return response
-    }
-
     /// Maps whatever a handler threw to the answer a client gets.
-    static func from(_ error: any Error) -> APIError? {
+    public static func from(_ error: any Error) -> APIError? {
         switch error {
         case let error as APIError: return error
         case let error as StoreError:
@@ -58,25 +45,7 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
                     .init(code: 507, reasonPhrase: "Insufficient Storage"), code: "STORAGE_FULL",
                     "the store's disk is full; nothing was written, retry once space is freed")
             }
-        case let error as HTTPError:
-            switch error.status {
-            case .notFound: return APIError(.notFound, code: "ROUTE_NOT_FOUND", "no such route")
-            case .contentTooLarge: return APIError(.contentTooLarge, code: "PAYLOAD_TOO_LARGE", "request body is too large")
-            case .methodNotAllowed: return APIError(.methodNotAllowed, code: "METHOD_NOT_ALLOWED", "method not allowed here")
-            default: return APIError(error.status, code: "INVALID_REQUEST", error.body ?? error.status.reasonPhrase)
-            }
-        case let error as any HTTPResponseError where error.status == .contentTooLarge:
-            return APIError(.contentTooLarge, code: "PAYLOAD_TOO_LARGE", "request body is too large")
         default: return nil
         }
-    }
-}
-
-/// JSON answers built from `JSONValue`, with sorted keys.
-enum JSONResponse {
-    static func make(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
-        Response(
-            status: status, headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: value.jsonText())))
     }
 }

@@ -1,16 +1,16 @@
 import MemoryStore
 
 /// The wire shapes of sessions and memories: Dakera's field names, times in Unix seconds.
-enum Representation {
-    static func seconds(_ millis: UnixMillis?) -> JSONValue {
+public enum Representation {
+    public static func seconds(_ millis: UnixMillis?) -> JSONValue {
         millis.map { .number(Double($0 / 1000)) } ?? .null
     }
 
-    static func string(_ text: String?) -> JSONValue {
+    public static func string(_ text: String?) -> JSONValue {
         text.map(JSONValue.string) ?? .null
     }
 
-    static func session(_ session: Session, defaultIdleTimeout: Int64, memoryCount: Int? = nil) -> JSONValue {
+    public static func session(_ session: Session, defaultIdleTimeout: Int64, memoryCount: Int? = nil) -> JSONValue {
         .object([
             "id": .string(session.id), "agent_id": .string(session.agentID),
             "started_at": seconds(session.startedAt), "ended_at": seconds(session.endedAt),
@@ -22,11 +22,11 @@ enum Representation {
         ])
     }
 
-    static func sessionState(_ session: Session) -> JSONValue {
+    public static func sessionState(_ session: Session) -> JSONValue {
         .string(session.isOpen ? "active" : "ended")
     }
 
-    static func memory(_ memory: Memory) -> JSONValue {
+    public static func memory(_ memory: Memory) -> JSONValue {
         .object([
             "id": .string(memory.id), "agent_id": .string(memory.agentID), "session_id": string(memory.sessionID),
             "content": .string(memory.content), "memory_type": .string(memory.memoryType.rawValue),

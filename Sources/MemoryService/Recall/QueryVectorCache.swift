@@ -1,5 +1,4 @@
 import Embeddings
-import Maintenance
 import MemoryStore
 import Synchronization
 
@@ -51,4 +50,10 @@ final class QueryVectorCache: Sendable {
         for index in texts.indices where found[index] == nil { found[index] = fresh[texts[index]] }
         return found.map { $0! }
     }
+}
+
+extension TextEmbedder {
+    /// The vector space its vectors are stored under (the jobs name it the same way; the front
+    /// ends do not see the jobs).
+    var vectorModel: EmbeddingModel { EmbeddingModel(name: modelID, dimensions: dimensions) }
 }

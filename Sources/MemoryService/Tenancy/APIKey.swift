@@ -48,7 +48,7 @@ public struct APIKey: Sendable, Equatable {
         return found
     }
 
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
         var difference: UInt8 = 0
         for index in a.indices { difference |= a[index] ^ b[index] }
@@ -62,7 +62,7 @@ public enum Principal: Sendable {
     case key(APIKey)
 
     /// Checks scope and agent: another tenant's agent is answered like a missing one.
-    func authorize(_ needed: Scope, agent: String?, notFound: @autoclosure () -> APIError) throws {
+    public func authorize(_ needed: Scope, agent: String?, notFound: @autoclosure () -> APIError) throws {
         guard case .key(let key) = self else { return }
         if let agent, !key.agents.matches(agent) { throw notFound() }
         guard key.scope >= needed else {
@@ -72,12 +72,12 @@ public enum Principal: Sendable {
     }
 
     /// The agents this caller may see, for queries that filter in the store; nil: all of them.
-    var agents: AgentPattern? {
+    public var agents: AgentPattern? {
         guard case .key(let key) = self else { return nil }
         return key.agents
     }
 
-    func sees(agent: String) -> Bool {
+    public func sees(agent: String) -> Bool {
         guard case .key(let key) = self else { return true }
         return key.agents.matches(agent)
     }
