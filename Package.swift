@@ -133,6 +133,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"]),
+        .testTarget(name: "MemoryServiceTests", dependencies: ["MemoryService", "MemoryStore", "TestSupport"]),
         .testTarget(
             name: "EmbeddingsTests",
             dependencies: [

@@ -41,6 +41,19 @@ extension APIHandlers {
                     agent: agent, openOnly: try query.bool("active_only") ?? false,
                     limit: try query.int("limit", default: 100, range: 1...1000), offset: 0, principal: context.principal))
         }
+        routes.on(.get, "/v1/agents/{id}/context") { request, context in
+            let body = try QueryParameters(request).asBody(
+                numbers: ["budget_tokens", "min_importance"], booleans: [], lists: ["include"])
+            return JSONResponse.make(
+                try await service.context(
+                    agent: try context.path("id"), body, principal: context.principal, logger: context.logger))
+        }
+        routes.on(.post, "/v1/agents/{id}/context") { request, context in
+            let body = try await JSONBody.read(request, limit: maxBody, allowEmpty: true)
+            return JSONResponse.make(
+                try await service.context(
+                    agent: try context.path("id"), body, principal: context.principal, logger: context.logger))
+        }
         routes.on(.post, "/v1/agents/{id}/consolidate") { _, context in
             let agent = try context.path("id")
             try service.authorize(.write, agent: agent, principal: context.principal)

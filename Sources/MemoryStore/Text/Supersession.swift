@@ -40,7 +40,7 @@ public enum Supersession {
         FactText.sentences(text).flatMap(terms(sentence:))
     }
 
-    static func terms(sentence s: [String]) -> [[String]] {
+    public static func terms(sentence s: [String]) -> [[String]] {
         var terms: [[String]] = []
         for (i, word) in s.enumerated() {
             var term: [String] = []
@@ -99,7 +99,7 @@ public enum Supersession {
 
     /// Whether a statement of change whose terms are `terms` makes a fact with `tokens` stale:
     /// the fact names every word of one term, and does not state that same change itself.
-    static func supersedes(terms: [[String]], tokens: Set<String>, ownTerms: [[String]]) -> Bool {
+    public static func supersedes(terms: [[String]], tokens: Set<String>, ownTerms: [[String]]) -> Bool {
         terms.contains { term in term.allSatisfy(tokens.contains) && !ownTerms.contains(term) }
     }
 }

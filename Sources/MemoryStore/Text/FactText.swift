@@ -1,12 +1,11 @@
 import Foundation
-import MemoryStore
 
 /// The word-level view of a fact that the summary rules work on.
-enum FactText {
+public enum FactText {
     /// The lower-cased alphanumeric words (dots inside numbers, "14.2", kept) of each sentence: a sentence ends at `.`, `!`, `?`, `;` or a line break (a dot
     /// between digits does not end one). Works on Unicode scalars with an ASCII fast path:
     /// consolidation tokenizes every fact it reads.
-    static func sentences(_ text: String) -> [[String]] {
+    public static func sentences(_ text: String) -> [[String]] {
         var sentences: [[String]] = []
         var sentence: [String] = []
         var word = String.UnicodeScalarView()
@@ -57,20 +56,20 @@ enum FactText {
     }
 
     /// English month names, as summaries write periods and as the LLM prompt dates facts.
-    static let months = [
+    public static let months = [
         "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
         "December",
     ]
 
     /// The UTC year and month (1…12) of a time.
-    static func yearAndMonth(_ millis: UnixMillis) -> (year: Int, month: Int) {
+    public static func yearAndMonth(_ millis: UnixMillis) -> (year: Int, month: Int) {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let date = Date(timeIntervalSince1970: Double(millis) / 1000)
         return (calendar.component(.year, from: date), calendar.component(.month, from: date))
     }
 
-    static let stopwords: Set<String> = [
+    public static let stopwords: Set<String> = [
         "a", "an", "the", "is", "are", "was", "were", "be", "been", "we", "our", "us", "they", "their", "it", "its",
         "to", "of", "on", "in", "and", "or", "for", "with", "this", "that", "these", "those", "has", "have", "had",
         "at", "by", "as", "from", "so", "i", "you", "he", "she", "customer", "user", "s",
