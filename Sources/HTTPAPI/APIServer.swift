@@ -3,6 +3,7 @@ import Crypto
 import Hummingbird
 import HummingbirdCore
 import Logging
+import MCPServer
 import Maintenance
 import MemoryService
 import MemoryStore
@@ -22,13 +23,20 @@ public struct APIDependencies: Sendable {
     public var http: HTTPConfiguration
     /// What HTTP shares with the other front ends.
     public var service: MemoryService
+    /// The MCP server behind `/mcp`.
+    public var mcp: MemoryMCP
+    /// `mcp.default_agent`.
+    public var mcpDefaultAgent: String?
 
     public init(
         store: MemoryStore, scheduler: Scheduler, registry: PrometheusCollectorRegistry, state: ServiceState,
-        clock: any WallClock, logger: Logger, http: HTTPConfiguration, embedder: (any TextEmbedder)? = nil
+        clock: any WallClock, logger: Logger, http: HTTPConfiguration, embedder: (any TextEmbedder)? = nil,
+        mcpDefaultAgent: String? = nil
     ) {
         service = MemoryService(
             store: store, maintenance: scheduler, embedder: embedder, recallWeights: http.recall, clock: clock)
+        mcp = MemoryMCP(service: service, version: Self.version, logger: logger)
+        self.mcpDefaultAgent = mcpDefaultAgent
         self.store = store
         self.scheduler = scheduler
         self.registry = registry
@@ -116,6 +124,7 @@ public func buildRouter(_ dependencies: APIDependencies) -> (router: Router<APIR
     handlers.addAgentRoutes(to: registrar)
     handlers.addWebhookRoutes(to: registrar)
     handlers.addAdminRoutes(to: registrar)
+    handlers.addMCPRoutes(to: registrar)
     return (router, registrar.routes)
 }
 

@@ -14,6 +14,9 @@ struct AppConfiguration: Sendable, Equatable {
     var llm = LLMConfiguration()
     /// How long SIGTERM waits for the running batch to commit before cancelling.
     var shutdownGrace: Duration = .seconds(10)
+    /// The agent an MCP tool call means when it names none; nil: a key limited to one agent
+    /// means that agent, else calls must name one.
+    var mcpDefaultAgent: String?
     var logLevel = Logger.Level.info
     var logTarget = LogTarget.auto
 

@@ -174,6 +174,10 @@ struct ConfigurationLoader {
             c.store.vectorCacheBytes = megabytes << 20
         }),
         ("shutdown.grace", { c, v throws(ConfigReason) in c.shutdownGrace = try ConfigValue.positiveDuration(v) }),
+        ("mcp.default_agent", { c, v throws(ConfigReason) in
+            do { try Validation.agentID(v, field: "mcp.default_agent") } catch { throw ConfigReason("must be an agent id: \(error)") }
+            c.mcpDefaultAgent = v
+        }),
         ("log.target", { c, v throws(ConfigReason) in
             guard let target = LogTarget(rawValue: v) else { throw ConfigReason("must be auto, journal or stderr") }
             c.logTarget = target

@@ -1,0 +1,39 @@
+import Foundation
+import MCP
+import MemoryService
+import MemoryStore
+
+/// Between MCP's `Value` and the service's JSON: through JSON text, so that numbers, strings
+/// and nesting are read by the same rules as an HTTP body.
+enum MCPWire {
+    static func body(_ arguments: [String: Value]?, defaultAgent: String?) throws -> JSONBody {
+        let data = try JSONEncoder().encode(arguments ?? [:])
+        var body = try JSONBody.parse(data)
+        if body.fields["agent_id"] == nil, let defaultAgent {
+            var fields = body.fields
+            fields["agent_id"] = .string(defaultAgent)
+            body = JSONBody(fields)
+        }
+        return body
+    }
+
+    static func objectArguments(_ fields: [String: JSONValue]) throws -> [String: Value] {
+        try JSONDecoder().decode([String: Value].self, from: Data(JSONValue.object(fields).jsonText().utf8))
+    }
+
+    static func value(_ json: JSONValue) throws -> Value {
+        try JSONDecoder().decode(Value.self, from: Data(json.jsonText().utf8))
+    }
+
+    /// The service's error as an MCP error: a bad argument is "invalid params" (-32602), a
+    /// missing record MCP's "not found" (-32002), anything else a server error (-32000); the
+    /// message keeps the API's code and text.
+    static func error(_ error: any Error) -> any Error {
+        guard let known = APIError.from(error) else { return error }
+        switch known.status.code {
+        case 400, 413: return MCPError.invalidParams(known.message)
+        case 404: return MCPError.serverError(code: -32_002, message: "\(known.code): \(known.message)")
+        default: return MCPError.serverError(code: -32_000, message: "\(known.code): \(known.message)")
+        }
+    }
+}
