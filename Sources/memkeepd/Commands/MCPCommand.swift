@@ -22,7 +22,7 @@ struct MCPCommand: AsyncParsableCommand {
         // The local user runs this process on the store file directly: the key checks of HTTP
         // have nothing to add.
         let server = await mcp.server(for: MCPCaller(principal: .open, configured: app.configuration.mcpDefaultAgent))
-        try await server.start(transport: StdioTransport(logger: app.logger))
+        try await server.start(transport: DrainingTransport(StdioTransport(logger: app.logger), logger: app.logger))
         app.logger.info("memkeepd mcp serving on stdio, store \(app.store.path)")
         await server.waitUntilCompleted()
     }
