@@ -29,7 +29,11 @@ import Testing
               grace: 30s
             log:
               target: journal
+            mcp:
+              default_agent: support-customer-9182
             """)
+        #expect(configuration.mcpDefaultAgent == "support-customer-9182")
+        #expect(AppConfiguration().mcpDefaultAgent == nil)
         #expect(configuration.maintenance.jobs.interval[.decay] == .seconds(7200))
         #expect(configuration.maintenance.jobs.jitter[.decay] == .zero)
         #expect(configuration.maintenance.jobs.timeout[.decay] == .seconds(300))
@@ -55,6 +59,7 @@ import Testing
             ("jobs:\n  contended_pause: long\n", "test.yaml:2: jobs.contended_pause: must be a duration"),
             ("store:\n  readers: 0\n", "test.yaml:2: store.readers: must be a whole number from 1 to 64"),
             ("log:\n  target: syslog\n", "test.yaml:2: log.target: must be auto, journal or stderr"),
+            ("mcp:\n  default_agent: \"two words\"\n", "test.yaml:2: mcp.default_agent: must be an agent id"),
         ]
         for (yaml, message) in cases {
             #expect(throws: ConfigurationError.self) { try load(yaml) }
