@@ -84,7 +84,6 @@ let package = Package(
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 "MemoryStore",
-                "Maintenance",
                 "Embeddings",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -161,7 +160,7 @@ let package = Package(
         .testTarget(
             name: "HTTPAPITests",
             dependencies: [
-                "HTTPAPI", "MemoryService", "Maintenance", "MemoryStore", "TestSupport", "Embeddings",
+                "HTTPAPI", "MemoryService", "Maintenance", "MemoryStore", "TestSupport", "Embeddings", "memkeepd",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -4,7 +4,6 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import MCPServer
-import Maintenance
 import MemoryService
 import MemoryStore
 import Prometheus
@@ -15,7 +14,8 @@ public struct APIDependencies: Sendable {
     public static let version = "0.4.0"
 
     public var store: MemoryStore
-    public var scheduler: Scheduler
+    /// The maintenance scheduler, as the front ends see it.
+    public var maintenance: any MaintenanceControl
     public var registry: PrometheusCollectorRegistry
     public var state: ServiceState
     public var clock: any WallClock
@@ -29,16 +29,16 @@ public struct APIDependencies: Sendable {
     public var mcpDefaultAgent: String?
 
     public init(
-        store: MemoryStore, scheduler: Scheduler, registry: PrometheusCollectorRegistry, state: ServiceState,
+        store: MemoryStore, maintenance: any MaintenanceControl, registry: PrometheusCollectorRegistry, state: ServiceState,
         clock: any WallClock, logger: Logger, http: HTTPConfiguration, embedder: (any TextEmbedder)? = nil,
         mcpDefaultAgent: String? = nil
     ) {
         service = MemoryService(
-            store: store, maintenance: scheduler, embedder: embedder, recallWeights: http.recall, clock: clock)
+            store: store, maintenance: maintenance, embedder: embedder, recallWeights: http.recall, clock: clock)
         mcp = MemoryMCP(service: service, version: Self.version, logger: logger)
         self.mcpDefaultAgent = mcpDefaultAgent
         self.store = store
-        self.scheduler = scheduler
+        self.maintenance = maintenance
         self.registry = registry
         self.state = state
         self.clock = clock
@@ -167,6 +167,3 @@ struct APIHandlers: Sendable {
     var maxBody: Int { dependencies.http.maxBody }
     var service: MemoryService { dependencies.service }
 }
-
-/// The scheduler, as the front ends see it.
-extension Scheduler: MaintenanceControl {}

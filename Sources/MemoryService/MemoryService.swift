@@ -2,13 +2,46 @@ import Embeddings
 import Logging
 import MemoryStore
 
-/// What the front ends need from the maintenance scheduler, which they never see: memkeepd
-/// wires it to the scheduler.
-public protocol MaintenanceControl: Sendable {
+/// What the service tells the maintenance scheduler, which the front ends never see:
+/// memkeepd wires it to the scheduler, or to nothing in a process that runs none.
+public protocol MaintenanceNotes: Sendable {
     /// New memories were stored: the embed job has work.
     func noteNewMemories()
     /// A session's idle deadline moved: the orphan sweep may need to wake earlier.
     func noteIdleDeadline(_ deadline: UnixMillis)
+}
+
+/// What the admin and operations routes need from the scheduler besides the notes.
+public protocol MaintenanceControl: MaintenanceNotes {
+    /// The jobs an admin may run, by name.
+    var jobNames: [String] { get }
+    /// Runs a job now for an admin request; `agent`: consolidate that agent whatever the thresholds.
+    func runNow(job: String, dryRun: Bool, agent: String?) async -> MaintenanceRun
+    /// One line on the scheduler's state, for the health answer.
+    var statusLine: String { get }
+    /// How often the scheduler's loops woke up, for the metrics.
+    var wakeUps: Int { get }
+}
+
+/// A job run as the front ends report it.
+public struct MaintenanceRun: Sendable {
+    public enum Outcome: Sendable, Equatable {
+        case ok
+        /// Another process holds the job's lease.
+        case heldElsewhere(by: String)
+        case failed(String)
+    }
+
+    public var job: String
+    public var outcome: Outcome
+    /// The run's report in the API's shape (snake_case fields).
+    public var report: [String: JSONValue]
+
+    public init(job: String, outcome: Outcome, report: [String: JSONValue]) {
+        self.job = job
+        self.outcome = outcome
+        self.report = report
+    }
 }
 
 /// What every front end (HTTP, MCP) shares: validation, tenancy, recall orchestration and the
@@ -16,7 +49,7 @@ public protocol MaintenanceControl: Sendable {
 /// shapes, errors as `APIError`, so a bad argument reads the same over every front end.
 public struct MemoryService: Sendable {
     public var store: MemoryStore
-    public var maintenance: any MaintenanceControl
+    public var maintenance: any MaintenanceNotes
     /// Embeds recall queries; nil: lexical recall only.
     public var embedder: (any TextEmbedder)?
     public var recallWeights: RecallWeights
@@ -24,7 +57,7 @@ public struct MemoryService: Sendable {
     let queryVectors = QueryVectorCache()
 
     public init(
-        store: MemoryStore, maintenance: any MaintenanceControl, embedder: (any TextEmbedder)?,
+        store: MemoryStore, maintenance: any MaintenanceNotes, embedder: (any TextEmbedder)?,
         recallWeights: RecallWeights, clock: any WallClock
     ) {
         self.store = store

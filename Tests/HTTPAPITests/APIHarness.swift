@@ -9,6 +9,7 @@ import Logging
 import Maintenance
 import MemoryService
 import MemoryStore
+@testable import memkeepd
 import Prometheus
 import TestSupport
 
@@ -17,6 +18,7 @@ import TestSupport
 struct APIHarness: Sendable {
     let test: TestStore
     let dependencies: APIDependencies
+    let scheduler: Scheduler
 
     static let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
     /// What the API logged, for the entries operators rely on (MESSAGE_IDs and fields).
@@ -44,8 +46,9 @@ struct APIHarness: Sendable {
             reopen
             ? try MemoryStore(path: test.directory.appendingPathComponent("store.db").path, clock: test.clock) : test.store
         let runner = JobRunner(store: store, configuration: MaintenanceConfiguration(), logger: Self.logger, embedder: embedder)
+        scheduler = Scheduler(runner: runner, clock: test.clock, logger: Self.logger)
         dependencies = APIDependencies(
-            store: store, scheduler: Scheduler(runner: runner, clock: test.clock, logger: Self.logger),
+            store: store, maintenance: scheduler,
             registry: PrometheusCollectorRegistry(), state: ServiceState(startedAt: test.clock.now()), clock: test.clock,
             logger: Logger(label: "memkeepd") { [logs] _ in logs }, http: http, embedder: embedder)
     }
@@ -53,7 +56,7 @@ struct APIHarness: Sendable {
     /// Runs the `embed` job to its end; returns how many memories it embedded.
     @discardableResult
     func embedAll() async throws -> Int {
-        let report = await dependencies.scheduler.runNow(.embed, trigger: .admin, dryRun: false)
+        let report = await scheduler.runNow(.embed, trigger: .admin, dryRun: false)
         guard report.status == .ok else { throw EmbedFailed(report: report) }
         return report.embedded ?? 0
     }

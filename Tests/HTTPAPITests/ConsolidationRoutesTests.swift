@@ -89,7 +89,7 @@ import TestSupport
         let fact = try await h.store.storeMemory(
             NewMemory(agentID: agent, sessionID: session.id, content: "Primary database is AlloyDB.", importance: 0.9))
         _ = try await h.store.endSession(id: session.id)
-        let report = await h.dependencies.scheduler.runNow(.consolidate, trigger: .admin, dryRun: false, agent: agent)
+        let report = await h.scheduler.runNow(.consolidate, trigger: .admin, dryRun: false, agent: agent)
         let summaryID = try #require(report.summaries?.first)
         try await h.run { client in
             let reply = try await client.call(.get, "/v1/memory/\(summaryID)/sources", headers: AuthTests.bearer("reader"))

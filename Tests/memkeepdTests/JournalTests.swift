@@ -1,5 +1,6 @@
 import Foundation
 import Maintenance
+import MemoryStore
 import Testing
 import TestSupport
 

@@ -1,7 +1,7 @@
 import HummingbirdCore
 import Logging
-import Maintenance
 import MemoryService
+import MemoryStore
 import NIOCore
 import NIOHTTPTypes
 import Synchronization

@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import Maintenance
 import MemoryService
 import MemoryStore
 
@@ -57,31 +56,24 @@ extension APIHandlers {
         routes.on(.post, "/v1/agents/{id}/consolidate") { _, context in
             let agent = try context.path("id")
             try service.authorize(.write, agent: agent, principal: context.principal)
-            let report = await dependencies.scheduler.runNow(.consolidate, trigger: .admin, dryRun: false, agent: agent)
-            return try jobAnswer(report, extra: [
-                "agent_id": .string(agent), "sessions_consolidated": .number(Double(report.sessionsConsolidated ?? 0)),
-                "summaries": .array((report.summaries ?? []).map(JSONValue.string)),
+            let run = await dependencies.maintenance.runNow(job: "consolidate", dryRun: false, agent: agent)
+            return try jobAnswer(run, extra: [
+                "agent_id": .string(agent), "sessions_consolidated": run.report["sessions_consolidated"] ?? .number(0),
+                "summaries": run.report["summaries"] ?? .array([]),
             ])
         }
     }
 
     /// A job run as an answer: 200 with its report, 409 when another process holds the job,
     /// 500 when it failed.
-    func jobAnswer(_ report: JobReport, extra: [String: JSONValue] = [:]) throws -> Response {
-        switch report.status {
-        case .skipped:
-            throw APIError(
-                .conflict, code: "CONFLICT",
-                "job \(report.job.rawValue) is running in another process (\(report.heldBy ?? "unknown")); retry later")
-        case .failed:
-            throw APIError(.internalServerError, code: "INTERNAL_ERROR", "job \(report.job.rawValue) failed: \(report.error ?? "")")
+    func jobAnswer(_ run: MaintenanceRun, extra: [String: JSONValue] = [:]) throws -> Response {
+        switch run.outcome {
+        case .heldElsewhere(let holder):
+            throw APIError(.conflict, code: "CONFLICT", "job \(run.job) is running in another process (\(holder)); retry later")
+        case .failed(let error):
+            throw APIError(.internalServerError, code: "INTERNAL_ERROR", "job \(run.job) failed: \(error)")
         case .ok:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            guard case .object(var fields) = try JSONValue.parse(String(decoding: try encoder.encode(report), as: UTF8.self))
-            else { preconditionFailure("a JobReport encodes as an object") }
-            fields.merge(extra) { $1 }
-            return JSONResponse.make(.object(fields))
+            return JSONResponse.make(.object(run.report.merging(extra) { $1 }))
         }
     }
 }

@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import Logging
-import Maintenance
 import MemoryService
 import MemoryStore
 import Prometheus
@@ -73,7 +72,7 @@ struct OperationsRoutes: Sendable {
             status: dependencies.state.isStopping ? "stopping" : "healthy", version: APIDependencies.version,
             uptimeSeconds: (now - dependencies.state.startedAt) / 1000,
             configurationGeneration: configuration.generation, configurationLoadedAt: configuration.loadedAt / 1000,
-            scheduler: dependencies.scheduler.statusLine)
+            scheduler: dependencies.maintenance.statusLine)
     }
 
     /// Prometheus text: the registry (jobs, HTTP) plus the store's sizes, counted at scrape time.
@@ -98,7 +97,7 @@ struct OperationsRoutes: Sendable {
         sampler.report(
             group.transactions, as: registry.makeCounter(descriptor: Self.groupTransactions), key: "group_transactions")
         sampler.report(
-            dependencies.scheduler.wakeUps, as: registry.makeCounter(descriptor: Self.wakeUps),
+            dependencies.maintenance.wakeUps, as: registry.makeCounter(descriptor: Self.wakeUps),
             key: "wakeups")
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

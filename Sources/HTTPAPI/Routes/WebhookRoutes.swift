@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import Logging
-import Maintenance
 import MemoryService
 import MemoryStore
 

@@ -30,7 +30,7 @@ struct MCPCommand: AsyncParsableCommand {
 
 /// The scheduler as seen from a process that runs none: a daemon on the same store notices
 /// new memories and moved deadlines at its next check (`orphans.max_sleep`).
-struct DetachedMaintenance: MaintenanceControl {
+struct DetachedMaintenance: MaintenanceNotes {
     func noteNewMemories() {}
     func noteIdleDeadline(_ deadline: UnixMillis) {}
 }

@@ -30,7 +30,7 @@ func buildDaemon(
             status: notifier.status, watchdog: notifier.watchdog, watchdogPeriod: notifier.watchdogInterval.map { $0 / 2 }))
     let http = app.configuration.http
     let dependencies = APIDependencies(
-        store: app.store, scheduler: scheduler, registry: registry, state: state, clock: app.clock, logger: logger,
+        store: app.store, maintenance: scheduler, registry: registry, state: state, clock: app.clock, logger: logger,
         http: http, embedder: app.runner.embedder, mcpDefaultAgent: app.configuration.mcpDefaultAgent)
     if http.keys.isEmpty {
         logger.notice("no auth.keys configured: the API is open and listens on loopback only (\(http.host))")

@@ -1,5 +1,3 @@
-import Logging
-
 /// Metadata keys of memkeep's log entries. The journald handler turns them into field names
 /// (`memkeep.job` → `MEMKEEP_JOB`), so they must stay stable: operators filter on them.
 public enum LogKey {
