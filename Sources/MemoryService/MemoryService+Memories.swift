@@ -93,6 +93,8 @@ extension MemoryService {
                 importance: try body.optionalDouble("importance") ?? 0.5, tags: try body.optionalStrings("tags") ?? [],
                 metadata: try body.optionalObject("metadata") ?? .emptyObject, ttlSeconds: ttl,
                 expiresAt: try body.optionalTime("expires_at"), supersedes: try body.optionalStrings("supersedes") ?? [])
+        } catch let error as FieldError where !field.isEmpty {
+            throw APIError.invalid(field + error.field, error.reason)
         } catch let error as APIError where !field.isEmpty {
             throw APIError(error.status, code: error.code, field + error.message)
         }

@@ -31,6 +31,7 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     public static func from(_ error: any Error) -> APIError? {
         switch error {
         case let error as APIError: return error
+        case let error as FieldError: return .invalid(error.field, error.reason)
         case let error as StoreError:
             switch error {
             case .invalidArgument(let field, let reason): return .invalid(field, reason)
