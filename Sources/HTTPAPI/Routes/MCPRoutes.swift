@@ -15,6 +15,8 @@ extension APIHandlers {
             let body = try await JSONBody.collect(request, limit: maxBody)
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName] = field.value }
+            // No Accept header accepts anything (RFC 9110), JSON included; the transport wants it said.
+            if request.headers[.accept] == nil { headers["accept"] = "application/json" }
             let exchange = MCP.HTTPRequest(method: "POST", headers: headers, body: Data(body.readableBytesView), path: "/mcp")
             let caller = MCPCaller(principal: context.principal, configured: dependencies.mcpDefaultAgent)
             let server = await dependencies.mcp.server(for: caller)

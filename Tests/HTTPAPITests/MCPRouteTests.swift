@@ -1,0 +1,54 @@
+import Foundation
+import HTTPAPI
+import MemoryStore
+import Testing
+import TestSupport
+
+/// `/mcp` as plain HTTP: what a client without an MCP library, or a hostile one, gets.
+@Suite struct MCPRouteTests {
+    static let listTools = #"{"jsonrpc": "2.0", "id": 7, "method": "tools/list"}"#
+
+    @Test func aRequestWithoutAcceptIsAnsweredAndGetIs405() async throws {
+        let h = try APIHarness()
+        try await h.run { client in
+            let answer = try await client.call(.post, "/mcp", Self.listTools)
+            #expect(answer.status == 200, "\(answer.text)")
+            #expect(answer.object["id"] == .number(7))
+            #expect(answer.text.contains(#""name":"get_context""#))
+            let get = try await client.call(.get, "/mcp")
+            #expect(get.status == 405)
+            let notification = try await client.call(.post, "/mcp", #"{"jsonrpc": "2.0", "method": "notifications/initialized"}"#)
+            #expect(notification.status == 202)
+        }
+    }
+
+    @Test(arguments: [
+        ("{}", [String: String](), 400, -32700),
+        ("not json", [:], 400, -32700),
+        (listTools, ["Origin": "https://evil.example"], 403, -32600),
+        (listTools, ["Accept": "text/html"], 406, -32600),
+    ])
+    func badRequestsGetJSONRPCErrorsAndChangeNothing(body: String, headers: [String: String], status: Int, code: Int) async throws {
+        let h = try APIHarness()
+        let before = try await h.test.exportText()
+        try await h.run { client in
+            let answer = try await client.call(.post, "/mcp", body, headers: headers)
+            #expect(answer.status == status, "\(answer.text)")
+            #expect(answer.object["error"]?.objectValue?["code"] == .number(Double(code)), "\(answer.text)")
+        }
+        #expect(try await h.test.exportText() == before)
+    }
+
+    @Test func withKeysConfiguredMCPNeedsOneAndActsWithItsScope() async throws {
+        let h = try APIHarness { $0.keys = [AuthTests.key("reader", .read, "support-customer-*")] }
+        let remember = #"{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "remember", "arguments": {"agent_id": "support-customer-1", "content": "Runs on AlloyDB."}}}"#
+        try await h.run { client in
+            #expect(try await client.call(.post, "/mcp", Self.listTools).status == 401)
+            let refused = try await client.call(.post, "/mcp", remember, headers: AuthTests.bearer("reader"))
+            #expect(refused.status == 200)
+            #expect(refused.object["error"]?.objectValue?["code"] == .number(-32000), "\(refused.text)")
+            #expect(refused.text.contains("INSUFFICIENT_SCOPE"), "\(refused.text)")
+        }
+        #expect(try await h.store.memories(agentID: "support-customer-1").isEmpty)
+    }
+}
