@@ -8,10 +8,11 @@ import TestSupport
 @Suite struct MCPRouteTests {
     static let listTools = #"{"jsonrpc": "2.0", "id": 7, "method": "tools/list"}"#
 
-    @Test func aRequestWithoutAcceptIsAnsweredAndGetIs405() async throws {
+    @Test(arguments: [nil, "*/*", "application/*;q=0.5, text/html", "application/json, text/event-stream"])
+    func aRequestAcceptingJSONIsAnsweredAndGetIs405(accept: String?) async throws {
         let h = try APIHarness()
         try await h.run { client in
-            let answer = try await client.call(.post, "/mcp", Self.listTools)
+            let answer = try await client.call(.post, "/mcp", Self.listTools, headers: accept.map { ["Accept": $0] } ?? [:])
             #expect(answer.status == 200, "\(answer.text)")
             #expect(answer.object["id"] == .number(7))
             #expect(answer.text.contains(#""name":"get_context""#))

@@ -15,8 +15,9 @@ extension APIHandlers {
             let body = try await JSONBody.collect(request, limit: maxBody)
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName] = field.value }
-            // No Accept header accepts anything (RFC 9110), JSON included; the transport wants it said.
-            if request.headers[.accept] == nil { headers["accept"] = "application/json" }
+            // The transport wants application/json named; `*/*`, `application/*` or no Accept at
+            // all (RFC 9110) accept it too, and curl and most HTTP libraries send `*/*`.
+            if Self.acceptsJSON(request.headers[.accept]) { headers["accept"] = "application/json" }
             let exchange = MCP.HTTPRequest(method: "POST", headers: headers, body: Data(body.readableBytesView), path: "/mcp")
             let caller = MCPCaller(principal: context.principal, configured: dependencies.mcpDefaultAgent)
             let server = await dependencies.mcp.server(for: caller)
@@ -31,6 +32,15 @@ extension APIHandlers {
             return Response(
                 status: .init(code: answer.statusCode), headers: fields,
                 body: answer.bodyData.map { ResponseBody(byteBuffer: ByteBuffer(bytes: $0)) } ?? ResponseBody())
+        }
+    }
+
+    /// Whether an Accept header admits application/json.
+    static func acceptsJSON(_ accept: String?) -> Bool {
+        guard let accept else { return true }
+        return accept.split(separator: ",").contains { range in
+            let type = range.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+            return ["*/*", "application/*", "application/json"].contains(type)
         }
     }
 }
