@@ -4,6 +4,7 @@ import Hummingbird
 import MCP
 import MCPServer
 import MemoryService
+import MemoryStore
 
 extension APIHandlers {
     /// MCP over streamable HTTP, in its stateless form: each POST is answered with its JSON-RPC
@@ -18,20 +19,49 @@ extension APIHandlers {
             // The transport wants application/json named; `*/*`, `application/*` or no Accept at
             // all (RFC 9110) accept it too, and curl and most HTTP libraries send `*/*`.
             if Self.acceptsJSON(request.headers[.accept]) { headers["accept"] = "application/json" }
-            let exchange = MCP.HTTPRequest(method: "POST", headers: headers, body: Data(body.readableBytesView), path: "/mcp")
+            let bytes = Data(body.readableBytesView)
+            if let problem = Self.malformedRequest(bytes) {
+                return Self.response(.error(statusCode: 400, .invalidRequest(problem)))
+            }
+            let exchange = MCP.HTTPRequest(method: "POST", headers: headers, body: bytes, path: "/mcp")
             let caller = MCPCaller(principal: context.principal, configured: dependencies.mcpDefaultAgent)
             let server = await dependencies.mcp.server(for: caller)
             let transport = StatelessHTTPServerTransport(logger: context.logger)
             try await server.start(transport: transport)
             let answer = await transport.handleRequest(exchange)
             await server.stop()
-            var fields = HTTPFields()
-            for (name, value) in answer.headers {
-                if let name = HTTPField.Name(name) { fields[name] = value }
-            }
-            return Response(
-                status: .init(code: answer.statusCode), headers: fields,
-                body: answer.bodyData.map { ResponseBody(byteBuffer: ByteBuffer(bytes: $0)) } ?? ResponseBody())
+            return Self.response(answer)
+        }
+    }
+
+    static func response(_ answer: MCP.HTTPResponse) -> Response {
+        var fields = HTTPFields()
+        for (name, value) in answer.headers {
+            if let name = HTTPField.Name(name) { fields[name] = value }
+        }
+        return Response(
+            status: .init(code: answer.statusCode), headers: fields,
+            body: answer.bodyData.map { ResponseBody(byteBuffer: ByteBuffer(bytes: $0)) } ?? ResponseBody())
+    }
+
+    /// What makes a request or notification invalid JSON-RPC 2.0, which the transport would
+    /// otherwise take as a notification (202) and drop: a `method` that is not a non-empty
+    /// string, an `id` that is not a string or an integer, `params` that are neither object nor
+    /// array, `jsonrpc` other than "2.0". Anything else (not JSON, a response) the transport judges.
+    static func malformedRequest(_ bytes: Data) -> String? {
+        guard case .object(let message)? = try? JSONValue.parse(bytes: bytes), let method = message["method"] else {
+            return nil
+        }
+        guard message["jsonrpc"] == .string("2.0") else { return "jsonrpc must be \"2.0\"" }
+        guard case .string(let name) = method, !name.isEmpty else { return "method must be a non-empty string" }
+        switch message["id"] {
+        case nil, .string?: break
+        case .number(let id)? where id.rounded() == id: break
+        default: return "id must be a string or an integer"
+        }
+        switch message["params"] {
+        case nil, .object?, .array?: return nil
+        default: return "params must be an object or an array"
         }
     }
 
