@@ -29,6 +29,7 @@ import TestSupport
         (listTools, ["Origin": "https://evil.example"], 403, -32600),
         (#"{"jsonrpc": "2.0", "id": [null], "method": ""}"#, [:], 400, -32600),
         (#"{"jsonrpc": "2.0", "id": 1.5, "method": "tools/list"}"#, [:], 400, -32600),
+        (#"{"jsonrpc": "2.0", "id": 9007199254740992, "method": "tools/list"}"#, [:], 400, -32600),
         (#"{"jsonrpc": "1.0", "id": 1, "method": "tools/list"}"#, [:], 400, -32600),
         (#"{"jsonrpc": "2.0", "method": "notifications/x", "params": 3}"#, [:], 400, -32600),
         (listTools, ["Accept": "text/html"], 406, -32600),

@@ -46,7 +46,7 @@ extension APIHandlers {
 
     /// What makes a request or notification invalid JSON-RPC 2.0, which the transport would
     /// otherwise take as a notification (202) and drop: a `method` that is not a non-empty
-    /// string, an `id` that is not a string or an integer, `params` that are neither object nor
+    /// string, an `id` that is not a string or an integer a double holds exactly, `params` that are neither object nor
     /// array, `jsonrpc` other than "2.0". Anything else (not JSON, a response) the transport judges.
     static func malformedRequest(_ bytes: Data) -> String? {
         guard case .object(let message)? = try? JSONValue.parse(bytes: bytes), let method = message["method"] else {
@@ -56,8 +56,8 @@ extension APIHandlers {
         guard case .string(let name) = method, !name.isEmpty else { return "method must be a non-empty string" }
         switch message["id"] {
         case nil, .string?: break
-        case .number(let id)? where id.rounded() == id: break
-        default: return "id must be a string or an integer"
+        case .number(let id)? where id.rounded() == id && abs(id) <= 9_007_199_254_740_991: break
+        default: return "id must be a string or an integer within ±(2^53−1)"
         }
         switch message["params"] {
         case nil, .object?, .array?: return nil
