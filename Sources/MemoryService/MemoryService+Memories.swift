@@ -74,9 +74,11 @@ extension MemoryService {
     public func forget(_ body: JSONBody, principal: Principal) async throws -> JSONValue {
         let agent = try body.string("agent_id")
         try authorize(.write, agent: agent, principal: principal)
-        var ids = try body.optionalStrings("memory_ids") ?? []
+        let listed = try body.optionalStrings("memory_ids")
+        var ids = listed ?? []
         if let single = try body.optionalString("memory_id") { ids.append(single) }
-        guard !ids.isEmpty, ids.count <= 1000 else {
+        // The list is bounded as the API describes it; `memory_id` comes on top.
+        guard !ids.isEmpty, listed.map({ (1...1000).contains($0.count) }) ?? true else {
             throw APIError.invalid("memory_ids", "must list 1 to 1000 memory ids")
         }
         let deleted = try await store.forget(ids: ids, agentID: agent)

@@ -75,6 +75,8 @@ import Testing
             Case(method: .put, uri: "/v1/memory/update/\(memory)", body: "{oops", status: 400, message: "body is not valid JSON"),
             Case(method: .put, uri: "/v1/memory/update/nope", body: #"{"importance": 0.5}"#, status: 404, message: "memory nope not found"),
             Case(method: .post, uri: "/v1/memory/forget", body: #"{"agent_id": "a1", "memory_ids": []}"#, status: 400, message: "memory_ids must list 1 to 1000 memory ids"),
+            Case(method: .post, uri: "/v1/memory/forget", body: #"{"agent_id": "a1", "memory_ids": [], "memory_id": "\#(memory)"}"#, status: 400, message: "memory_ids must list 1 to 1000 memory ids"),
+            Case(method: .post, uri: "/v1/memory/forget", body: #"{"agent_id": "a1", "memory_ids": [\#(Array(repeating: "\"m\"", count: 1001).joined(separator: ","))]}"#, status: 400, message: "memory_ids must list 1 to 1000 memory ids"),
             Case(method: .post, uri: "/v1/memory/forget", body: #"{"agent_id": "a1", "memory_ids": "m"}"#, status: 400, message: "memory_ids must be an array of strings"),
             Case(method: .post, uri: "/v1/memory/forget", body: #"{"memory_ids": ["\#(memory)"]}"#, status: 400, message: "agent_id is required"),
             Case(method: .post, uri: "/v1/memories/recall/batch", body: #"{"queries": []}"#, status: 400, message: "queries must hold 1 to 32 queries"),
