@@ -77,6 +77,8 @@ import TestSupport
             NewMemory(agentID: Self.agent, sessionID: session.id, content: "Runs on AlloyDB.", importance: 0.9))
         let low = try await h.store.storeMemory(NewMemory(agentID: Self.agent, content: "Likes tea.", importance: 0.3))
         let old = try await h.store.storeMemory(NewMemory(agentID: Self.agent, content: "Deploys with Jenkins.", importance: 0.9))
+        // Facts of equal importance come newest first: a second later, so the order is fixed.
+        h.clock.advance(seconds: 1)
         _ = try await h.store.storeMemory(
             NewMemory(agentID: Self.agent, content: "Deploys with Buildkite.", importance: 0.9, supersedes: [old.id]))
         h.clock.advance(seconds: 600)
@@ -88,7 +90,7 @@ import TestSupport
                 #"{"budget_tokens": 200, "include": ["facts", "open_tasks"], "session_id": "\#(session.id)"}"#)
             #expect(get.status == 200, "\(get.text)")
             #expect(get.object["context"] == post.object["context"])
-            #expect(get.string("context") == "Current facts:\n- Runs on AlloyDB.\n- Deploys with Buildkite.")
+            #expect(get.string("context") == "Current facts:\n- Deploys with Buildkite.\n- Runs on AlloyDB.")
             #expect(!get.text.contains(low.id) && !get.text.contains(old.id))
             #expect(get.object["truncated"] == .bool(false))
         }

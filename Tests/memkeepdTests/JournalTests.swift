@@ -51,25 +51,24 @@ import TestSupport
         }
     }
 
-    static func entries(pid: Int32, since start: Date) async throws -> [[String: Any]] {
-        let deadline = ContinuousClock.now + .seconds(10)
+    /// The process's entries once `complete` says they are all there (as they are after two
+    /// minutes, whatever they hold).
+    static func entries(
+        pid: Int32, since start: Date, until complete: ([[String: Any]]) -> Bool
+    ) async throws -> [[String: Any]] {
+        let deadline = ContinuousClock.now + .seconds(120)
         while true {
             let entries = try await journal(pid: pid, since: start)
-            if entries.count >= 5 || ContinuousClock.now > deadline { return entries }
+            if complete(entries) || ContinuousClock.now > deadline { return entries }
             try await Task.sleep(for: .milliseconds(100))
         }
     }
 
-    /// The first entry of the process that matches, once the journal has it (nil after a minute).
+    /// The first entry of the process that matches, once the journal has it.
     static func entry(
-        pid: Int32, since start: Date, where matches: ([String: Any]) -> Bool
+        pid: Int32, since start: Date, where matches: @escaping ([String: Any]) -> Bool
     ) async throws -> [String: Any]? {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            if let entry = try await journal(pid: pid, since: start).first(where: matches) { return entry }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return nil
+        try await entries(pid: pid, since: start) { $0.contains(where: matches) }.first(where: matches)
     }
 
     @Test func aConsolidationRunCountsEachFateInTheJournal() async throws {
@@ -99,7 +98,12 @@ import TestSupport
         let (process, out, _) = try m.start(["run", "all", "--now", "2030-01-01T00:00:00Z"])
         #expect(await process.finish(stdout: out).status == 0)
 
-        let entries = try await Self.entries(pid: process.processIdentifier, since: started)
+        let jobs = ["orphans", "consolidate", "decay", "purge"]
+        let entries = try await Self.entries(pid: process.processIdentifier, since: started) { entries in
+            jobs.allSatisfy { job in
+                entries.contains { $0["MEMKEEP_JOB"] as? String == job && $0["MESSAGE_ID"] as? String == MessageID.jobFinished }
+            } && entries.contains { $0["MESSAGE_ID"] as? String == MessageID.sessionOrphaned }
+        }
         let finished = try #require(
             entries.first { $0["MEMKEEP_JOB"] as? String == "orphans" && $0["MESSAGE_ID"] as? String == MessageID.jobFinished },
             "\(entries)")
@@ -119,7 +123,7 @@ import TestSupport
         #expect(orphan["SESSION_ID"] as? String == session.id)
         #expect(orphan["AGENT_ID"] as? String == "support-customer-9182")
         #expect(Int(orphan["MEMKEEP_IDLE_SECONDS"] as? String ?? "").map { $0 > 1_800 } == true)
-        for job in ["consolidate", "decay", "purge"] {
+        for job in jobs {
             #expect(entries.contains { $0["MEMKEEP_JOB"] as? String == job && $0["MESSAGE_ID"] as? String == MessageID.jobFinished })
         }
     }
