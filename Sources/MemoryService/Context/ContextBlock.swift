@@ -43,9 +43,12 @@ public struct ContextBuilder: Sendable {
     /// over-counts English against the built-in model's WordPiece count, so a block within the
     /// budget by this count is within it for a real tokenizer too.
     public static func estimatedTokens(_ text: String) -> Int {
-        let words = text.split(whereSeparator: \.isWhitespace).count
-        return (words * 13 + 9) / 10
+        tokens(words: wordCount(text))
     }
+
+    static func tokens(words: Int) -> Int { (words * 13 + 9) / 10 }
+
+    static func wordCount(_ text: String) -> Int { text.split(whereSeparator: \.isWhitespace).count }
 
     /// One line of history: a summary's line and the summary's covered period.
     struct HistoryLine {
@@ -60,30 +63,63 @@ public struct ContextBuilder: Sendable {
         case task(Memory)
         case fact(Memory)
         case history(HistoryLine)
+
+        /// Its place in the text: facts, history, tasks.
+        var section: Int {
+            switch self {
+            case .fact: 0
+            case .history: 1
+            case .task: 2
+            }
+        }
+
+        var header: String {
+            switch self {
+            case .fact: "Current facts:"
+            case .history: "History (newest first):"
+            case .task: "Open tasks:"
+            }
+        }
     }
 
     public func build(_ material: ContextMaterial) -> ContextBlock {
+        let allHistory = Self.history(material)
         let stale = Self.staleByLaterChange(
-            material.facts.map { ($0.content, $0.createdAt) } + Self.history(material).map { ($0.text, $0.time) })
+            material.facts.map { ($0.content, $0.createdAt) } + allHistory.map { ($0.text, $0.time) })
         let facts = material.facts.enumerated().filter { !stale.contains($0.offset) }.map(\.element)
-        let history = Self.history(material).enumerated().filter { !stale.contains(material.facts.count + $0.offset) }
-            .map(\.element)
+        let history = allHistory.enumerated().filter { !stale.contains(material.facts.count + $0.offset) }.map(\.element)
         var candidates: [Item] = []
         if include.contains(.openTasks) { candidates += facts.filter(Self.isOpenTask).map(Item.task) }
         if include.contains(.facts) { candidates += facts.filter { !Self.isOpenTask($0) }.map(Item.fact) }
         if include.contains(.summaries) { candidates += history.map(Item.history) }
 
+        // Words are counted as items are added, so choosing is linear in the candidates; the
+        // rendered text is checked once at the end (a period repeated out of order is the only
+        // case the count misses).
         var chosen: [Item] = []
         var truncated = false
+        var words = 0
+        var sections: Set<Int> = []
+        var periods: Set<String> = []
         for candidate in candidates {
-            let text = Self.render(chosen + [candidate])
-            if Self.estimatedTokens(text) <= budgetTokens {
-                chosen.append(candidate)
-            } else {
+            var added = Self.wordCount(Self.line(candidate))
+            if !sections.contains(candidate.section) { added += Self.wordCount(candidate.header) }
+            if case .history(let line) = candidate, !periods.contains(line.period) { added += Self.wordCount(line.period) }
+            guard Self.tokens(words: words + added) <= budgetTokens else {
                 truncated = true
+                continue
             }
+            chosen.append(candidate)
+            words += added
+            sections.insert(candidate.section)
+            if case .history(let line) = candidate { periods.insert(line.period) }
         }
-        let text = Self.render(chosen)
+        var text = Self.render(chosen)
+        while Self.estimatedTokens(text) > budgetTokens {
+            chosen.removeLast()
+            truncated = true
+            text = Self.render(chosen)
+        }
         var ids: [String] = []
         for item in Self.ordered(chosen) {
             let id: String
@@ -146,37 +182,32 @@ public struct ContextBuilder: Sendable {
 
     /// Section order: facts, history (by period as given), tasks; within each, chosen order.
     static func ordered(_ items: [Item]) -> [Item] {
-        func section(_ item: Item) -> Int {
-            switch item {
-            case .fact: 0
-            case .history: 1
-            case .task: 2
-            }
+        items.enumerated().sorted { ($0.element.section, $0.offset) < ($1.element.section, $1.offset) }.map(\.element)
+    }
+
+    /// An item's line: "- " and its text on one line.
+    static func line(_ item: Item) -> String {
+        switch item {
+        case .task(let memory), .fact(let memory): "- " + oneLine(memory.content)
+        case .history(let line): "- " + oneLine(line.text)
         }
-        return items.enumerated().sorted { (section($0.element), $0.offset) < (section($1.element), $1.offset) }.map(\.element)
     }
 
     static func render(_ items: [Item]) -> String {
         var lines: [String] = []
-        var lastSection = ""
+        var lastSection: Int?
         var lastPeriod = ""
         for item in ordered(items) {
-            switch item {
-            case .fact(let memory):
-                if lastSection != "facts" { lines += (lines.isEmpty ? [] : [""]) + ["Current facts:"] }
-                lastSection = "facts"
-                lines.append("- " + oneLine(memory.content))
-            case .history(let line):
-                if lastSection != "history" { lines += (lines.isEmpty ? [] : [""]) + ["History (newest first):"] }
-                lastSection = "history"
-                if line.period != lastPeriod { lines.append(line.period + ":") }
-                lastPeriod = line.period
-                lines.append("- " + oneLine(line.text))
-            case .task(let memory):
-                if lastSection != "tasks" { lines += (lines.isEmpty ? [] : [""]) + ["Open tasks:"] }
-                lastSection = "tasks"
-                lines.append("- " + oneLine(memory.content))
+            if item.section != lastSection {
+                if !lines.isEmpty { lines.append("") }
+                lines.append(item.header)
+                lastSection = item.section
             }
+            if case .history(let line) = item, line.period != lastPeriod {
+                lines.append(line.period + ":")
+                lastPeriod = line.period
+            }
+            lines.append(line(item))
         }
         return lines.joined(separator: "\n")
     }
