@@ -72,9 +72,9 @@ public struct MemoryMCP: Sendable {
             let answer = try await run(tool, body, caller: caller)
             var content: [Tool.Content] = []
             if tool == .getContext, case .string(let text)? = answer.objectValue?["context"] {
-                content.append(.text(text))
+                content.append(.text(text: text, annotations: nil, _meta: nil))
             }
-            content.append(.text(answer.jsonText()))
+            content.append(.text(text: answer.jsonText(), annotations: nil, _meta: nil))
             let structured: Value? = try MCPWire.value(answer)
             return CallTool.Result(content: content, structuredContent: structured)
         } catch {
