@@ -7,18 +7,15 @@ import MemoryStore
 /// and nesting are read by the same rules as an HTTP body.
 enum MCPWire {
     static func body(_ arguments: [String: Value]?, defaultAgent: String?) throws -> JSONBody {
-        let data = try JSONEncoder().encode(arguments ?? [:])
-        var body = try JSONBody.parse(data)
-        if body.fields["agent_id"] == nil, let defaultAgent {
-            var fields = body.fields
-            fields["agent_id"] = .string(defaultAgent)
-            body = JSONBody(fields)
-        }
-        return body
+        withDefaultAgent(try JSONBody.parse(try JSONEncoder().encode(arguments ?? [:])), defaultAgent)
     }
 
-    static func objectArguments(_ fields: [String: JSONValue]) throws -> [String: Value] {
-        try JSONDecoder().decode([String: Value].self, from: Data(JSONValue.object(fields).jsonText().utf8))
+    /// The body with `agent_id` set to the session's default agent when it names none.
+    static func withDefaultAgent(_ body: JSONBody, _ defaultAgent: String?) -> JSONBody {
+        guard body.fields["agent_id"] == nil, let defaultAgent else { return body }
+        var fields = body.fields
+        fields["agent_id"] = .string(defaultAgent)
+        return JSONBody(fields)
     }
 
     static func value(_ json: JSONValue) throws -> Value {

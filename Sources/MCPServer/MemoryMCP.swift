@@ -94,7 +94,8 @@ public struct MemoryMCP: Sendable {
         case .startSession:
             return .object(["session": service.session(try await service.startSession(body, principal: principal), memoryCount: 0)])
         case .endSession:
-            return try await service.endSession(try body.string("session_id"), body, principal: principal)
+            let session = try await service.visibleSession(try body.string("session_id"), principal: principal, scope: .write)
+            return try await service.endSession(session, body)
         case .forget:
             return try await service.forget(body, principal: principal)
         case .listSessions:
@@ -134,7 +135,7 @@ public struct MemoryMCP: Sendable {
             }
         }
         do {
-            let body = try MCPWire.body(try MCPWire.objectArguments(fields), defaultAgent: caller.defaultAgent)
+            let body = MCPWire.withDefaultAgent(JSONBody(fields), caller.defaultAgent)
             let answer = try await service.context(
                 agent: try body.string("agent_id"), body, principal: caller.principal, logger: logger)
             guard case .string(let text)? = answer.objectValue?["context"] else { return .init(messages: []) }

@@ -51,9 +51,9 @@ extension MemoryService {
         ])
     }
 
-    /// Changes a memory's content, importance, tags, metadata or type; new content is embedded again.
-    public func update(_ id: String, agent: String?, _ body: JSONBody, principal: Principal) async throws -> JSONValue {
-        let existing = try await visibleMemory(id, agent: agent, principal: principal, scope: .write)
+    /// Changes a memory the caller may write (`visibleMemory` with `.write`): its content,
+    /// importance, tags, metadata or type; new content is embedded again.
+    public func update(_ existing: Memory, _ body: JSONBody) async throws -> JSONValue {
         let updated = try await store.updateMemory(
             id: existing.id,
             MemoryUpdate(

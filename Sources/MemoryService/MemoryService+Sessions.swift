@@ -14,9 +14,9 @@ extension MemoryService {
         return started
     }
 
-    /// Ends a session the caller may write to, with an optional summary: `{session, session_state}`.
-    public func endSession(_ id: String, _ body: JSONBody, principal: Principal) async throws -> JSONValue {
-        let existing = try await visibleSession(id, principal: principal, scope: .write)
+    /// Ends a session the caller may write to (`visibleSession` with `.write`), with an optional
+    /// summary: `{session, session_state}`.
+    public func endSession(_ existing: Session, _ body: JSONBody) async throws -> JSONValue {
         let summary = try body.optionalString("summary")
         if let summary, summary.utf8.count > Validation.maxContentBytes {
             throw APIError.invalid("summary", "must be at most \(Validation.maxContentBytes) bytes")

@@ -36,11 +36,11 @@ extension APIHandlers {
             }
         }
         routes.on(.put, "/v1/memory/update/{id}") { request, context in
-            let id = try context.path("id")
-            let agent = QueryParameters(request).values["agent_id"]
-            _ = try await service.visibleMemory(id, agent: agent, principal: context.principal, scope: .write)
+            let existing = try await service.visibleMemory(
+                try context.path("id"), agent: QueryParameters(request).values["agent_id"], principal: context.principal,
+                scope: .write)
             let body = try await JSONBody.read(request, limit: maxBody)
-            return JSONResponse.make(try await service.update(id, agent: agent, body, principal: context.principal))
+            return JSONResponse.make(try await service.update(existing, body))
         }
         routes.on(.post, "/v1/memory/forget") { request, context in
             let body = try await JSONBody.read(request, limit: maxBody)

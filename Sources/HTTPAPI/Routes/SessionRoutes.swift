@@ -23,10 +23,9 @@ extension APIHandlers {
             ]))
         }
         routes.on(.post, "/v1/sessions/{id}/end") { request, context in
-            let id = try context.path("id")
-            _ = try await service.visibleSession(id, principal: context.principal, scope: .write)
+            let existing = try await service.visibleSession(try context.path("id"), principal: context.principal, scope: .write)
             let body = try await JSONBody.read(request, limit: maxBody, allowEmpty: true)
-            return JSONResponse.make(try await service.endSession(id, body, principal: context.principal))
+            return JSONResponse.make(try await service.endSession(existing, body))
         }
         routes.on(.get, "/v1/sessions/{id}") { _, context in
             let found = try await service.visibleSession(try context.path("id"), principal: context.principal, scope: .read)

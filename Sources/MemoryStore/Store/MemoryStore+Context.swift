@@ -54,9 +54,7 @@ extension MemoryStore {
                 facts = try Self.rank(db, query: factQuery, nearest: nearest, weights: weights, now: now).hits.map(\.memory)
                     .filter { !$0.tags.contains(Memory.summaryTag) }
             }
-            var summaryQuery = RecallQuery(agentID: query.agentID, query: "")
-            summaryQuery.includeArchived = false
-            var (conditions, arguments) = Self.recallFilter(summaryQuery, now: now)
+            var (conditions, arguments) = Self.recallFilter(RecallQuery(agentID: query.agentID, query: ""), now: now)
             arguments["limit"] = summaryLimit
             let summaries = try Memory.fetchAll(
                 db,
