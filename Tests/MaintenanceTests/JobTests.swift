@@ -40,44 +40,50 @@ extension TestStore {
 }
 
 @Suite struct OrphanSweepTests {
-    @Test func sessionPastDefaultTimeoutIsClosedAsIdleSinceItsLastActivity() async throws {
-        let t = try TestStore(defaultIdleTimeoutSeconds: 1800)
-        let session = try await t.store.startSession(SessionStart(agentID: "a1"))
-        t.clock.advance(seconds: 600)
-        _ = try await t.store.touchSession(id: session.id)
-        let lastActivity = t.clock.now()
-        t.clock.advance(seconds: 1799)
-        #expect(await t.run(.orphans).changed == 0)
-        t.clock.advance(seconds: 1)
-        let report = await t.run(.orphans)
-        #expect(report.closedSessions == [session.id])
-        let closed = try #require(try await t.store.session(id: session.id))
-        #expect(closed.endedReason == .idle)
-        #expect(closed.idleSince == lastActivity)
-        #expect(closed.endedAt == t.clock.now())
-    }
-
-    @Test func ownTimeoutWinsAndZeroMeansNever() async throws {
-        let t = try TestStore(defaultIdleTimeoutSeconds: 1800)
-        let short = try await t.store.startSession(SessionStart(agentID: "a1", idleTimeoutSeconds: 60))
-        let never = try await t.store.startSession(SessionStart(agentID: "a1", idleTimeoutSeconds: 0))
-        let normal = try await t.store.startSession(SessionStart(agentID: "a1"))
-        t.clock.advance(seconds: 61)
-        #expect(await t.run(.orphans).closedSessions == [short.id])
-        t.clock.advance(seconds: 365 * 86400)
-        #expect(await t.run(.orphans).closedSessions == [normal.id])
-        #expect(try await t.store.session(id: never.id)?.isOpen == true)
-    }
-
-    @Test func touchedSessionStaysOpen() async throws {
-        let t = try TestStore(defaultIdleTimeoutSeconds: 60)
-        let session = try await t.store.startSession(SessionStart(agentID: "a1"))
-        for _ in 0..<10 {
-            t.clock.advance(seconds: 50)
+    @Test(arguments: TestBackend.allCases)
+    func sessionPastDefaultTimeoutIsClosedAsIdleSinceItsLastActivity(backend: TestBackend) async throws {
+        try await TestStore.with(backend, defaultIdleTimeoutSeconds: 1800) { t in
+            let session = try await t.store.startSession(SessionStart(agentID: "a1"))
+            t.clock.advance(seconds: 600)
             _ = try await t.store.touchSession(id: session.id)
+            let lastActivity = t.clock.now()
+            t.clock.advance(seconds: 1799)
             #expect(await t.run(.orphans).changed == 0)
+            t.clock.advance(seconds: 1)
+            let report = await t.run(.orphans)
+            #expect(report.closedSessions == [session.id])
+            let closed = try #require(try await t.store.session(id: session.id))
+            #expect(closed.endedReason == .idle)
+            #expect(closed.idleSince == lastActivity)
+            #expect(closed.endedAt == t.clock.now())
         }
-        #expect(try await t.store.session(id: session.id)?.isOpen == true)
+    }
+
+    @Test(arguments: TestBackend.allCases)
+    func ownTimeoutWinsAndZeroMeansNever(backend: TestBackend) async throws {
+        try await TestStore.with(backend, defaultIdleTimeoutSeconds: 1800) { t in
+            let short = try await t.store.startSession(SessionStart(agentID: "a1", idleTimeoutSeconds: 60))
+            let never = try await t.store.startSession(SessionStart(agentID: "a1", idleTimeoutSeconds: 0))
+            let normal = try await t.store.startSession(SessionStart(agentID: "a1"))
+            t.clock.advance(seconds: 61)
+            #expect(await t.run(.orphans).closedSessions == [short.id])
+            t.clock.advance(seconds: 365 * 86400)
+            #expect(await t.run(.orphans).closedSessions == [normal.id])
+            #expect(try await t.store.session(id: never.id)?.isOpen == true)
+        }
+    }
+
+    @Test(arguments: TestBackend.allCases)
+    func touchedSessionStaysOpen(backend: TestBackend) async throws {
+        try await TestStore.with(backend, defaultIdleTimeoutSeconds: 60) { t in
+            let session = try await t.store.startSession(SessionStart(agentID: "a1"))
+            for _ in 0..<10 {
+                t.clock.advance(seconds: 50)
+                _ = try await t.store.touchSession(id: session.id)
+                #expect(await t.run(.orphans).changed == 0)
+            }
+            #expect(try await t.store.session(id: session.id)?.isOpen == true)
+        }
     }
 }
 

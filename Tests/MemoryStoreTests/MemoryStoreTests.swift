@@ -4,32 +4,38 @@ import TestSupport
 import Testing
 
 @Suite struct SessionTests {
-    @Test func startedSessionGetsDeadlineFromDefaultTimeout() async throws {
-        let t = try TestStore(defaultIdleTimeoutSeconds: 600)
-        let session = try await t.store.startSession(SessionStart(agentID: "support-customer-9182"))
-        #expect(session.idleDeadlineAt == TestStore.t0 + 600_000)
-        #expect(try await t.store.nextIdleDeadline() == TestStore.t0 + 600_000)
+    @Test(arguments: TestBackend.allCases)
+    func startedSessionGetsDeadlineFromDefaultTimeout(backend: TestBackend) async throws {
+        try await TestStore.with(backend, defaultIdleTimeoutSeconds: 600) { t in
+            let session = try await t.store.startSession(SessionStart(agentID: "support-customer-9182"))
+            #expect(session.idleDeadlineAt == TestStore.t0 + 600_000)
+            #expect(try await t.store.nextIdleDeadline() == TestStore.t0 + 600_000)
+        }
     }
 
-    @Test func zeroTimeoutMeansNoDeadline() async throws {
-        let t = try TestStore()
-        let session = try await t.store.startSession(SessionStart(agentID: "a1", idleTimeoutSeconds: 0))
-        #expect(session.idleDeadlineAt == nil)
-        #expect(try await t.store.nextIdleDeadline() == nil)
+    @Test(arguments: TestBackend.allCases)
+    func zeroTimeoutMeansNoDeadline(backend: TestBackend) async throws {
+        try await TestStore.with(backend) { t in
+            let session = try await t.store.startSession(SessionStart(agentID: "a1", idleTimeoutSeconds: 0))
+            #expect(session.idleDeadlineAt == nil)
+            #expect(try await t.store.nextIdleDeadline() == nil)
+        }
     }
 
-    @Test func touchMovesDeadlineButNeverReopens() async throws {
-        let t = try TestStore(defaultIdleTimeoutSeconds: 60)
-        let session = try await t.store.startSession(SessionStart(agentID: "a1"))
-        t.clock.advance(seconds: 30)
-        let touched = try await t.store.touchSession(id: session.id)
-        #expect(touched.idleDeadlineAt == TestStore.t0 + 90_000)
-        _ = try await t.store.endSession(id: session.id)
-        let again = try await t.store.endSession(id: session.id, reason: .webhook)
-        #expect(again.endedReason == .client, "end is idempotent: the first reason stays")
-        let afterEnd = try await t.store.touchSession(id: session.id)
-        #expect(afterEnd.endedAt != nil)
-        #expect(afterEnd.idleDeadlineAt == nil)
+    @Test(arguments: TestBackend.allCases)
+    func touchMovesDeadlineButNeverReopens(backend: TestBackend) async throws {
+        try await TestStore.with(backend, defaultIdleTimeoutSeconds: 60) { t in
+            let session = try await t.store.startSession(SessionStart(agentID: "a1"))
+            t.clock.advance(seconds: 30)
+            let touched = try await t.store.touchSession(id: session.id)
+            #expect(touched.idleDeadlineAt == TestStore.t0 + 90_000)
+            _ = try await t.store.endSession(id: session.id)
+            let again = try await t.store.endSession(id: session.id, reason: .webhook)
+            #expect(again.endedReason == .client, "end is idempotent: the first reason stays")
+            let afterEnd = try await t.store.touchSession(id: session.id)
+            #expect(afterEnd.endedAt != nil)
+            #expect(afterEnd.idleDeadlineAt == nil)
+        }
     }
 
     @Test func storingIntoSessionIsActivity() async throws {
@@ -99,21 +105,32 @@ import Testing
 }
 
 @Suite struct LeaseTests {
-    @Test func secondHolderIsRefusedUntilExpiry() async throws {
-        let t = try TestStore()
-        let now = TestStore.t0
-        #expect(try await t.store.acquireLease(job: "purge", holder: "h1", now: now, ttl: 1000) { _ in false } == .acquired)
-        #expect(
-            try await t.store.acquireLease(job: "purge", holder: "h2", now: now + 10, ttl: 1000) { _ in false }
-                == .heldBy(holder: "h1", expiresAt: now + 1000))
-        #expect(try await t.store.acquireLease(job: "purge", holder: "h2", now: now + 1000, ttl: 1000) { _ in false } == .acquired)
-        #expect(try await t.store.renewLease(job: "purge", holder: "h1", now: now + 1001, ttl: 1000) == false)
+    @Test(arguments: TestBackend.allCases)
+    func secondHolderIsRefusedUntilExpiry(backend: TestBackend) async throws {
+        try await TestStore.with(backend) { t in
+            let now = TestStore.t0
+            let alive: @Sendable (String) -> Bool = { _ in false }
+            let first = try await t.store.acquireLease(job: "purge", holder: "h1", now: now, ttl: 1000, isHolderDead: alive)
+            #expect(first == .acquired)
+            let refused = try await t.store.acquireLease(job: "purge", holder: "h2", now: now + 10, ttl: 1000, isHolderDead: alive)
+            #expect(refused == .heldBy(holder: "h1", expiresAt: now + 1000))
+            let afterExpiry = try await t.store.acquireLease(
+                job: "purge", holder: "h2", now: now + 1000, ttl: 1000, isHolderDead: alive)
+            #expect(afterExpiry == .acquired)
+            #expect(try await t.store.renewLease(job: "purge", holder: "h1", now: now + 1001, ttl: 1000) == false)
+            #expect(try await t.store.renewLease(job: "purge", holder: "h2", now: now + 1001, ttl: 1000))
+        }
     }
 
-    @Test func deadHolderLosesLeaseAtOnce() async throws {
-        let t = try TestStore()
-        _ = try await t.store.acquireLease(job: "decay", holder: "h1", now: TestStore.t0, ttl: 60_000) { _ in false }
-        #expect(try await t.store.acquireLease(job: "decay", holder: "h2", now: TestStore.t0, ttl: 60_000) { $0 == "h1" } == .acquired)
+    @Test(arguments: TestBackend.allCases)
+    func deadHolderLosesLeaseAtOnce(backend: TestBackend) async throws {
+        try await TestStore.with(backend) { t in
+            _ = try await t.store.acquireLease(job: "decay", holder: "h1", now: TestStore.t0, ttl: 60_000, isHolderDead: { _ in false })
+            let taken = try await t.store.acquireLease(
+                job: "decay", holder: "h2", now: TestStore.t0, ttl: 60_000, isHolderDead: { $0 == "h1" })
+            #expect(taken == .acquired)
+            #expect(try await t.store.leaseHolder(job: "decay", now: TestStore.t0) == "h2")
+        }
     }
 }
 

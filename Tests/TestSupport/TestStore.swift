@@ -10,12 +10,46 @@ public struct TestStore: Sendable {
     public static let t0: UnixMillis = 1_780_000_000_000
 
     public init(defaultIdleTimeoutSeconds: Int64 = 1800) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("memkeep-\(UUID().uuidString)")
+        directory = Self.newDirectory()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         clock = ManualClock(Self.t0)
         store = try MemoryStore(
             path: directory.appendingPathComponent("store.db").path,
             configuration: StoreConfiguration(defaultIdleTimeoutSeconds: defaultIdleTimeoutSeconds), clock: clock)
+    }
+
+    init(directory: URL, clock: ManualClock, store: MemoryStore) {
+        self.directory = directory
+        self.clock = clock
+        self.store = store
+    }
+
+    static func newDirectory() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("memkeep-\(UUID().uuidString)")
+    }
+
+    /// A real store of `backend` for the duration of `body`: a SQLite file in a fresh temporary
+    /// directory, or a fresh PostgreSQL database (dropped afterwards) on the test cluster.
+    @discardableResult
+    public static func with<T: Sendable>(
+        _ backend: TestBackend, defaultIdleTimeoutSeconds: Int64 = 1800, _ body: @Sendable (TestStore) async throws -> T
+    ) async throws -> T {
+        switch backend {
+        case .sqlite:
+            return try await body(TestStore(defaultIdleTimeoutSeconds: defaultIdleTimeoutSeconds))
+        case .postgres:
+            return try await TestPostgres.withDatabase { location in
+                let directory = newDirectory()
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                let clock = ManualClock(t0)
+                return try await MemoryStore.withStore(
+                    at: .postgres(location),
+                    configuration: StoreConfiguration(defaultIdleTimeoutSeconds: defaultIdleTimeoutSeconds), clock: clock
+                ) { store in
+                    try await body(TestStore(directory: directory, clock: clock, store: store))
+                }
+            }
+        }
     }
 
     public func exportText(agentID: String? = nil) async throws -> String {

@@ -45,6 +45,10 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
                 return APIError(
                     .init(code: 507, reasonPhrase: "Insufficient Storage"), code: "STORAGE_FULL",
                     "the store's disk is full; nothing was written, retry once space is freed")
+            case .unsupported:
+                return APIError(.init(code: 501, reasonPhrase: "Not Implemented"), code: "NOT_IMPLEMENTED", error.description)
+            case .backend:
+                return nil
             }
         default: return nil
         }

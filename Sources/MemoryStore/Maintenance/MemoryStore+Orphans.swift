@@ -21,7 +21,10 @@ extension MemoryStore {
     public func closeOrphans(
         now: UnixMillis, after cursor: Cursor, limit: Int, dryRun: Bool, bound: BatchBound? = nil
     ) async throws -> OrphanBatch {
-        try await transaction(dryRun: dryRun) { db in
+        if case .postgres(let postgres) = engine {
+            return try await postgres.closeOrphans(now: now, after: cursor, limit: limit, dryRun: dryRun, bound: bound)
+        }
+        return try await transaction(dryRun: dryRun) { db in
             let timeUp = BatchBound.start(bound)
             let rows = try Row.fetchAll(
                 db,

@@ -131,7 +131,7 @@ extension MemoryStore {
     /// and return some free pages to the file system.
     public func reclaimSpace(vacuumPages: Int) async throws {
         countAccess()
-        return try await pool.writeWithoutTransaction { db in
+        return try await sqlitePool(#function).writeWithoutTransaction { db in
             _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")
             _ = try Row.fetchAll(db, sql: "PRAGMA incremental_vacuum(\(vacuumPages))")
         }

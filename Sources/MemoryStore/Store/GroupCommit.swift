@@ -109,8 +109,11 @@ public struct GroupCommitCounts: Sendable, Equatable {
 extension MemoryStore {
     /// A hot API write, in a group transaction with the others that arrive meanwhile. `body` is
     /// its own savepoint: its error is this caller's alone and undoes only its own changes.
-    func groupWrite<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await group.write(body) { take in
+    func groupWrite<T: Sendable>(operation: String = #function, _ body: @escaping @Sendable (Database) throws -> T)
+        async throws -> T
+    {
+        _ = try sqlitePool(operation)
+        return try await group.write(body) { take in
             // Its own task: the leader's cancellation (its client went away) must not interrupt
             // a transaction that carries the other callers' writes. It ends with the commit.
             await Task { await self.commitGroup(take) }.value

@@ -115,6 +115,9 @@ extension MemoryStore {
     /// restart and an unknown session records nothing.
     public func endSessionByWebhook(id: String, webhookID: String?) async throws -> (session: Session, duplicate: Bool) {
         let now = clock.now()
+        if case .postgres(let postgres) = engine {
+            return try await postgres.endSessionByWebhook(id: id, webhookID: webhookID, now: now)
+        }
         return try await transaction { db in
             guard try Self.fetchSession(db, id: id) != nil else { throw StoreError.sessionNotFound(id) }
             if let webhookID {

@@ -27,28 +27,43 @@ public struct JobRun: Sendable, Equatable, FetchableRecord {
     public var llmUsage: LLMUsage?
     public var llmFallbacks: [String: Int]?
 
-    public init(row: Row) {
-        id = row["id"]
-        job = row["job"]
-        trigger = row["trigger"]
-        holder = row["holder"]
-        startedAt = row["started_at"]
-        finishedAt = row["finished_at"]
-        durationMs = row["duration_ms"]
-        status = row["status"]
-        examined = row["examined"]
-        changed = row["changed"]
-        complete = row["complete"]
-        dryRun = row["dry_run"]
-        error = row["error"]
-        if let calls: Int = row["llm_calls"] {
-            llmUsage = LLMUsage(
-                calls: calls, promptTokens: row["llm_prompt_tokens"] ?? 0, completionTokens: row["llm_completion_tokens"] ?? 0)
-        }
-        llmFallbacks = (row["llm_fallbacks"] as String?).flatMap { try? JSONValue.parse($0).objectValue }?
+    init(
+        id: Int64, job: String, trigger: String, holder: String, startedAt: UnixMillis, finishedAt: UnixMillis?,
+        durationMs: Double?, status: String, examined: Int64, changed: Int64, complete: Bool, dryRun: Bool,
+        error: String?, llmUsage: LLMUsage?, llmFallbacksText: String?
+    ) {
+        self.id = id
+        self.job = job
+        self.trigger = trigger
+        self.holder = holder
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.durationMs = durationMs
+        self.status = status
+        self.examined = examined
+        self.changed = changed
+        self.complete = complete
+        self.dryRun = dryRun
+        self.error = error
+        self.llmUsage = llmUsage
+        llmFallbacks = llmFallbacksText.flatMap { try? JSONValue.parse($0).objectValue }?
             .compactMapValues { value -> Int? in
                 if case .number(let count) = value { Int(count) } else { nil }
             }
+    }
+
+    public init(row: Row) {
+        self.init(
+            id: row["id"], job: row["job"], trigger: row["trigger"], holder: row["holder"],
+            startedAt: row["started_at"], finishedAt: row["finished_at"], durationMs: row["duration_ms"],
+            status: row["status"], examined: row["examined"], changed: row["changed"], complete: row["complete"],
+            dryRun: row["dry_run"], error: row["error"],
+            llmUsage: (row["llm_calls"] as Int?).map {
+                LLMUsage(
+                    calls: $0, promptTokens: row["llm_prompt_tokens"] ?? 0,
+                    completionTokens: row["llm_completion_tokens"] ?? 0)
+            },
+            llmFallbacksText: row["llm_fallbacks"])
     }
 }
 
@@ -73,6 +88,11 @@ public struct JobRunOutcome: Sendable {
         self.error = error
         self.llmFallbacks = llmFallbacks
     }
+
+    /// The fallbacks as the JSON text the store keeps.
+    var llmFallbacksText: String? {
+        llmFallbacks.map { JSONValue.object($0.mapValues { .number(Double($0)) }).jsonText() }
+    }
 }
 
 extension MemoryStore {
@@ -81,7 +101,10 @@ extension MemoryStore {
     public func beginJobRun(job: String, trigger: JobTrigger, holder: String, now: UnixMillis, dryRun: Bool)
         async throws -> Int64
     {
-        try await transaction { db in
+        if case .postgres(let postgres) = engine {
+            return try await postgres.beginJobRun(job: job, trigger: trigger, holder: holder, now: now, dryRun: dryRun)
+        }
+        return try await transaction { db in
             try db.execute(
                 sql: "UPDATE job_runs SET status = 'interrupted' WHERE job = ? AND status = 'running' AND holder != ?",
                 arguments: [job, holder])
@@ -96,6 +119,7 @@ extension MemoryStore {
     }
 
     public func finishJobRun(id: Int64, now: UnixMillis, outcome: JobRunOutcome) async throws {
+        if case .postgres(let postgres) = engine { return try await postgres.finishJobRun(id: id, now: now, outcome: outcome) }
         try await transaction { db in
             try db.execute(
                 sql: """
@@ -104,15 +128,15 @@ extension MemoryStore {
                     """,
                 arguments: [
                     now, outcome.durationMs, outcome.status.rawValue, outcome.examined, outcome.changed,
-                    outcome.complete, outcome.error,
-                    outcome.llmFallbacks.map { JSONValue.object($0.mapValues { .number(Double($0)) }).jsonText() }, id,
+                    outcome.complete, outcome.error, outcome.llmFallbacksText, id,
                 ])
         }
     }
 
     /// The newest run of each job.
     public func lastJobRuns() async throws -> [JobRun] {
-        try await read { db in
+        if case .postgres(let postgres) = engine { return try await postgres.jobRuns(job: nil, latestOnly: true, limit: 0) }
+        return try await read { db in
             try JobRun.fetchAll(
                 db,
                 sql: """
@@ -122,7 +146,10 @@ extension MemoryStore {
     }
 
     public func jobRuns(job: String? = nil, limit: Int = 50) async throws -> [JobRun] {
-        try await read { db in
+        if case .postgres(let postgres) = engine {
+            return try await postgres.jobRuns(job: job, latestOnly: false, limit: limit)
+        }
+        return try await read { db in
             if let job {
                 return try JobRun.fetchAll(
                     db, sql: "SELECT * FROM job_runs WHERE job = ? ORDER BY id DESC LIMIT ?", arguments: [job, limit])

@@ -13,7 +13,10 @@ extension MemoryStore {
         job: String, holder: String, now: UnixMillis, ttl: UnixMillis,
         isHolderDead: @escaping @Sendable (String) -> Bool
     ) async throws -> LeaseOutcome {
-        try await transaction { db in
+        if case .postgres(let postgres) = engine {
+            return try await postgres.acquireLease(job: job, holder: holder, now: now, ttl: ttl, isHolderDead: isHolderDead)
+        }
+        return try await transaction { db in
             if let row = try Row.fetchOne(db, sql: "SELECT holder, expires_at FROM leases WHERE job = ?", arguments: [job]) {
                 let current: String = row["holder"]
                 let expiresAt: UnixMillis = row["expires_at"]
@@ -34,7 +37,10 @@ extension MemoryStore {
 
     /// Extends a lease we hold; false when it was lost (taken over after expiry).
     public func renewLease(job: String, holder: String, now: UnixMillis, ttl: UnixMillis) async throws -> Bool {
-        try await transaction { db in
+        if case .postgres(let postgres) = engine {
+            return try await postgres.renewLease(job: job, holder: holder, now: now, ttl: ttl)
+        }
+        return try await transaction { db in
             try db.execute(
                 sql: "UPDATE leases SET expires_at = ? WHERE job = ? AND holder = ?",
                 arguments: [now + ttl, job, holder])
@@ -43,6 +49,7 @@ extension MemoryStore {
     }
 
     public func releaseLease(job: String, holder: String) async throws {
+        if case .postgres(let postgres) = engine { return try await postgres.releaseLease(job: job, holder: holder) }
         try await transaction { db in
             try db.execute(sql: "DELETE FROM leases WHERE job = ? AND holder = ?", arguments: [job, holder])
         }
@@ -52,7 +59,8 @@ extension MemoryStore {
 extension MemoryStore {
     /// The current holder of a job's lease, if any and unexpired at `now`.
     public func leaseHolder(job: String, now: UnixMillis) async throws -> String? {
-        try await read { db in
+        if case .postgres(let postgres) = engine { return try await postgres.leaseHolder(job: job, now: now) }
+        return try await read { db in
             try String.fetchOne(
                 db, sql: "SELECT holder FROM leases WHERE job = ? AND expires_at > ?", arguments: [job, now])
         }
@@ -61,7 +69,7 @@ extension MemoryStore {
     /// SQLite's own integrity checks of the file and of the full-text index.
     public func integrityCheck() async throws -> [String] {
         countAccess()
-        return try await pool.writeWithoutTransaction { db in
+        return try await sqlitePool(#function).writeWithoutTransaction { db in
             var problems = try String.fetchAll(db, sql: "PRAGMA integrity_check").filter { $0 != "ok" }
             do {
                 try db.execute(sql: "INSERT INTO memories_fts(memories_fts, rank) VALUES ('integrity-check', 1)")

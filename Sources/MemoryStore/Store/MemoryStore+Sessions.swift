@@ -32,6 +32,7 @@ extension MemoryStore {
             idleTimeoutSeconds: start.idleTimeoutSeconds,
             idleDeadlineAt: idleDeadline(lastActivity: now, timeoutSeconds: start.idleTimeoutSeconds),
             metadata: start.metadata)
+        if case .postgres(let postgres) = engine { return try await postgres.insertSession(session) }
         return try await transaction { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM sessions WHERE id = ?", arguments: [session.id]) == true {
                 throw StoreError.alreadyExists(kind: "session", id: session.id)
@@ -42,7 +43,8 @@ extension MemoryStore {
     }
 
     public func session(id: String) async throws -> Session? {
-        try await read { db in try Self.fetchSession(db, id: id) }
+        if case .postgres(let postgres) = engine { return try await postgres.session(id: id) }
+        return try await read { db in try Self.fetchSession(db, id: id) }
     }
 
     static func fetchSession(_ db: Database, id: String) throws -> Session? {
@@ -58,6 +60,10 @@ extension MemoryStore {
         -> Session
     {
         let now = clock.now()
+        if case .postgres(let postgres) = engine {
+            return try await postgres.touchSession(
+                id: id, now: now, defaultTimeout: configuration.defaultIdleTimeoutSeconds, allowed: allowed)
+        }
         return try await groupWrite { db in
             guard let found = try Self.fetchSession(db, id: id) else { throw StoreError.sessionNotFound(id) }
             try allowed(found)
@@ -86,6 +92,9 @@ extension MemoryStore {
     /// Ends a session. Idempotent: ending an ended session returns it as it is.
     public func endSession(id: String, reason: EndedReason = .client, summary: String? = nil) async throws -> Session {
         let now = clock.now()
+        if case .postgres(let postgres) = engine {
+            return try await postgres.endSession(id: id, reason: reason, summary: summary, now: now)
+        }
         return try await transaction { db in
             try db.execute(
                 sql: """
@@ -105,7 +114,11 @@ extension MemoryStore {
         agentID: String? = nil, visibleTo agents: AgentPattern? = nil, openOnly: Bool = false, limit: Int = 100,
         offset: Int = 0
     ) async throws -> [Session] {
-        try await read { db in
+        if case .postgres(let postgres) = engine {
+            return try await postgres.sessions(
+                agentID: agentID, visibleTo: agents, openOnly: openOnly, limit: limit, offset: offset)
+        }
+        return try await read { db in
             var conditions: [String] = []
             var arguments: StatementArguments = []
             if let agentID {
@@ -127,7 +140,8 @@ extension MemoryStore {
 
     /// The earliest idle deadline of any open session: one index lookup.
     public func nextIdleDeadline() async throws -> UnixMillis? {
-        try await read { db in try Self.fetchNextIdleDeadline(db) }
+        if case .postgres(let postgres) = engine { return try await postgres.nextIdleDeadline() }
+        return try await read { db in try Self.fetchNextIdleDeadline(db) }
     }
 
     static func fetchNextIdleDeadline(_ db: Database) throws -> UnixMillis? {

@@ -13,24 +13,35 @@ public struct StoreConfiguration: Sendable, Equatable {
     /// Read connections (`store.readers`): each holds its own page cache, so fewer keep the
     /// daemon small; on two cores more would not read faster.
     public var readers: Int
+    /// PostgreSQL: the most connections of the pool (`store.connections`). One is held by the
+    /// deadline watch while the daemon runs.
+    public var connections: Int
 
     public init(
         busyTimeout: Duration = .seconds(5), defaultIdleTimeoutSeconds: Int64 = 1800, vectorCacheBytes: Int = 64 << 20,
-        readers: Int = 2
+        readers: Int = 2, connections: Int = 8
     ) {
         self.busyTimeout = busyTimeout
         self.defaultIdleTimeoutSeconds = defaultIdleTimeoutSeconds
         self.vectorCacheBytes = vectorCacheBytes
         self.readers = readers
+        self.connections = connections
     }
 }
 
-/// The shared SQLite store. One instance (one `DatabasePool`) per process; every SQL statement of
-/// memkeep lives in this module.
+/// The shared store: a SQLite file or a PostgreSQL database. One instance per process; every SQL
+/// statement of memkeep lives in this module, and the front ends and jobs see only this type.
 public final class MemoryStore: Sendable {
-    let pool: DatabasePool
+    enum Engine: Sendable {
+        case sqlite(DatabasePool)
+        case postgres(PostgresEngine)
+    }
+
+    let engine: Engine
     public let clock: any WallClock
     public let configuration: StoreConfiguration
+    /// Where the store is, as operators see it: the file's path, or the PostgreSQL URL without
+    /// its password.
     public let path: String
     let vectors: VectorCache
     /// The hot API writes' shared transactions.
@@ -53,8 +64,16 @@ public final class MemoryStore: Sendable {
         case readOnly
     }
 
-    /// Opens the store at `path`.
-    public init(
+    init(engine: Engine, path: String, configuration: StoreConfiguration, clock: any WallClock) {
+        self.engine = engine
+        self.clock = clock
+        self.configuration = configuration
+        self.path = path
+        self.vectors = VectorCache(capacityBytes: configuration.vectorCacheBytes)
+    }
+
+    /// Opens the SQLite store at `path`.
+    public convenience init(
         path: String, configuration: StoreConfiguration = .init(), clock: any WallClock = SystemClock(),
         access: Access = .readWrite
     ) throws {
@@ -80,16 +99,13 @@ public final class MemoryStore: Sendable {
             }
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
-        self.pool = try DatabasePool(path: path, configuration: config)
-        self.clock = clock
-        self.configuration = configuration
-        self.path = path
-        self.vectors = VectorCache(capacityBytes: configuration.vectorCacheBytes)
+        let pool = try DatabasePool(path: path, configuration: config)
+        self.init(engine: .sqlite(pool), path: path, configuration: configuration, clock: clock)
         switch access {
         case .readWrite:
             try Schema.migrator.migrate(pool)
         case .readOnly:
-            guard try isMigrated() else {
+            guard try pool.read({ db in try Schema.migrator.hasCompletedMigrations(db) }) else {
                 throw StoreError.invalidArgument(
                     field: "store", reason: "has an older schema than this memkeepd; run `memkeepd migrate` first")
             }
@@ -97,22 +113,42 @@ public final class MemoryStore: Sendable {
     }
 
     /// SQLite's `data_version` of the writer connection: it moves when another connection, that
-    /// is another process, commits to the store, and never for this process's own writes.
+    /// is another process, commits to the store, and never for this process's own writes. On
+    /// PostgreSQL it stays 0: writers take row locks, not one store-wide lock, so a job's batches
+    /// have no lock to hand over to foreground writers and pause only their usual pause.
     public func dataVersion() async throws -> Int64 {
-        try await pool.writeWithoutTransaction { db in try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+        switch engine {
+        case .sqlite(let pool):
+            try await pool.writeWithoutTransaction { db in try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+        case .postgres:
+            0
+        }
     }
 
     /// Whether every migration this build knows has been applied.
-    public func isMigrated() throws -> Bool {
-        try pool.read { db in try Schema.migrator.hasCompletedMigrations(db) }
+    public func isMigrated() async throws -> Bool {
+        switch engine {
+        case .sqlite(let pool): try await pool.read { db in try Schema.migrator.hasCompletedMigrations(db) }
+        case .postgres(let postgres): try await PostgresSchema.isMigrated(postgres)
+        }
+    }
+
+    /// The SQLite pool of the operations that run on SQLite alone so far; on PostgreSQL they
+    /// fail with an error that names them.
+    func sqlitePool(_ operation: String) throws -> DatabasePool {
+        switch engine {
+        case .sqlite(let pool): pool
+        case .postgres: throw StoreError.unsupported(operation: operation, backend: "PostgreSQL")
+        }
     }
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction; a dry run rolls it back, so it reports
     /// exactly what the real run would change and changes nothing.
-    func transaction<T: Sendable>(dryRun: Bool = false, _ body: @escaping @Sendable (Database) throws -> T)
-        async throws -> T
-    {
+    func transaction<T: Sendable>(
+        dryRun: Bool = false, operation: String = #function, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
         countAccess()
+        let pool = try sqlitePool(operation)
         do {
             let times = BatchTimes.current
             let result = try await pool.writeWithoutTransaction { db in
@@ -136,9 +172,11 @@ public final class MemoryStore: Sendable {
         }
     }
 
-    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func read<T: Sendable>(operation: String = #function, _ body: @escaping @Sendable (Database) throws -> T)
+        async throws -> T
+    {
         countAccess()
-        return try await pool.read(body)
+        return try await sqlitePool(operation).read(body)
     }
 
     /// A fresh time-ordered id (UUIDv7 layout): ids sort by creation time, which keeps exports and

@@ -20,6 +20,18 @@ public struct AgentPattern: Sendable, Equatable, CustomStringConvertible {
         }.joined()
     }
 
+    /// The same pattern for PostgreSQL's LIKE (escape character `\`): `*` is `%`, and `%`,
+    /// `_` and `\` match only themselves.
+    public var likePattern: String {
+        text.map { character in
+            switch character {
+            case "*": "%"
+            case "%", "_", "\\": "\\" + String(character)
+            default: String(character)
+            }
+        }.joined()
+    }
+
     public func matches(_ agentID: String) -> Bool {
         Self.match(Array(text.utf8)[...], Array(agentID.utf8)[...])
     }

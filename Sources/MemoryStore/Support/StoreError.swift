@@ -16,6 +16,10 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// SQLite could not write: the disk (or the file system's quota) is full. `newEpisode` is
     /// true for the first failure after a successful write, so the episode is logged once.
     case storageFull(path: String, newEpisode: Bool)
+    /// The database refused or failed a statement for a reason of its own (PostgreSQL's message).
+    case backend(String)
+    /// An operation this build runs on SQLite only so far.
+    case unsupported(operation: String, backend: String)
 
     public var description: String {
         switch self {
@@ -27,6 +31,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notRestorable(let id, let reason): "cannot restore \(id): \(reason)"
         case .alreadyExists(let kind, let id): "\(kind) \(id) already exists"
         case .storageFull(let path, _): "the store's disk is full (\(path)); nothing was written"
+        case .backend(let message): message
+        case .unsupported(let operation, let backend):
+            "\(operation) is not available on the \(backend) store in this version of memkeepd"
         }
     }
 }

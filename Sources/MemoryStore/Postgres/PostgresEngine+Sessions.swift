@@ -1,0 +1,190 @@
+import PostgresNIO
+
+extension Session: PostgresRecord {
+    init(_ row: PostgresRandomAccessRow) throws {
+        self.init(
+            id: try row.value("id"), agentID: try row.value("agent_id"), startedAt: try row.value("started_at"),
+            lastActivityAt: try row.value("last_activity_at"), idleTimeoutSeconds: try row.value("idle_timeout_s"),
+            idleDeadlineAt: try row.value("idle_deadline_at"), endedAt: try row.value("ended_at"),
+            endedReason: try row.value("ended_reason", as: String?.self).flatMap(EndedReason.init(rawValue:)),
+            idleSince: try row.value("idle_since"), summary: try row.value("summary"),
+            metadata: try JSONValue.parse(try row.value("metadata", as: String.self)),
+            consolidatedAt: try row.value("consolidated_at"), consolidatedInto: try row.value("consolidated_into"))
+    }
+}
+
+extension PostgresEngine {
+    func insertSession(_ session: Session) async throws -> Session {
+        try await transaction { connection in
+            let inserted = try await connection.query(
+                """
+                INSERT INTO sessions (\(unescaped: Session.columns)) VALUES (
+                    \(session.id), \(session.agentID), \(session.startedAt), \(session.lastActivityAt),
+                    \(session.idleTimeoutSeconds), \(session.idleDeadlineAt), \(session.endedAt),
+                    \(session.endedReason?.rawValue), \(session.idleSince), \(session.summary),
+                    \(session.metadata.jsonText()), \(session.consolidatedAt), \(session.consolidatedInto))
+                ON CONFLICT (id) DO NOTHING RETURNING id
+                """, logger: logger
+            ).scalar(String.self)
+            guard inserted != nil else { throw StoreError.alreadyExists(kind: "session", id: session.id) }
+            if let deadline = session.idleDeadlineAt { try await notifyDeadline(deadline, on: connection) }
+            return session
+        }
+    }
+
+    /// Tells every node's orphan sweep about a deadline set here; delivered at commit, and
+    /// only to listeners, so a store without a sweeping daemon pays one small message.
+    func notifyDeadline(_ deadline: UnixMillis, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            "SELECT pg_notify(\(Self.deadlineChannel), \(String(deadline)))", logger: logger)
+    }
+
+    func session(id: String) async throws -> Session? {
+        try await read { try await Self.fetchSession($0, id: id, logger: self.logger) }
+    }
+
+    static func fetchSession(_ connection: PostgresConnection, id: String, logger: Logger) async throws -> Session? {
+        try await connection.query(
+            "SELECT \(unescaped: Session.columns) FROM sessions WHERE id = \(id)", logger: logger
+        ).records(Session.self).first
+    }
+
+    func touchSession(
+        id: String, now: UnixMillis, defaultTimeout: Int64, allowed: @Sendable (Session) throws -> Void
+    ) async throws -> Session {
+        try await transaction { connection in
+            guard let found = try await Self.fetchSession(connection, id: id, logger: self.logger) else {
+                throw StoreError.sessionNotFound(id)
+            }
+            try allowed(found)
+            guard found.endedAt == nil else { return found }
+            return try await self.recordActivity(connection, sessionID: id, now: now, defaultTimeout: defaultTimeout)
+                ?? found
+        }
+    }
+
+    /// Activity on an open session: last_activity_at and the deadline move forward (never
+    /// earlier, so no other node needs to hear of it).
+    func recordActivity(
+        _ connection: PostgresConnection, sessionID: String, now: UnixMillis, defaultTimeout: Int64
+    ) async throws -> Session? {
+        try await connection.query(
+            """
+            UPDATE sessions SET
+                last_activity_at = greatest(last_activity_at, \(now)),
+                idle_deadline_at = CASE coalesce(idle_timeout_s, \(defaultTimeout)) WHEN 0 THEN NULL
+                    ELSE greatest(last_activity_at, \(now)) + coalesce(idle_timeout_s, \(defaultTimeout)) * 1000 END
+            WHERE id = \(sessionID) AND ended_at IS NULL
+            RETURNING \(unescaped: Session.columns)
+            """, logger: logger
+        ).records(Session.self).first
+    }
+
+    func endSession(id: String, reason: EndedReason, summary: String?, now: UnixMillis) async throws -> Session {
+        try await transaction { connection in
+            try await connection.query(
+                """
+                UPDATE sessions SET ended_at = \(now), ended_reason = \(reason.rawValue), idle_deadline_at = NULL,
+                    summary = coalesce(\(summary), summary)
+                WHERE id = \(id) AND ended_at IS NULL
+                """, logger: self.logger)
+            guard let session = try await Self.fetchSession(connection, id: id, logger: self.logger) else {
+                throw StoreError.sessionNotFound(id)
+            }
+            return session
+        }
+    }
+
+    /// Ends a session for a signed webhook; a webhook id seen before (by any node) is a replay.
+    func endSessionByWebhook(id: String, webhookID: String?, now: UnixMillis) async throws
+        -> (session: Session, duplicate: Bool)
+    {
+        try await transaction { connection in
+            guard try await Self.fetchSession(connection, id: id, logger: self.logger) != nil else {
+                throw StoreError.sessionNotFound(id)
+            }
+            if let webhookID {
+                let fresh = try await connection.query(
+                    """
+                    INSERT INTO webhook_receipts (webhook_id, received_at) VALUES (\(webhookID), \(now))
+                    ON CONFLICT (webhook_id) DO NOTHING RETURNING webhook_id
+                    """, logger: self.logger
+                ).scalar(String.self)
+                if fresh == nil {
+                    return (try await Self.fetchSession(connection, id: id, logger: self.logger)!, true)
+                }
+            }
+            try await connection.query(
+                """
+                UPDATE sessions SET ended_at = \(now), ended_reason = 'webhook', idle_deadline_at = NULL
+                WHERE id = \(id) AND ended_at IS NULL
+                """, logger: self.logger)
+            return (try await Self.fetchSession(connection, id: id, logger: self.logger)!, false)
+        }
+    }
+
+    func sessions(agentID: String?, visibleTo agents: AgentPattern?, openOnly: Bool, limit: Int, offset: Int)
+        async throws -> [Session]
+    {
+        try await read { connection in
+            try await connection.query(
+                """
+                SELECT \(unescaped: Session.columns) FROM sessions
+                WHERE (\(agentID)::text IS NULL OR agent_id = \(agentID))
+                  AND (\(agents?.likePattern)::text IS NULL OR agent_id LIKE \(agents?.likePattern))
+                  AND (NOT \(openOnly) OR ended_at IS NULL)
+                ORDER BY started_at DESC, id LIMIT \(limit) OFFSET \(offset)
+                """, logger: self.logger
+            ).records(Session.self)
+        }
+    }
+
+    func nextIdleDeadline() async throws -> UnixMillis? {
+        try await read { connection in
+            try await connection.query(
+                "SELECT min(idle_deadline_at) FROM sessions WHERE idle_deadline_at IS NOT NULL", logger: self.logger
+            ).scalar(Int64.self)
+        }
+    }
+
+    /// Ends due sessions in deadline order. `FOR UPDATE SKIP LOCKED`: a session a heartbeat is
+    /// moving right now is left to the next batch instead of waiting for it, and a sweep on
+    /// another node (there is none while the lease holds) would take other rows.
+    func closeOrphans(now: UnixMillis, after cursor: Cursor, limit: Int, dryRun: Bool, bound: BatchBound?)
+        async throws -> OrphanBatch
+    {
+        try await transaction(dryRun: dryRun) { connection in
+            let timeUp = BatchBound.start(bound)
+            var due: [(seq: Int64, id: String, agentID: String, lastActivity: Int64, deadline: Int64)] = []
+            for try await row in try await connection.query(
+                """
+                SELECT seq, id, agent_id, last_activity_at, idle_deadline_at FROM sessions
+                WHERE idle_deadline_at IS NOT NULL AND idle_deadline_at <= \(now)
+                  AND (idle_deadline_at, seq) > (\(cursor.key), \(cursor.rowid))
+                ORDER BY idle_deadline_at, seq LIMIT \(limit)
+                FOR UPDATE SKIP LOCKED
+                """, logger: self.logger
+            ).decode((Int64, String, String, Int64, Int64).self) {
+                due.append(row)
+            }
+            var closed: [ClosedSession] = []
+            var last: Cursor?
+            for session in due {
+                if !closed.isEmpty, timeUp() { break }
+                try await connection.query(
+                    """
+                    UPDATE sessions SET ended_at = \(now), ended_reason = 'idle', idle_since = last_activity_at,
+                        idle_deadline_at = NULL
+                    WHERE seq = \(session.seq) AND ended_at IS NULL
+                    """, logger: self.logger)
+                closed.append(
+                    ClosedSession(
+                        id: session.id, agentID: session.agentID, idleSince: session.lastActivity,
+                        deadline: session.deadline))
+                last = Cursor(key: session.deadline, rowid: session.seq)
+            }
+            let next = closed.count < due.count || due.count == limit ? last : nil
+            return OrphanBatch(closed: closed, next: next)
+        }
+    }
+}

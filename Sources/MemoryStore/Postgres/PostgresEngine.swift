@@ -1,0 +1,114 @@
+import Logging
+import NIOSSL
+import PostgresNIO
+
+/// The PostgreSQL side of the store: a pooled client and the statements that differ from
+/// SQLite's. What decides (validation, planners, ranking) stays in `MemoryStore`; this type only
+/// talks to the database.
+final class PostgresEngine: Sendable {
+    let client: PostgresClient
+    let location: PostgresLocation
+    let logger: Logger
+
+    /// The channel on which a node announces an idle deadline it set, so that the orphan sweep,
+    /// wherever it runs, wakes for it.
+    static let deadlineChannel = "memkeep_idle_deadline"
+
+    init(location: PostgresLocation, connections: Int, logger: Logger) {
+        var configuration = PostgresClient.Configuration(
+            host: location.host, port: location.port, username: location.user, password: location.password,
+            database: location.database, tls: Self.tls(location.sslMode))
+        configuration.options.maximumConnections = max(2, connections)
+        configuration.options.connectTimeout = .seconds(10)
+        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.location = location
+        self.logger = logger
+    }
+
+    private static func tls(_ mode: PostgresLocation.SSLMode) -> PostgresClient.Configuration.TLS {
+        switch mode {
+        case .disable:
+            return .disable
+        case .prefer:
+            return .prefer(.makeClientConfiguration())
+        case .require:
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.certificateVerification = .none
+            return .require(configuration)
+        case .verifyFull:
+            return .require(.makeClientConfiguration())
+        }
+    }
+
+    /// Runs `body` in one transaction on a pooled connection; a dry run rolls it back.
+    func transaction<T: Sendable>(
+        dryRun: Bool = false, _ body: @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await mapErrors {
+            try await client.withConnection { connection in
+                try await connection.query("BEGIN", logger: logger)
+                do {
+                    let result = try await body(connection)
+                    try await connection.query(dryRun ? "ROLLBACK" : "COMMIT", logger: logger)
+                    return result
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// Runs `body` on a pooled connection outside any explicit transaction (each statement
+    /// commits on its own).
+    func read<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await mapErrors { try await client.withConnection { try await body($0) } }
+    }
+
+    /// Errors of the server that are the caller's (a CHECK failed) as `StoreError`s; the others
+    /// keep the server's message, which PSQLError's description hides.
+    private func mapErrors<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as PSQLError {
+            throw StoreError.backend(Self.describe(error))
+        }
+    }
+
+    static func describe(_ error: PSQLError) -> String {
+        if let message = error.serverInfo?[.message] {
+            let state = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
+            return "PostgreSQL: \(message)\(state)"
+        }
+        return "PostgreSQL: \(error.code)"
+    }
+}
+
+extension PostgresRowSequence {
+    /// Every row as `T`.
+    func records<T: PostgresRecord>(_: T.Type) async throws -> [T] {
+        var records: [T] = []
+        for try await row in self { records.append(try T(row.makeRandomAccess())) }
+        return records
+    }
+
+    /// The first column of the first row, if any.
+    func scalar<T: PostgresDecodable>(_: T.Type) async throws -> T? {
+        for try await row in self {
+            let cell = row.makeRandomAccess()[0]
+            return cell.bytes == nil ? nil : try cell.decode(T.self, context: .default)
+        }
+        return nil
+    }
+}
+
+/// A row type read from PostgreSQL by column name.
+protocol PostgresRecord {
+    init(_ row: PostgresRandomAccessRow) throws
+}
+
+extension PostgresRandomAccessRow {
+    func value<T: PostgresDecodable>(_ column: String, as _: T.Type = T.self) throws -> T {
+        try self[column].decode(T.self, context: .default)
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import Logging
+import MemoryStore
+import PostgresNIO
+import Testing
+
+/// The backends every store, job and API test runs on.
+public enum TestBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite
+    case postgres
+
+    public var testDescription: String { rawValue }
+}
+
+/// The PostgreSQL cluster of the tests: `.ci/run` starts it on loopback with the role
+/// `memkeep_test` (password `memkeep_test`, CREATEDB). `MEMKEEP_TEST_POSTGRES` names another
+/// (`postgres://user@host:port/db`), with its password in `MEMKEEP_TEST_POSTGRES_PASSWORD`.
+public enum TestPostgres {
+    public static var server: PostgresLocation {
+        let environment = ProcessInfo.processInfo.environment
+        if let url = environment["MEMKEEP_TEST_POSTGRES"], case .postgres(var location) = try? StoreLocation.parse(url) {
+            location.password = environment["MEMKEEP_TEST_POSTGRES_PASSWORD"]
+            return location
+        }
+        return PostgresLocation(
+            host: "127.0.0.1", user: "memkeep_test", database: "postgres", sslMode: .disable, password: "memkeep_test")
+    }
+
+    /// A new, empty database for the duration of `body`, dropped afterwards (its connections
+    /// closed first: a failed test must not leave one behind).
+    @discardableResult
+    public static func withDatabase<T: Sendable>(_ body: @Sendable (PostgresLocation) async throws -> T) async throws -> T {
+        var location = server
+        let name = "memkeep_t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        try await admin("CREATE DATABASE \(name)")
+        location.database = name
+        do {
+            let result = try await body(location)
+            try await admin("DROP DATABASE \(name) WITH (FORCE)")
+            return result
+        } catch {
+            try? await admin("DROP DATABASE \(name) WITH (FORCE)")
+            throw error
+        }
+    }
+
+    /// Runs one statement on the cluster's `postgres` database, on a connection of its own.
+    public static func admin(_ sql: String, database: String? = nil) async throws {
+        let location = server
+        let connection = try await PostgresConnection.connect(
+            configuration: PostgresConnection.Configuration(
+                host: location.host, port: location.port, username: location.user, password: location.password,
+                database: database ?? location.database, tls: .disable),
+            id: 1, logger: Logger(label: "memkeep.test.postgres"))
+        do {
+            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "memkeep.test.postgres"))
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        try await connection.close()
+    }
+}
