@@ -38,19 +38,23 @@ import Testing
         }
     }
 
-    @Test func storingIntoSessionIsActivity() async throws {
-        let t = try TestStore(defaultIdleTimeoutSeconds: 60)
-        let session = try await t.store.startSession(SessionStart(agentID: "a1"))
-        t.clock.advance(seconds: 50)
-        _ = try await t.store.storeMemory(NewMemory(agentID: "a1", sessionID: session.id, content: "fact"))
-        #expect(try await t.store.session(id: session.id)?.idleDeadlineAt == TestStore.t0 + 110_000)
+    @Test(arguments: TestBackend.allCases)
+    func storingIntoSessionIsActivity(backend: TestBackend) async throws {
+        try await TestStore.with(backend, defaultIdleTimeoutSeconds: 60) { t in
+            let session = try await t.store.startSession(SessionStart(agentID: "a1"))
+            t.clock.advance(seconds: 50)
+            _ = try await t.store.storeMemory(NewMemory(agentID: "a1", sessionID: session.id, content: "fact"))
+            #expect(try await t.store.session(id: session.id)?.idleDeadlineAt == TestStore.t0 + 110_000)
+        }
     }
 
-    @Test func unknownSessionIsAnError() async throws {
-        let t = try TestStore()
-        await #expect(throws: StoreError.sessionNotFound("nope")) { try await t.store.touchSession(id: "nope") }
-        await #expect(throws: StoreError.sessionNotFound("nope")) {
-            try await t.store.storeMemory(NewMemory(agentID: "a1", sessionID: "nope", content: "x"))
+    @Test(arguments: TestBackend.allCases)
+    func unknownSessionIsAnError(backend: TestBackend) async throws {
+        try await TestStore.with(backend) { t in
+            await #expect(throws: StoreError.sessionNotFound("nope")) { try await t.store.touchSession(id: "nope") }
+            await #expect(throws: StoreError.sessionNotFound("nope")) {
+                try await t.store.storeMemory(NewMemory(agentID: "a1", sessionID: "nope", content: "x"))
+            }
         }
     }
 }
@@ -68,39 +72,45 @@ import Testing
         }
     }
 
-    @Test(arguments: ["importance", "agent_id", "memory_type", "content", "tags", "metadata", "ttl_seconds"])
-    func badInputNamesTheFieldAndStoresNothing(field: String) async throws {
-        let t = try TestStore()
-        do {
-            _ = try await t.store.storeMemory(Self.badMemory(field))
-            Issue.record("accepted bad \(field)")
-        } catch let StoreError.invalidArgument(badField, _) {
-            #expect(badField == field)
+    @Test(arguments: TestBackend.allCases, ["importance", "agent_id", "memory_type", "content", "tags", "metadata", "ttl_seconds"])
+    func badInputNamesTheFieldAndStoresNothing(backend: TestBackend, field: String) async throws {
+        try await TestStore.with(backend) { t in
+            do {
+                _ = try await t.store.storeMemory(Self.badMemory(field))
+                Issue.record("accepted bad \(field)")
+            } catch let StoreError.invalidArgument(badField, _) {
+                #expect(badField == field)
+            }
+            let export = try await t.exportText()
+            #expect(export.isEmpty)
         }
-        #expect(try await t.exportText().isEmpty)
     }
 }
 
 @Suite struct VisibilityTests {
-    @Test func expiredMemoryIsInvisibleBeforeAnyPurge() async throws {
-        let t = try TestStore()
-        let memory = try await t.store.storeMemory(NewMemory(agentID: "a1", content: "webinar this week", ttlSeconds: 60))
-        #expect(memory.expiresAt == TestStore.t0 + 60_000)
-        #expect(try await t.store.memory(id: memory.id) != nil)
-        t.clock.advance(seconds: 60)
-        #expect(try await t.store.memory(id: memory.id) == nil)
-        #expect(try await t.store.memories(agentID: "a1").isEmpty)
-        await #expect(throws: StoreError.memoryNotFound(memory.id)) {
-            try await t.store.updateMemory(id: memory.id, MemoryUpdate(content: "x"))
+    @Test(arguments: TestBackend.allCases)
+    func expiredMemoryIsInvisibleBeforeAnyPurge(backend: TestBackend) async throws {
+        try await TestStore.with(backend) { t in
+            let memory = try await t.store.storeMemory(NewMemory(agentID: "a1", content: "webinar this week", ttlSeconds: 60))
+            #expect(memory.expiresAt == TestStore.t0 + 60_000)
+            #expect(try await t.store.memory(id: memory.id) != nil)
+            t.clock.advance(seconds: 60)
+            #expect(try await t.store.memory(id: memory.id) == nil)
+            #expect(try await t.store.memories(agentID: "a1").isEmpty)
+            await #expect(throws: StoreError.memoryNotFound(memory.id)) {
+                try await t.store.updateMemory(id: memory.id, MemoryUpdate(content: "x"))
+            }
+            #expect(try await t.store.counts(now: t.clock.now()).expiredMemories == 1)
         }
-        #expect(try await t.store.counts(now: t.clock.now()).expiredMemories == 1)
     }
 
-    @Test func explicitExpiryWinsOverTTL() async throws {
-        let t = try TestStore()
-        let memory = try await t.store.storeMemory(
-            NewMemory(agentID: "a1", content: "x", ttlSeconds: 60, expiresAt: TestStore.t0 + 5000))
-        #expect(memory.expiresAt == TestStore.t0 + 5000)
+    @Test(arguments: TestBackend.allCases)
+    func explicitExpiryWinsOverTTL(backend: TestBackend) async throws {
+        try await TestStore.with(backend) { t in
+            let memory = try await t.store.storeMemory(
+                NewMemory(agentID: "a1", content: "x", ttlSeconds: 60, expiresAt: TestStore.t0 + 5000))
+            #expect(memory.expiresAt == TestStore.t0 + 5000)
+        }
     }
 }
 

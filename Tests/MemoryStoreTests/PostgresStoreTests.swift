@@ -118,10 +118,10 @@ import Testing
     @Test func anOperationNotYetOnPostgreSQLSaysSoAndChangesNothing() async throws {
         try await TestStore.with(.postgres) { t in
             await #expect {
-                try await t.store.storeMemory(NewMemory(agentID: "a1", content: "x"))
+                try await t.store.restore(id: "c1")
             } throws: { error in
                 guard case .unsupported(let operation, "PostgreSQL")? = error as? StoreError else { return false }
-                return operation.hasPrefix("storeMemories") && "\(error)".contains("not available on the PostgreSQL store")
+                return operation == "restore(id:)" && "\(error)".contains("not available on the PostgreSQL store")
             }
             let sessions = try await t.store.sessions()
             #expect(sessions.isEmpty)

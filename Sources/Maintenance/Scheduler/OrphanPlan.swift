@@ -54,6 +54,11 @@ public struct OrphanPlan: Sendable, Equatable {
         return true
     }
 
+    /// Deadlines may have been set that nobody told us of: ask the store at the next step.
+    public mutating func storeMayHaveChanged() {
+        checkedAt = nil
+    }
+
     public mutating func lookUpFailed(at now: UnixMillis, jobs: MaintenanceConfiguration.Jobs) {
         failures += 1
         retryAt = now + JobPlan.backoff(failures: failures, jobs: jobs).milliseconds

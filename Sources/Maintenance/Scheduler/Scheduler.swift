@@ -114,6 +114,7 @@ public final class Scheduler: Service, Sendable {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.orphanLoop() }
+                group.addTask { await self.deadlineWatchLoop() }
                 for job in periodicJobs {
                     group.addTask { await self.periodicLoop(job) }
                 }
@@ -196,6 +197,36 @@ public final class Scheduler: Service, Sendable {
             }
         }
         state.withLock { $0.liveness.finished(JobName.orphans.rawValue) }
+    }
+
+    /// Hears the idle deadlines other processes set (PostgreSQL's LISTEN; a SQLite store has no
+    /// such channel and the loop ends at once). A lost channel is listened to again after a
+    /// second; each time it starts listening the sweep asks the store, for what it missed.
+    func deadlineWatchLoop() async {
+        while !isStopping {
+            do {
+                try await cancelWhenGracefulShutdown {
+                    try await self.store.watchIdleDeadlines { [weak self] event in self?.heard(event) }
+                }
+                return
+            } catch {
+                guard !isStopping, !Task.isCancelled else { return }
+                logger.warning(
+                    "lost the store's idle-deadline channel, listening again in 1 s: \(error)",
+                    metadata: [LogKey.job: .string(JobName.orphans.rawValue)])
+                try? await timer.sleep(until: timer.now + .seconds(1))
+            }
+        }
+    }
+
+    func heard(_ event: IdleDeadlineEvent) {
+        switch event {
+        case .listening:
+            state.withLock { $0.orphans.storeMayHaveChanged() }
+            signals[.orphans]?.signal()
+        case .deadline(let deadline):
+            noteIdleDeadline(deadline)
+        }
     }
 
     /// Pings the watchdog while every loop keeps its word; a wedged loop silences it.

@@ -75,6 +75,7 @@ extension MemoryStore {
     /// Streams the store (or one agent) as JSON lines: sessions by id, then memories by id,
     /// expired-but-unpurged ones included, so an import reproduces the store exactly.
     public func export(agentID: String?, to sink: @escaping @Sendable (String) throws -> Void) async throws {
+        if case .postgres(let postgres) = engine { return try await postgres.export(agentID: agentID, to: sink) }
         try await read { db in
             let filter = agentID == nil ? "" : "WHERE agent_id = :agent"
             let arguments: StatementArguments = agentID.map { ["agent": $0] } ?? [:]

@@ -63,6 +63,7 @@ extension PostgresEngine {
         }
     }
 
+    @discardableResult
     /// Activity on an open session: last_activity_at and the deadline move forward (never
     /// earlier, so no other node needs to hear of it).
     func recordActivity(

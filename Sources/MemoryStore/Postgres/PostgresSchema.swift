@@ -8,8 +8,10 @@ import PostgresNIO
 /// edited: add a new one.
 ///
 /// Differences that the store's code relies on:
-/// - `seq` (an identity column) on sessions and memories plays SQLite's `rowid`: the tie-breaker
-///   of keyset paging.
+/// - `seq` (an identity column) on sessions, memories and vectors plays SQLite's `rowid`: the
+///   tie-breaker of keyset paging, and the order in which an agent's vectors are cached.
+/// - Text columns compare byte by byte (`COLLATE "C"`), as SQLite's do, whatever the database's
+///   collation: ids sort the same on both backends, and exports come out in the same order.
 /// - Times are `bigint` Unix milliseconds; JSON columns are `text`, so that the text written is
 ///   the text read back and exports stay byte-identical across backends.
 enum PostgresSchema {
@@ -17,19 +19,19 @@ enum PostgresSchema {
         ("v1-initial", """
             CREATE TABLE sessions (
                 seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
-                id text PRIMARY KEY,
-                agent_id text NOT NULL,
+                id text COLLATE "C" PRIMARY KEY,
+                agent_id text COLLATE "C" NOT NULL,
                 started_at bigint NOT NULL,
                 last_activity_at bigint NOT NULL,
                 idle_timeout_s bigint CHECK (idle_timeout_s IS NULL OR idle_timeout_s >= 0),
                 idle_deadline_at bigint,
                 ended_at bigint,
-                ended_reason text CHECK (ended_reason IN ('client', 'idle', 'webhook')),
+                ended_reason text COLLATE "C" CHECK (ended_reason IN ('client', 'idle', 'webhook')),
                 idle_since bigint,
-                summary text,
-                metadata text NOT NULL DEFAULT '{}',
+                summary text COLLATE "C",
+                metadata text COLLATE "C" NOT NULL DEFAULT '{}',
                 consolidated_at bigint,
-                consolidated_into text,
+                consolidated_into text COLLATE "C",
                 CHECK ((ended_at IS NULL) = (ended_reason IS NULL)),
                 CHECK (ended_at IS NULL OR idle_deadline_at IS NULL)
             );
@@ -41,26 +43,26 @@ enum PostgresSchema {
 
             CREATE TABLE memories (
                 seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
-                id text PRIMARY KEY,
-                agent_id text NOT NULL,
-                session_id text,
-                content text NOT NULL,
+                id text COLLATE "C" PRIMARY KEY,
+                agent_id text COLLATE "C" NOT NULL,
+                session_id text COLLATE "C",
+                content text COLLATE "C" NOT NULL,
                 content_search tsvector GENERATED ALWAYS AS (to_tsvector('simple', content)) STORED,
-                memory_type text NOT NULL
+                memory_type text COLLATE "C" NOT NULL
                     CHECK (memory_type IN ('episodic', 'semantic', 'procedural', 'working')),
                 importance double precision NOT NULL CHECK (importance BETWEEN 0 AND 1),
                 base_importance double precision NOT NULL CHECK (base_importance BETWEEN 0 AND 1),
                 decay_ref_at bigint NOT NULL,
-                tags text NOT NULL DEFAULT '[]',
-                metadata text NOT NULL DEFAULT '{}',
+                tags text COLLATE "C" NOT NULL DEFAULT '[]',
+                metadata text COLLATE "C" NOT NULL DEFAULT '{}',
                 created_at bigint NOT NULL,
                 updated_at bigint NOT NULL,
                 last_accessed_at bigint,
                 access_count bigint NOT NULL DEFAULT 0,
                 expires_at bigint,
                 archived_at bigint,
-                archived_reason text CHECK (archived_reason IN ('consolidated', 'decayed')),
-                superseded_by text,
+                archived_reason text COLLATE "C" CHECK (archived_reason IN ('consolidated', 'decayed')),
+                superseded_by text COLLATE "C",
                 CHECK ((archived_at IS NULL) = (archived_reason IS NULL))
             );
             CREATE INDEX memories_by_expiry ON memories(expires_at, seq) WHERE expires_at IS NOT NULL;
@@ -72,13 +74,13 @@ enum PostgresSchema {
             CREATE INDEX memories_search ON memories USING gin (content_search);
 
             CREATE TABLE consolidation_sources (
-                source_memory_id text PRIMARY KEY,
-                consolidation_id text NOT NULL,
-                summary_id text,
-                source_session_id text,
-                fate text NOT NULL CHECK (fate IN
+                source_memory_id text COLLATE "C" PRIMARY KEY,
+                consolidation_id text COLLATE "C" NOT NULL,
+                summary_id text COLLATE "C",
+                source_session_id text COLLATE "C",
+                fate text COLLATE "C" NOT NULL CHECK (fate IN
                     ('kept', 'merged', 'duplicate_of', 'superseded_by', 'below_floor', 'over_cap')),
-                fate_ref text
+                fate_ref text COLLATE "C"
             );
             CREATE INDEX consolidation_sources_by_consolidation ON consolidation_sources(consolidation_id);
             CREATE INDEX consolidation_sources_by_summary ON consolidation_sources(summary_id)
@@ -86,56 +88,57 @@ enum PostgresSchema {
 
             CREATE TABLE job_runs (
                 id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-                job text NOT NULL,
-                trigger text NOT NULL CHECK (trigger IN ('schedule', 'once', 'webhook', 'admin')),
-                holder text NOT NULL,
+                job text COLLATE "C" NOT NULL,
+                trigger text COLLATE "C" NOT NULL CHECK (trigger IN ('schedule', 'once', 'webhook', 'admin')),
+                holder text COLLATE "C" NOT NULL,
                 started_at bigint NOT NULL,
                 finished_at bigint,
                 duration_ms double precision,
-                status text NOT NULL CHECK (status IN ('running', 'ok', 'failed', 'interrupted')),
+                status text COLLATE "C" NOT NULL CHECK (status IN ('running', 'ok', 'failed', 'interrupted')),
                 examined bigint NOT NULL DEFAULT 0,
                 changed bigint NOT NULL DEFAULT 0,
                 complete boolean NOT NULL DEFAULT true,
                 dry_run boolean NOT NULL DEFAULT false,
-                error text,
+                error text COLLATE "C",
                 llm_calls bigint,
                 llm_prompt_tokens bigint,
                 llm_completion_tokens bigint,
-                llm_fallbacks text
+                llm_fallbacks text COLLATE "C"
             );
             CREATE INDEX job_runs_by_job ON job_runs(job, id);
             CREATE INDEX job_runs_by_start ON job_runs(started_at);
 
             CREATE TABLE leases (
-                job text PRIMARY KEY,
-                holder text NOT NULL,
+                job text COLLATE "C" PRIMARY KEY,
+                holder text COLLATE "C" NOT NULL,
                 acquired_at bigint NOT NULL,
                 expires_at bigint NOT NULL
             );
 
             CREATE TABLE webhook_receipts (
-                webhook_id text PRIMARY KEY,
+                webhook_id text COLLATE "C" PRIMARY KEY,
                 received_at bigint NOT NULL
             );
             CREATE INDEX webhook_receipts_by_time ON webhook_receipts(received_at);
 
             CREATE TABLE memory_vectors (
-                memory_id text PRIMARY KEY,
-                agent_id text NOT NULL,
-                model text NOT NULL,
+                seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+                memory_id text COLLATE "C" PRIMARY KEY,
+                agent_id text COLLATE "C" NOT NULL,
+                model text COLLATE "C" NOT NULL,
                 dimensions integer NOT NULL CHECK (dimensions > 0),
                 vector bytea NOT NULL CHECK (octet_length(vector) = 4 * dimensions),
                 embedded_at bigint NOT NULL
             );
-            CREATE INDEX memory_vectors_by_agent ON memory_vectors(agent_id, model);
+            CREATE INDEX memory_vectors_by_agent ON memory_vectors(agent_id, model, seq);
             CREATE INDEX memory_vectors_by_model ON memory_vectors(model);
             CREATE TABLE embed_queue (
-                memory_id text PRIMARY KEY,
-                agent_id text NOT NULL
+                memory_id text COLLATE "C" PRIMARY KEY,
+                agent_id text COLLATE "C" NOT NULL
             );
             CREATE INDEX embed_queue_by_agent ON embed_queue(agent_id);
             CREATE TABLE vector_generations (
-                agent_id text PRIMARY KEY,
+                agent_id text COLLATE "C" PRIMARY KEY,
                 inserted bigint NOT NULL DEFAULT 0,
                 deleted bigint NOT NULL DEFAULT 0
             );
@@ -185,8 +188,8 @@ enum PostgresSchema {
                 completion_tokens bigint NOT NULL DEFAULT 0
             );
             CREATE TABLE llm_answers (
-                prompt_key text PRIMARY KEY,
-                content text NOT NULL,
+                prompt_key text COLLATE "C" PRIMARY KEY,
+                content text COLLATE "C" NOT NULL,
                 created_at bigint NOT NULL
             );
             CREATE INDEX llm_answers_by_time ON llm_answers(created_at);
@@ -204,7 +207,7 @@ enum PostgresSchema {
             try await connection.query(
                 """
                 CREATE TABLE IF NOT EXISTS memkeep_migrations (
-                    identifier text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
+                    identifier text COLLATE "C" PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
                 """, logger: engine.logger)
             let applied = Set(try await appliedMigrations(connection, logger: engine.logger))
             for migration in migrations where !applied.contains(migration.id) {

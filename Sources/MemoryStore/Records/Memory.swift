@@ -54,6 +54,25 @@ public struct Memory: Sendable, Hashable {
     }
 }
 
+extension Memory {
+    /// The memory as `update` leaves it at `now` (`type` is the update's validated type).
+    func applying(_ update: MemoryUpdate, type: MemoryType?, now: UnixMillis) -> Memory {
+        var memory = self
+        if let content = update.content { memory.content = content }
+        if let importance = update.importance {
+            // A new importance restarts decay from it.
+            memory.importance = importance
+            memory.baseImportance = importance
+            memory.decayRefAt = now
+        }
+        if let tags = update.tags { memory.tags = tags }
+        if let metadata = update.metadata { memory.metadata = metadata }
+        if let type { memory.memoryType = type }
+        memory.updatedAt = now
+        return memory
+    }
+}
+
 extension Memory: FetchableRecord {
     public init(row: Row) throws {
         self.init(

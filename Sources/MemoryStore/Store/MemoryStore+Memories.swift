@@ -87,6 +87,11 @@ extension MemoryStore {
             }
         }
         let batch = memories
+        if case .postgres(let postgres) = engine {
+            return try await postgres.insertMemories(
+                batch, supersedes: news.map(\.supersedes), vectors: vectors, now: now,
+                defaultTimeout: configuration.defaultIdleTimeoutSeconds)
+        }
         return try await groupWrite { db in
             var sessionIDs: [String] = []
             for (memory, new) in zip(batch, news) {
@@ -148,6 +153,7 @@ extension MemoryStore {
     /// A visible memory (archived ones included: they are still readable by id).
     public func memory(id: String) async throws -> Memory? {
         let now = clock.now()
+        if case .postgres(let postgres) = engine { return try await postgres.memory(id: id, now: now) }
         return try await read { db in try Self.fetchVisibleMemory(db, id: id, now: now) }
     }
 
@@ -164,21 +170,14 @@ extension MemoryStore {
         if let metadata = update.metadata { try Validation.metadata(metadata) }
         let type = try update.memoryType.map { type throws(StoreError) in try Validation.memoryType(type) }
         let now = clock.now()
+        if case .postgres(let postgres) = engine {
+            return try await postgres.updateMemory(id: id, now: now) { $0.applying(update, type: type, now: now) }
+        }
         return try await transaction { db in
-            guard var memory = try Self.fetchVisibleMemory(db, id: id, now: now) else {
+            guard let found = try Self.fetchVisibleMemory(db, id: id, now: now) else {
                 throw StoreError.memoryNotFound(id)
             }
-            if let content = update.content { memory.content = content }
-            if let importance = update.importance {
-                // A new importance restarts decay from it.
-                memory.importance = importance
-                memory.baseImportance = importance
-                memory.decayRefAt = now
-            }
-            if let tags = update.tags { memory.tags = tags }
-            if let metadata = update.metadata { memory.metadata = metadata }
-            if let type { memory.memoryType = type }
-            memory.updatedAt = now
+            let memory = found.applying(update, type: type, now: now)
             try db.execute(
                 sql: """
                     UPDATE memories SET content = ?, importance = ?, base_importance = ?, decay_ref_at = ?, tags = ?,
@@ -195,6 +194,7 @@ extension MemoryStore {
     /// Deletes memories by id (only `agentID`'s, when given); returns how many existed.
     public func forget(ids: [String], agentID: String? = nil) async throws -> Int {
         for id in ids { try Validation.recordID(id, field: "memory_ids") }
+        if case .postgres(let postgres) = engine { return try await postgres.forget(ids: ids, agentID: agentID) }
         return try await transaction { db in
             var count = 0
             for id in ids {
@@ -211,6 +211,11 @@ extension MemoryStore {
         agentID: String? = nil, sessionID: String? = nil, includeArchived: Bool = false, limit: Int = 100, offset: Int = 0
     ) async throws -> [Memory] {
         let now = clock.now()
+        if case .postgres(let postgres) = engine {
+            return try await postgres.memories(
+                agentID: agentID, sessionID: sessionID, includeArchived: includeArchived, limit: limit, offset: offset,
+                now: now)
+        }
         return try await read { db in
             var conditions = [visibleMemory]
             var arguments: [String: (any DatabaseValueConvertible)?] = ["now": now, "limit": limit, "offset": offset]
@@ -236,6 +241,10 @@ extension MemoryStore {
     /// Access reinforcement: what recall returned is accessed now, and its decay starts over.
     public func recordAccess(ids: [String], sessionID: String? = nil) async throws {
         let now = clock.now()
+        if case .postgres(let postgres) = engine {
+            return try await postgres.recordAccess(
+                ids: ids, sessionID: sessionID, now: now, defaultTimeout: configuration.defaultIdleTimeoutSeconds)
+        }
         try await groupWrite { db in
             try Self.markAccessed(db, ids: ids, now: now)
             if let sessionID { try self.recordActivity(db, sessionID: sessionID, now: now) }

@@ -12,6 +12,9 @@ public struct RecallWeights: Sendable, Equatable {
     public var lexicalBoost = 0.3
     /// The bm25 value at which full-text relevance is 0.5.
     public var bm25HalfPoint = 4.0
+    /// PostgreSQL's `ts_rank` at which full-text relevance is 0.5 (one match of a short text
+    /// ranks about 0.06: ts_rank weighs frequency and position, not rarity as bm25 does).
+    public var tsRankHalfPoint = 0.06
 
     public init() {}
 
@@ -21,6 +24,13 @@ public struct RecallWeights: Sendable, Equatable {
     public func lexicalRelevance(bm25: Double) -> Double {
         let strength = max(0, -bm25)
         return strength / (strength + bm25HalfPoint)
+    }
+
+    /// Full-text relevance in 0…1 from PostgreSQL's `ts_rank` (positive; larger is better),
+    /// saturating as `lexicalRelevance(bm25:)` does.
+    public func lexicalRelevance(tsRank: Double) -> Double {
+        let strength = max(0, tsRank)
+        return strength / (strength + tsRankHalfPoint)
     }
 
     /// The relevance recall ranks by. A normalised blend rather than reciprocal rank fusion:
@@ -98,6 +108,10 @@ extension MemoryStore {
         if let minImportance = query.minImportance { try Validation.importance(minImportance, field: "min_importance") }
         if let tags = query.tags { try Validation.tags(tags) }
         let now = clock.now()
+        if case .postgres(let postgres) = engine {
+            return try await postgres.recall(
+                query, weights: weights, now: now, vectors: vectors, defaultTimeout: configuration.defaultIdleTimeoutSeconds)
+        }
         let ranked = try await read { [vectors] db in
             if let sessionID = query.sessionID {
                 guard let session = try Self.fetchSession(db, id: sessionID), session.agentID == query.agentID else {
@@ -116,17 +130,7 @@ extension MemoryStore {
                 try self.recordActivity(db, sessionID: sessionID, now: now)
                 session = try Self.fetchSession(db, id: sessionID)
             }
-            let accessed = ranked.hits.map { hit in
-                var hit = hit
-                if hit.memory.archivedAt == nil {
-                    hit.memory.accessCount += 1
-                    hit.memory.lastAccessedAt = now
-                    hit.memory.importance = hit.memory.baseImportance
-                    hit.memory.decayRefAt = now
-                }
-                return hit
-            }
-            return (accessed, session, ranked.supersededHidden)
+            return (Self.accessed(ranked.hits, now: now), session, ranked.supersededHidden)
         }
     }
 
@@ -146,12 +150,81 @@ extension MemoryStore {
             """
 
         init(row: Row, lexical: Double = 0) {
-            id = row[0]
-            importance = row[1]
-            createdAt = row[2]
-            lastAccessedAt = row[3]
-            superseded = row[4]
+            self.init(
+                id: row[0], importance: row[1], createdAt: row[2], lastAccessedAt: row[3], superseded: row[4],
+                lexical: lexical)
+        }
+
+        init(
+            id: String, importance: Double, createdAt: UnixMillis, lastAccessedAt: UnixMillis?, superseded: Bool,
+            lexical: Double
+        ) {
+            self.id = id
+            self.importance = importance
+            self.createdAt = createdAt
+            self.lastAccessedAt = lastAccessedAt
+            self.superseded = superseded
             self.lexical = lexical
+        }
+    }
+
+    /// A ranked candidate: its score (what the answer shows) and its rank (what orders it).
+    struct Ranked {
+        var candidate: Candidate
+        var score: Double
+        var rank: Double
+    }
+
+    /// The decision of recall, the same on every backend: each candidate's relevance (its
+    /// similarity fused with its full-text relevance), weighted by importance and recency; the
+    /// best `topK`, with the superseded ones ranked among them left out and counted.
+    static func choose(
+        _ candidates: [String: Candidate], query: RecallQuery, nearest: NearestVectors?, weights: RecallWeights,
+        now: UnixMillis
+    ) -> (winners: [Ranked], supersededHidden: Int) {
+        let ranked = candidates.values.map { candidate in
+            let similarity = nearest?.similarity(of: candidate.id)
+            let relevance = weights.fuse(similarity: similarity, lexical: candidate.lexical)
+            let age = Double(max(0, now - (candidate.lastAccessedAt ?? candidate.createdAt)))
+            let recency = pow(0.5, age / Double(weights.recencyHalfLife))
+            let rank = weights.relevance * relevance + weights.importance * candidate.importance + weights.recency * recency
+            return Ranked(
+                candidate: candidate, score: similarity.map { min(1, max(0, Double($0))) } ?? candidate.lexical, rank: rank)
+        }
+        .sorted {
+            ($0.rank, $0.candidate.createdAt, $0.candidate.id) > ($1.rank, $1.candidate.createdAt, $1.candidate.id)
+        }
+        var winners: [Ranked] = []
+        var supersededHidden = 0
+        for entry in ranked where winners.count < query.topK {
+            if entry.candidate.superseded && !query.includeSuperseded {
+                supersededHidden += 1
+            } else {
+                winners.append(entry)
+            }
+        }
+        return (winners, supersededHidden)
+    }
+
+    /// The hits of `winners`, in their order, from their memories read afterwards.
+    static func hits(_ winners: [Ranked], memories: [Memory]) -> [RecallHit] {
+        let byID = Dictionary(uniqueKeysWithValues: memories.map { ($0.id, $0) })
+        return winners.compactMap { winner in
+            byID[winner.candidate.id].map { RecallHit(memory: $0, score: winner.score, rankScore: winner.rank) }
+        }
+    }
+
+    /// What recall's write does to a hit's memory: accessed now (live ones only), decay restarted.
+    static func accessed(_ hits: [RecallHit], now: UnixMillis) -> [RecallHit] {
+        hits.map { hit in
+            var hit = hit
+            if hit.memory.archivedAt == nil {
+                hit.memory.accessCount += 1
+                hit.memory.lastAccessedAt = now
+                hit.memory.importance = hit.memory.baseImportance
+                hit.memory.decayRefAt = now
+            }
+            return hit
         }
     }
 
@@ -219,32 +292,11 @@ extension MemoryStore {
                 }
             }
         }
-        let ranked = candidates.values.map { candidate in
-            let similarity = nearest?.similarity(of: candidate.id)
-            let relevance = weights.fuse(similarity: similarity, lexical: candidate.lexical)
-            let age = Double(max(0, now - (candidate.lastAccessedAt ?? candidate.createdAt)))
-            let recency = pow(0.5, age / Double(weights.recencyHalfLife))
-            let rank = weights.relevance * relevance + weights.importance * candidate.importance + weights.recency * recency
-            return (candidate, score: similarity.map { min(1, max(0, Double($0))) } ?? candidate.lexical, rank: rank)
-        }
-        .sorted { ($0.rank, $0.0.createdAt, $0.0.id) > ($1.rank, $1.0.createdAt, $1.0.id) }
-        var winners: [(Candidate, score: Double, rank: Double)] = []
-        var supersededHidden = 0
-        for entry in ranked where winners.count < query.topK {
-            if entry.0.superseded && !query.includeSuperseded {
-                supersededHidden += 1
-            } else {
-                winners.append(entry)
-            }
-        }
+        let (winners, supersededHidden) = choose(candidates, query: query, nearest: nearest, weights: weights, now: now)
         let memories = try Memory.fetchAll(
             db, sql: "SELECT \(Memory.columns) FROM memories WHERE id IN (SELECT value FROM json_each(?))",
-            arguments: [Memory.tagsText(winners.map(\.0.id))])
-        let byID = Dictionary(uniqueKeysWithValues: memories.map { ($0.id, $0) })
-        let hits = winners.compactMap { winner in
-            byID[winner.0.id].map { RecallHit(memory: $0, score: winner.score, rankScore: winner.rank) }
-        }
-        return (hits, supersededHidden)
+            arguments: [Memory.tagsText(winners.map(\.candidate.id))])
+        return (hits(winners, memories: memories), supersededHidden)
     }
 
     /// The agent's best `pool` full-text matches of `terms` (bm25 ranked inside FTS5).
@@ -368,6 +420,10 @@ extension MemoryStore {
         base.until = filter.createdBefore
         let query = base
         let maxImportance = filter.maxImportance
+        if case .postgres(let postgres) = engine {
+            return try await postgres.filteredMemories(
+                agentID: agentID, query: query, maxImportance: maxImportance, limit: limit, now: now)
+        }
         return try await read { db in
             var (conditions, arguments) = Self.recallFilter(query, now: now)
             if let maxImportance {

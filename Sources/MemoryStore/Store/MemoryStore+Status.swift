@@ -25,7 +25,8 @@ public struct StoreCounts: Sendable, Equatable, Codable {
 
 extension MemoryStore {
     public func counts(now: UnixMillis) async throws -> StoreCounts {
-        try await read { db in
+        if case .postgres(let postgres) = engine { return try await postgres.counts(now: now) }
+        return try await read { db in
             func count(_ sql: String, _ arguments: StatementArguments = []) throws -> Int {
                 try Int.fetchOne(db, sql: sql, arguments: arguments) ?? 0
             }

@@ -81,49 +81,80 @@ final class VectorCache: Sendable {
 
     var residentBytes: Int { state.withLock { $0.bytes } }
 
-    /// The agent's current vectors of `model`, read through the cache.
-    func snapshot(_ db: Database, agent: String, model: EmbeddingModel) throws -> Snapshot {
+    /// What a snapshot read needs: the cached copy as it is, or the rows after `base`'s last
+    /// (all of them when `base` is nil) added to it.
+    enum Refresh {
+        case current(Snapshot)
+        case load(Loading)
+    }
+
+    /// A snapshot being read: the rows of `memory_vectors` in row order, appended.
+    struct Loading {
+        let key: Key
+        let inserted: Int64
+        let deleted: Int64
+        var ids: [String]
+        var matrix: [Float]
+        var maxRowID: Int64
+
+        mutating func add(rowID: Int64, memoryID: String, vector: UnsafeRawBufferPointer) {
+            maxRowID = max(maxRowID, rowID)
+            ids.append(memoryID)
+            VectorCoding.append(blob: vector, to: &matrix)
+        }
+    }
+
+    /// Decides from the agent's vector generation (inserted and deleted counts) whether its
+    /// cached copy is current, can be extended by the rows inserted since, or must be reloaded.
+    func refresh(agent: String, model: EmbeddingModel, inserted: Int64, deleted: Int64) -> Refresh {
         let key = Key(agent: agent, model: model)
-        let generation = try Row.fetchOne(
-            db, sql: "SELECT inserted, deleted FROM vector_generations WHERE agent_id = ?", arguments: [agent])
-        let inserted: Int64 = generation?["inserted"] ?? 0
-        let deleted: Int64 = generation?["deleted"] ?? 0
         let cached = state.withLock { state -> Snapshot? in
             state.tick += 1
             guard let entry = state.entries[key] else { return nil }
             state.entries[key]?.lastUse = state.tick
             return entry.snapshot
         }
-        let fresh: Snapshot
-        if let cached, cached.inserted == inserted, cached.deleted == deleted {
-            return cached
-        } else if let cached, cached.deleted == deleted {
-            fresh = try load(db, key: key, after: cached, inserted: inserted, deleted: deleted)
-        } else {
-            fresh = try load(db, key: key, after: nil, inserted: inserted, deleted: deleted)
-        }
-        store(fresh, key: key)
+        if let cached, cached.inserted == inserted, cached.deleted == deleted { return .current(cached) }
+        let base = cached.flatMap { $0.deleted == deleted ? $0 : nil }
+        return .load(
+            Loading(
+                key: key, inserted: inserted, deleted: deleted, ids: base?.ids ?? [], matrix: base?.matrix ?? [],
+                maxRowID: base?.maxRowID ?? 0))
+    }
+
+    /// The snapshot `loading` read, kept for the next recall.
+    func finish(_ loading: Loading) -> Snapshot {
+        let fresh = Snapshot(
+            ids: loading.ids, matrix: loading.matrix, dimensions: loading.key.model.dimensions,
+            inserted: loading.inserted, deleted: loading.deleted, maxRowID: loading.maxRowID)
+        store(fresh, key: loading.key)
         return fresh
     }
 
-    private func load(_ db: Database, key: Key, after base: Snapshot?, inserted: Int64, deleted: Int64) throws -> Snapshot {
-        var ids = base?.ids ?? []
-        var matrix = base?.matrix ?? []
-        var maxRowID = base?.maxRowID ?? 0
-        let rows = try Row.fetchCursor(
-            db,
-            sql: """
-                SELECT rowid, memory_id, vector FROM memory_vectors
-                WHERE agent_id = ? AND model = ? AND dimensions = ? AND rowid > ? ORDER BY rowid
-                """,
-            arguments: [key.agent, key.model.name, key.model.dimensions, maxRowID])
-        while let row = try rows.next() {
-            maxRowID = max(maxRowID, row["rowid"])
-            ids.append(row["memory_id"])
-            try row.withUnsafeData(atIndex: 2) { data in data?.withUnsafeBytes { VectorCoding.append(blob: $0, to: &matrix) } }
+    /// The agent's current vectors of `model`, read through the cache.
+    func snapshot(_ db: Database, agent: String, model: EmbeddingModel) throws -> Snapshot {
+        let generation = try Row.fetchOne(
+            db, sql: "SELECT inserted, deleted FROM vector_generations WHERE agent_id = ?", arguments: [agent])
+        switch refresh(agent: agent, model: model, inserted: generation?["inserted"] ?? 0, deleted: generation?["deleted"] ?? 0) {
+        case .current(let snapshot):
+            return snapshot
+        case .load(var loading):
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT rowid, memory_id, vector FROM memory_vectors
+                    WHERE agent_id = ? AND model = ? AND dimensions = ? AND rowid > ? ORDER BY rowid
+                    """,
+                arguments: [agent, model.name, model.dimensions, loading.maxRowID])
+            while let row = try rows.next() {
+                let rowID: Int64 = row["rowid"]
+                let memoryID: String = row["memory_id"]
+                try row.withUnsafeData(atIndex: 2) { data in
+                    data?.withUnsafeBytes { loading.add(rowID: rowID, memoryID: memoryID, vector: $0) }
+                }
+            }
+            return finish(loading)
         }
-        return Snapshot(
-            ids: ids, matrix: matrix, dimensions: key.model.dimensions, inserted: inserted, deleted: deleted, maxRowID: maxRowID)
     }
 
     private func store(_ snapshot: Snapshot, key: Key) {

@@ -14,17 +14,18 @@ struct MCPCommand: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
-        let app = try makeApp(options, withEmbedder: true)
-        let service = MemoryService(
-            store: app.store, maintenance: DetachedMaintenance(), embedder: app.runner.embedder,
-            recallWeights: app.configuration.http.recall, clock: app.clock)
-        let mcp = MemoryMCP(service: service, version: APIDependencies.version, logger: app.logger)
-        // The local user runs this process on the store file directly: the key checks of HTTP
-        // have nothing to add.
-        let server = await mcp.server(for: MCPCaller(principal: .open, configured: app.configuration.mcpDefaultAgent))
-        try await server.start(transport: DrainingTransport(StdioTransport(logger: app.logger), logger: app.logger))
-        app.logger.info("memkeepd mcp serving on stdio, store \(app.store.path)")
-        await server.waitUntilCompleted()
+        try await withApp(options, withEmbedder: true) { app in
+            let service = MemoryService(
+                store: app.store, maintenance: DetachedMaintenance(), embedder: app.runner.embedder,
+                recallWeights: app.configuration.http.recall, clock: app.clock)
+            let mcp = MemoryMCP(service: service, version: APIDependencies.version, logger: app.logger)
+            // The local user runs this process on the store file directly: the key checks of HTTP
+            // have nothing to add.
+            let server = await mcp.server(for: MCPCaller(principal: .open, configured: app.configuration.mcpDefaultAgent))
+            try await server.start(transport: DrainingTransport(StdioTransport(logger: app.logger), logger: app.logger))
+            app.logger.info("memkeepd mcp serving on stdio, store \(app.store.path)")
+            await server.waitUntilCompleted()
+        }
     }
 }
 

@@ -30,25 +30,25 @@ struct GlobalOptions: ParsableArguments {
 }
 
 extension AsyncParsableCommand {
-    /// Builds the app, turning configuration and store errors into their exit codes.
-    func makeApp(
+    /// Runs `body` with the app, turning configuration and store errors into their exit codes.
+    func withApp<T: Sendable>(
         _ options: GlobalOptions, clock: any WallClock = SystemClock(),
         metrics: any MetricsFactory = NOOPMetricsHandler.instance, access: MemoryStore.Access = .readWrite,
-        withEmbedder: Bool = false
-    ) throws -> App {
+        withEmbedder: Bool = false, _ body: @Sendable (App) async throws -> T
+    ) async throws -> T {
         do {
-            return try buildApp(
+            return try await memkeepd.withApp(
                 configPath: options.config ?? ProcessInfo.processInfo.environment["MEMKEEP_CONFIG"], clock: clock,
-                metrics: metrics, access: access, withEmbedder: withEmbedder)
-        } catch let error as ConfigurationError {
-            printError("memkeepd: bad configuration: \(error)")
-            throw Exit.badConfiguration
-        } catch let error as ProviderSetupError {
-            printError("memkeepd: bad configuration: \(error)")
-            throw Exit.badConfiguration
-        } catch {
-            printError("memkeepd: \(error)")
-            throw Exit.jobFailed
+                metrics: metrics, access: access, withEmbedder: withEmbedder, body)
+        } catch let error as AppSetupError {
+            switch error {
+            case .configuration:
+                printError("memkeepd: bad configuration: \(error)")
+                throw Exit.badConfiguration
+            case .store, .failed:
+                printError("memkeepd: \(error)")
+                throw Exit.jobFailed
+            }
         }
     }
 }

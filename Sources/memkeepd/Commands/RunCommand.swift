@@ -47,16 +47,17 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let clock: any WallClock = now.flatMap(TimeFormat.parseRFC3339).map { ManualClock($0) } ?? SystemClock()
         // Consolidation groups and deduplicates by the model's vectors, so it needs the model's id.
-        let app = try makeApp(options, clock: clock, withEmbedder: target != .orphans && target != .decay && target != .purge)
-        let runNow = clock.now()
-        var reports: [JobReport] = []
-        for job in target.jobs where job != .embed || target == .embed || app.runner.embedder != nil {
-            reports.append(await app.runner.run(job, trigger: .once, now: runNow, dryRun: dryRun, agent: agent))
+        try await withApp(options, clock: clock, withEmbedder: target != .orphans && target != .decay && target != .purge) { app in
+            let runNow = clock.now()
+            var reports: [JobReport] = []
+            for job in target.jobs where job != .embed || target == .embed || app.runner.embedder != nil {
+                reports.append(await app.runner.run(job, trigger: .once, now: runNow, dryRun: dryRun, agent: agent))
+            }
+            let report = RunReport(now: TimeFormat.rfc3339(runNow), dryRun: dryRun, jobs: reports)
+            print(json ? report.json() : report.table())
+            if reports.contains(where: { $0.status == .failed }) { throw Exit.jobFailed }
+            if target != .all, reports.contains(where: { $0.status == .skipped }) { throw Exit.leaseHeld }
         }
-        let report = RunReport(now: TimeFormat.rfc3339(runNow), dryRun: dryRun, jobs: reports)
-        print(json ? report.json() : report.table())
-        if reports.contains(where: { $0.status == .failed }) { throw Exit.jobFailed }
-        if target != .all, reports.contains(where: { $0.status == .skipped }) { throw Exit.leaseHeld }
     }
 }
 

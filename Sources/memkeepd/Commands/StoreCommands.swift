@@ -72,41 +72,42 @@ struct StatusCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let app = try makeApp(options, access: .readOnly)
-        let now = app.clock.now()
-        let runs = try await app.store.lastJobRuns().map {
-            Report.Run(
-                job: $0.job, status: $0.status, trigger: $0.trigger, startedAt: TimeFormat.rfc3339($0.startedAt),
-                durationMs: $0.durationMs, examined: $0.examined, changed: $0.changed, complete: $0.complete,
-                dryRun: $0.dryRun, error: $0.error, llm: $0.llmUsage, llmFallbacks: $0.llmFallbacks)
+        try await withApp(options, access: .readOnly) { app in
+            let now = app.clock.now()
+            let runs = try await app.store.lastJobRuns().map {
+                Report.Run(
+                    job: $0.job, status: $0.status, trigger: $0.trigger, startedAt: TimeFormat.rfc3339($0.startedAt),
+                    durationMs: $0.durationMs, examined: $0.examined, changed: $0.changed, complete: $0.complete,
+                    dryRun: $0.dryRun, error: $0.error, llm: $0.llmUsage, llmFallbacks: $0.llmFallbacks)
+            }
+            let today = try await app.store.llmUsage(day: now.utcDay)
+            let llm = app.configuration.llm
+            let spend =
+                app.configuration.maintenance.consolidation.summarizer == .llm || today.calls > 0
+                ? Report.LLMSpend(
+                    day: String(TimeFormat.rfc3339(now).prefix(10)), usage: today, maxTokensPerDay: llm.maxTokensPerDay,
+                    maxTokensPerRun: llm.maxTokensPerRun)
+                : nil
+            let report = Report(
+                store: app.store.path, now: TimeFormat.rfc3339(now), counts: try await app.store.counts(now: now), llm: spend,
+                lastRuns: runs)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                return
+            }
+            let c = report.counts
+            print("store      \(report.store)")
+            print("sessions   \(c.openSessions) open, \(c.endedSessions) ended (\(c.unconsolidatedSessions) not consolidated)")
+            print("memories   \(c.liveMemories) live, \(c.archivedMemories) archived, \(c.expiredMemories) expired awaiting purge")
+            print("next       idle deadline \(c.nextIdleDeadline.map(TimeFormat.rfc3339) ?? "none"), expiry \(c.nextExpiry.map(TimeFormat.rfc3339) ?? "none")")
+            if let spend = report.llm { print("llm        \(spend.line)") }
+            for run in runs {
+                print("last \(run.job.padding(toLength: 12, withPad: " ", startingAt: 0)) \(run.status) at \(run.startedAt): \(run.changed) changed of \(run.examined)\(run.llm.map { ", llm \($0.calls) calls \($0.tokens) tokens" } ?? "")\(run.dryRun ? " (dry run)" : "")\(run.error.map { " — \($0)" } ?? "")")
+            }
+            if runs.isEmpty { print("last       no job has run yet") }
         }
-        let today = try await app.store.llmUsage(day: now.utcDay)
-        let llm = app.configuration.llm
-        let spend =
-            app.configuration.maintenance.consolidation.summarizer == .llm || today.calls > 0
-            ? Report.LLMSpend(
-                day: String(TimeFormat.rfc3339(now).prefix(10)), usage: today, maxTokensPerDay: llm.maxTokensPerDay,
-                maxTokensPerRun: llm.maxTokensPerRun)
-            : nil
-        let report = Report(
-            store: app.store.path, now: TimeFormat.rfc3339(now), counts: try await app.store.counts(now: now), llm: spend,
-            lastRuns: runs)
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
-            return
-        }
-        let c = report.counts
-        print("store      \(report.store)")
-        print("sessions   \(c.openSessions) open, \(c.endedSessions) ended (\(c.unconsolidatedSessions) not consolidated)")
-        print("memories   \(c.liveMemories) live, \(c.archivedMemories) archived, \(c.expiredMemories) expired awaiting purge")
-        print("next       idle deadline \(c.nextIdleDeadline.map(TimeFormat.rfc3339) ?? "none"), expiry \(c.nextExpiry.map(TimeFormat.rfc3339) ?? "none")")
-        if let spend = report.llm { print("llm        \(spend.line)") }
-        for run in runs {
-            print("last \(run.job.padding(toLength: 12, withPad: " ", startingAt: 0)) \(run.status) at \(run.startedAt): \(run.changed) changed of \(run.examined)\(run.llm.map { ", llm \($0.calls) calls \($0.tokens) tokens" } ?? "")\(run.dryRun ? " (dry run)" : "")\(run.error.map { " — \($0)" } ?? "")")
-        }
-        if runs.isEmpty { print("last       no job has run yet") }
     }
 }
 
@@ -120,27 +121,28 @@ struct ImportCommand: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
-        let app = try makeApp(options)
-        let data: Data
-        if file == "-" {
-            data = FileHandle.standardInput.readDataToEndOfFile()
-        } else {
-            guard let contents = FileManager.default.contents(atPath: file) else {
-                printError("memkeepd: cannot read \(file)")
-                throw ExitCode(66)
+        try await withApp(options) { app in
+            let data: Data
+            if file == "-" {
+                data = FileHandle.standardInput.readDataToEndOfFile()
+            } else {
+                guard let contents = FileManager.default.contents(atPath: file) else {
+                    printError("memkeepd: cannot read \(file)")
+                    throw ExitCode(66)
+                }
+                data = contents
             }
-            data = contents
-        }
-        let text = String(decoding: data, as: UTF8.self)
-        do {
-            let summary = try await app.store.importLines(text.split(separator: "\n", omittingEmptySubsequences: false))
-            print("imported \(summary.sessions) sessions and \(summary.memories) memories")
-        } catch let error as Interchange.ImportError {
-            throw dataError("\(file): \(error); nothing was imported")
-        } catch let error as StoreError {
-            guard case .storageFull = error else { throw error }
-            printError("memkeepd: \(file): \(error); nothing was imported")
-            throw Exit.ioError
+            let text = String(decoding: data, as: UTF8.self)
+            do {
+                let summary = try await app.store.importLines(text.split(separator: "\n", omittingEmptySubsequences: false))
+                print("imported \(summary.sessions) sessions and \(summary.memories) memories")
+            } catch let error as Interchange.ImportError {
+                throw dataError("\(file): \(error); nothing was imported")
+            } catch let error as StoreError {
+                guard case .storageFull = error else { throw error }
+                printError("memkeepd: \(file): \(error); nothing was imported")
+                throw Exit.ioError
+            }
         }
     }
 }
@@ -155,9 +157,10 @@ struct ExportCommand: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
-        let app = try makeApp(options, access: .readOnly)
-        let output = FileHandle.standardOutput
-        try await app.store.export(agentID: agent) { line in output.write(Data((line + "\n").utf8)) }
+        try await withApp(options, access: .readOnly) { app in
+            let output = FileHandle.standardOutput
+            try await app.store.export(agentID: agent) { line in output.write(Data((line + "\n").utf8)) }
+        }
     }
 }
 
@@ -173,14 +176,15 @@ struct RestoreCommand: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
-        let app = try makeApp(options)
-        do {
-            let result = try await app.store.restore(id: id)
-            print(
-                "restored \(result.memoryIDs.count) memories of \(result.sessionIDs.count) sessions; consolidation "
-                    + "\(result.consolidationID) undone, \(result.summaryIDs.count) summaries deleted")
-        } catch let error as StoreError {
-            throw dataError(error)
+        try await withApp(options) { app in
+            do {
+                let result = try await app.store.restore(id: id)
+                print(
+                    "restored \(result.memoryIDs.count) memories of \(result.sessionIDs.count) sessions; consolidation "
+                        + "\(result.consolidationID) undone, \(result.summaryIDs.count) summaries deleted")
+            } catch let error as StoreError {
+                throw dataError(error)
+            }
         }
     }
 }
@@ -203,14 +207,15 @@ struct ExplainCommand: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
-        let app = try makeApp(options, access: .readOnly)
-        let explanation: ConsolidationExplanation
-        do {
-            explanation = try await app.store.explain(id: id)
-        } catch let error as StoreError {
-            throw dataError(error)
+        try await withApp(options, access: .readOnly) { app in
+            let explanation: ConsolidationExplanation
+            do {
+                explanation = try await app.store.explain(id: id)
+            } catch let error as StoreError {
+                throw dataError(error)
+            }
+            print(json ? explanation.json.jsonText() : Self.text(explanation))
         }
-        print(json ? explanation.json.jsonText() : Self.text(explanation))
     }
 
     static func text(_ explanation: ConsolidationExplanation) -> String {
@@ -253,12 +258,13 @@ struct CloseSessionCommand: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
-        let app = try makeApp(options)
-        do {
-            let session = try await app.store.endSession(id: id, reason: .client)
-            print("session \(id) ended at \(TimeFormat.rfc3339(session.endedAt!)) (\(session.endedReason!.rawValue))")
-        } catch let error as StoreError {
-            throw dataError(error)
+        try await withApp(options) { app in
+            do {
+                let session = try await app.store.endSession(id: id, reason: .client)
+                print("session \(id) ended at \(TimeFormat.rfc3339(session.endedAt!)) (\(session.endedReason!.rawValue))")
+            } catch let error as StoreError {
+                throw dataError(error)
+            }
         }
     }
 }
@@ -270,8 +276,9 @@ struct MigrateCommand: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
-        let app = try makeApp(options)
-        print("store \(app.store.path): schema up to date")
+        try await withApp(options) { app in
+            print("store \(app.store.path): schema up to date")
+        }
     }
 }
 
@@ -285,7 +292,7 @@ struct CheckConfigCommand: AsyncParsableCommand {
         let path = options.config ?? ProcessInfo.processInfo.environment["MEMKEEP_CONFIG"]
         do {
             let configuration = try ConfigurationLoader.load(path: path)
-            print("configuration OK: store \(configuration.storePath)")
+            print("configuration OK: store \(configuration.storeLocation)")
         } catch {
             printError("memkeepd: bad configuration: \(error)")
             throw Exit.badConfiguration

@@ -6,7 +6,11 @@ import Systemd
 
 /// The whole validated configuration of memkeepd.
 struct AppConfiguration: Sendable, Equatable {
-    var storePath = "./var/memkeep.db"
+    /// `store.url` (or its alias `store.path`): the SQLite file or the PostgreSQL database.
+    var storeLocation = StoreLocation.sqlite(path: "./var/memkeep.db")
+    /// PostgreSQL's password: a file (relative names are looked up in `$CREDENTIALS_DIRECTORY`
+    /// first); unset: the credential `store-password` when it exists.
+    var storePasswordFile: String?
     var store = StoreConfiguration()
     var maintenance = MaintenanceConfiguration()
     var http = HTTPConfiguration()

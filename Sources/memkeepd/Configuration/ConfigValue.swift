@@ -4,6 +4,15 @@ import MemoryStore
 
 /// Readers for the scalar forms the configuration accepts, each failing with the rule it checks.
 enum ConfigValue {
+    /// A file path, `sqlite:PATH` or `postgres://user@host:port/db?sslmode=…`.
+    static func storeLocation(_ text: String) throws(ConfigReason) -> StoreLocation {
+        do {
+            return try StoreLocation.parse(text)
+        } catch {
+            throw ConfigReason(error.reason)
+        }
+    }
+
     /// `500ms`, `90s`, `30m`, `4h`, `30d`; a bare `0` means zero.
     static func duration(_ text: String) throws(ConfigReason) -> Duration {
         let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]

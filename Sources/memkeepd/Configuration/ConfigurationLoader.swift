@@ -79,10 +79,10 @@ struct ConfigurationLoader {
     ] }
 
     static var generalKeys: [(String, Apply)] { [
-        ("store.path", { c, v throws(ConfigReason) in
-            guard !v.isEmpty else { throw ConfigReason("must not be empty") }
-            c.storePath = v
-        }),
+        ("store.url", { c, v throws(ConfigReason) in c.storeLocation = try ConfigValue.storeLocation(v) }),
+        ("store.path", { c, v throws(ConfigReason) in c.storeLocation = try ConfigValue.storeLocation(v) }),
+        ("store.password_file", { c, v throws(ConfigReason) in c.storePasswordFile = v.isEmpty ? nil : v }),
+        ("store.connections", { c, v throws(ConfigReason) in c.store.connections = try ConfigValue.int(v, in: 2...500) }),
         ("store.busy_timeout", { c, v throws(ConfigReason) in
             let d = try ConfigValue.duration(v)
             guard d > .zero else { throw ConfigReason("must be more than 0: a zero busy timeout fails writers at once") }

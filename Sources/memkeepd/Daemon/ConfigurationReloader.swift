@@ -53,7 +53,8 @@ extension AppConfiguration {
     /// Keys a reload cannot apply: the open store, the bound listener, the logger.
     func keysNeedingRestart(comparedWith new: AppConfiguration) -> [String] {
         var keys: [String] = []
-        if storePath != new.storePath { keys.append("store.path") }
+        if storeLocation != new.storeLocation || storePasswordFile != new.storePasswordFile { keys.append("store.url") }
+        if store.connections != new.store.connections { keys.append("store.connections") }
         if store.busyTimeout != new.store.busyTimeout { keys.append("store.busy_timeout") }
         if store.readers != new.store.readers { keys.append("store.readers") }
         if store.defaultIdleTimeoutSeconds != new.store.defaultIdleTimeoutSeconds { keys.append("sessions.idle_timeout") }

@@ -1,0 +1,225 @@
+import NIOCore
+import PostgresNIO
+
+extension MemoryStore.Candidate: PostgresRecord {
+    init(_ row: PostgresRandomAccessRow) throws {
+        self.init(
+            id: try row.value("id"), importance: try row.value("importance"), createdAt: try row.value("created_at"),
+            lastAccessedAt: try row.value("last_accessed_at"), superseded: try row.value("superseded"),
+            lexical: row.contains("lexical") ? try row.value("lexical") : 0)
+    }
+
+    static let postgresColumns =
+        "memories.id, memories.importance, memories.created_at, memories.last_accessed_at, memories.superseded_by IS NOT NULL AS superseded"
+}
+
+extension PostgresEngine {
+    /// Recall on PostgreSQL: the same candidates as on SQLite (nearest vectors, memories waiting
+    /// for one, full-text matches by `tsvector`), ranked by the same `MemoryStore.choose`; then
+    /// the access marks and the session's activity in one short transaction.
+    func recall(
+        _ query: RecallQuery, weights: RecallWeights, now: UnixMillis, vectors: VectorCache, defaultTimeout: Int64
+    ) async throws -> (hits: [RecallHit], session: Session?, supersededHidden: Int) {
+        let ranked = try await read { connection in
+            if let sessionID = query.sessionID {
+                guard let session = try await Self.fetchSession(connection, id: sessionID, logger: self.logger),
+                    session.agentID == query.agentID
+                else { throw StoreError.sessionNotFound(sessionID) }
+            }
+            var nearest: NearestVectors?
+            if let embedding = query.embedding {
+                let snapshot = try await self.vectorSnapshot(
+                    connection, agent: query.agentID, model: embedding.model, cache: vectors)
+                nearest = NearestVectors(snapshot: snapshot, query: embedding.vector)
+            }
+            let candidates = try await self.candidates(connection, query: query, nearest: nearest, weights: weights, now: now)
+            let (winners, supersededHidden) = MemoryStore.choose(
+                candidates, query: query, nearest: nearest, weights: weights, now: now)
+            let memories = try await connection.query(
+                "SELECT \(unescaped: Memory.columns) FROM memories WHERE id = ANY(\(winners.map(\.candidate.id)))",
+                logger: self.logger
+            ).records(Memory.self)
+            return (hits: MemoryStore.hits(winners, memories: memories), supersededHidden: supersededHidden)
+        }
+        return try await transaction { connection in
+            try await self.markAccessed(ranked.hits.map(\.memory.id), now: now, on: connection)
+            var session: Session?
+            if let sessionID = query.sessionID {
+                try await self.recordActivity(connection, sessionID: sessionID, now: now, defaultTimeout: defaultTimeout)
+                session = try await Self.fetchSession(connection, id: sessionID, logger: self.logger)
+            }
+            return (MemoryStore.accessed(ranked.hits, now: now), session, ranked.supersededHidden)
+        }
+    }
+
+    /// The candidates of one recall (see `MemoryStore.rank` for which and why).
+    private func candidates(
+        _ connection: PostgresConnection, query: RecallQuery, nearest: NearestVectors?, weights: RecallWeights,
+        now: UnixMillis
+    ) async throws -> [String: MemoryStore.Candidate] {
+        var ranking = query
+        ranking.includeSuperseded = true
+        var candidates: [String: MemoryStore.Candidate] = [:]
+        func add(_ found: [MemoryStore.Candidate]) {
+            for candidate in found where candidates[candidate.id] == nil { candidates[candidate.id] = candidate }
+        }
+        if let nearest {
+            var pool = max(query.topK * 10, 100)
+            while true {
+                let ids = nearest.top(pool)
+                var statement = PostgresStatement(
+                    "SELECT \(MemoryStore.Candidate.postgresColumns) FROM memories WHERE memories.id = ANY(")
+                statement.bind(ids)
+                statement.append(") AND ")
+                Self.recallFilter(ranking, now: now, into: &statement)
+                let found = try await connection.query(statement.query, logger: logger).records(MemoryStore.Candidate.self)
+                add(found)
+                // Widened while the filters leave too few of the nearest.
+                if found.count >= pool / 4 || ids.count < pool { break }
+                pool *= 8
+            }
+            var waiting = PostgresStatement(
+                """
+                SELECT \(MemoryStore.Candidate.postgresColumns) FROM memories
+                WHERE memories.id IN (SELECT memory_id FROM embed_queue WHERE agent_id = 
+                """)
+            waiting.bind(query.agentID)
+            waiting.append(" LIMIT 1000) AND ")
+            Self.recallFilter(ranking, now: now, into: &waiting)
+            add(try await connection.query(waiting.query, logger: logger).records(MemoryStore.Candidate.self))
+        }
+        if let words = MemoryStore.ftsWords(query.query) {
+            // With a query vector, only the selective words (see `MemoryStore.selectiveTerms`).
+            let terms = nearest == nil ? words : try await selectiveTerms(connection, words)
+            if !terms.isEmpty {
+                var matches = PostgresStatement(
+                    """
+                    SELECT \(MemoryStore.Candidate.postgresColumns), ts_rank(memories.content_search, terms) AS rank
+                    FROM memories, to_tsquery('simple', 
+                    """)
+                matches.bind(Self.tsQuery(terms))
+                matches.append(") AS terms WHERE memories.content_search @@ terms AND ")
+                Self.recallFilter(ranking, now: now, into: &matches)
+                matches.append(" ORDER BY rank DESC LIMIT ")
+                matches.bind(max(query.topK * 20, 200))
+                for try await row in try await connection.query(matches.query, logger: logger) {
+                    let columns = row.makeRandomAccess()
+                    var candidate = try MemoryStore.Candidate(columns)
+                    candidate.lexical = weights.lexicalRelevance(tsRank: Double(try columns.value("rank", as: Float.self)))
+                    candidates[candidate.id] = candidate
+                }
+            }
+        }
+        return candidates
+    }
+
+    /// An OR of the words as a `tsquery` (they hold letters and digits only).
+    static func tsQuery(_ words: [String]) -> String {
+        words.map { "'\($0)'" }.joined(separator: " | ")
+    }
+
+    private func selectiveTerms(_ connection: PostgresConnection, _ words: [String]) async throws -> [String] {
+        var selective: [String] = []
+        for word in words {
+            let count = try await connection.query(
+                """
+                SELECT count(*) FROM (SELECT 1 FROM memories WHERE content_search @@ to_tsquery('simple', \(Self.tsQuery([word])))
+                    LIMIT \(MemoryStore.selectiveTermLimit + 1)) AS found
+                """, logger: logger
+            ).scalar(Int64.self) ?? 0
+            if count > 0 && count <= MemoryStore.selectiveTermLimit { selective.append(word) }
+        }
+        return selective
+    }
+
+    /// The conditions every recall applies (`MemoryStore.recallFilter` on SQLite).
+    static func recallFilter(_ query: RecallQuery, now: UnixMillis, into statement: inout PostgresStatement) {
+        statement.append("memories.agent_id = ")
+        statement.bind(query.agentID)
+        statement.append(" AND (memories.expires_at IS NULL OR memories.expires_at > ")
+        statement.bind(now)
+        statement.append(")")
+        if !query.includeArchived { statement.append(" AND memories.archived_at IS NULL") }
+        if !query.includeSuperseded { statement.append(" AND memories.superseded_by IS NULL") }
+        if let minImportance = query.minImportance {
+            statement.append(" AND memories.importance >= ")
+            statement.bind(minImportance)
+        }
+        if let type = query.memoryType {
+            statement.append(" AND memories.memory_type = ")
+            statement.bind(type.rawValue)
+        }
+        if let tags = query.tags, !tags.isEmpty {
+            statement.append(" AND EXISTS (SELECT 1 FROM json_array_elements_text(memories.tags::json) AS tag WHERE tag = ANY(")
+            statement.bind(tags)
+            statement.append("))")
+        }
+        if let sessionID = query.sessionID {
+            statement.append(" AND memories.session_id = ")
+            statement.bind(sessionID)
+        }
+        if let since = query.since {
+            statement.append(" AND memories.created_at >= ")
+            statement.bind(since)
+        }
+        if let until = query.until {
+            statement.append(" AND memories.created_at <= ")
+            statement.bind(until)
+        }
+    }
+
+    /// The agent's current vectors of `model`, read through the cache.
+    func vectorSnapshot(
+        _ connection: PostgresConnection, agent: String, model: EmbeddingModel, cache: VectorCache
+    ) async throws -> VectorCache.Snapshot {
+        let generation = try await connection.query(
+            "SELECT inserted, deleted FROM vector_generations WHERE agent_id = \(agent)", logger: logger
+        ).decode((Int64, Int64).self).first { _ in true }
+        switch cache.refresh(agent: agent, model: model, inserted: generation?.0 ?? 0, deleted: generation?.1 ?? 0) {
+        case .current(let snapshot):
+            return snapshot
+        case .load(var loading):
+            for try await (seq, memoryID, vector) in try await connection.query(
+                """
+                SELECT seq, memory_id, vector FROM memory_vectors
+                WHERE agent_id = \(agent) AND model = \(model.name) AND dimensions = \(Int32(model.dimensions))
+                  AND seq > \(loading.maxRowID)
+                ORDER BY seq
+                """, logger: logger
+            ).decode((Int64, String, ByteBuffer).self) {
+                vector.withUnsafeReadableBytes { loading.add(rowID: seq, memoryID: memoryID, vector: $0) }
+            }
+            return cache.finish(loading)
+        }
+    }
+
+    func filteredMemories(
+        agentID: String, query: RecallQuery, maxImportance: Double?, limit: Int, now: UnixMillis
+    ) async throws -> (memories: [Memory], total: Int, filtered: Int) {
+        try await read { connection in
+            let total = try await connection.query(
+                """
+                SELECT count(*) FROM memories WHERE agent_id = \(agentID) AND archived_at IS NULL
+                    AND (expires_at IS NULL OR expires_at > \(now))
+                """, logger: self.logger
+            ).scalar(Int64.self) ?? 0
+            func filtered(_ head: String) -> PostgresStatement {
+                var statement = PostgresStatement(head)
+                Self.recallFilter(query, now: now, into: &statement)
+                if let maxImportance {
+                    statement.append(" AND memories.importance <= ")
+                    statement.bind(maxImportance)
+                }
+                return statement
+            }
+            let count = try await connection.query(
+                filtered("SELECT count(*) FROM memories WHERE ").query, logger: self.logger
+            ).scalar(Int64.self) ?? 0
+            var page = filtered("SELECT \(Memory.columns) FROM memories WHERE ")
+            page.append(" ORDER BY created_at DESC, id LIMIT ")
+            page.bind(limit)
+            let memories = try await connection.query(page.query, logger: self.logger).records(Memory.self)
+            return (memories, Int(total), Int(count))
+        }
+    }
+}
