@@ -45,7 +45,11 @@ extension MemoryStore {
         scope: DecayScope, after cursor: Cursor, limit: Int, now: UnixMillis, dryRun: Bool, bound: BatchBound? = nil,
         decide: @escaping @Sendable (DecayCandidate) -> DecayDecision
     ) async throws -> DecayBatch {
-        try await transaction(dryRun: dryRun) { db in
+        if case .postgres(let postgres) = engine {
+            return try await postgres.decayBatch(
+                scope: scope, after: cursor, limit: limit, now: now, dryRun: dryRun, bound: bound, decide: decide)
+        }
+        return try await transaction(dryRun: dryRun) { db in
             let timeUp = BatchBound.start(bound)
             var arguments: StatementArguments = ["key": cursor.key, "rowid": cursor.rowid, "limit": limit]
             let query: String

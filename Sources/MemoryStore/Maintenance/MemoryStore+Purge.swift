@@ -23,6 +23,43 @@ public struct PurgePass: Sendable {
     public var next: Cursor?
 }
 
+/// The bookkeeping tables the purge job trims by age, each by its time column.
+enum PrunedTable: Sendable {
+    case webhookReceipts, jobRuns, llmAnswers
+
+    var name: String {
+        switch self {
+        case .webhookReceipts: "webhook_receipts"
+        case .jobRuns: "job_runs"
+        case .llmAnswers: "llm_answers"
+        }
+    }
+
+    var key: String {
+        switch self {
+        case .webhookReceipts: "webhook_id"
+        case .jobRuns: "id"
+        case .llmAnswers: "prompt_key"
+        }
+    }
+
+    var time: String {
+        switch self {
+        case .webhookReceipts: "received_at"
+        case .jobRuns: "started_at"
+        case .llmAnswers: "created_at"
+        }
+    }
+
+    /// Rows that must stay whatever their age: a run still going.
+    var keep: String {
+        switch self {
+        case .jobRuns: "AND status <> 'running'"
+        case .webhookReceipts, .llmAnswers: ""
+        }
+    }
+}
+
 extension PurgeTarget {
     /// The index in `(column, rowid)` order that finds the target's rows, and its bound.
     var index: (column: String, name: String, bound: UnixMillis) {
@@ -38,7 +75,8 @@ extension MemoryStore {
     /// in rowid order so that deleting them walks the table once, front to back. An empty pass
     /// is the cheap check that lets a run with nothing due end at once.
     public func dueForPurge(_ target: PurgeTarget, after cursor: Cursor, limit: Int) async throws -> PurgePass {
-        try await read { db in
+        if case .postgres(let postgres) = engine { return try await postgres.dueForPurge(target, after: cursor, limit: limit) }
+        return try await read { db in
             let (column, index, bound) = target.index
             let rows = try Row.fetchAll(
                 db,
@@ -61,7 +99,10 @@ extension MemoryStore {
         _ rowids: ArraySlice<Int64>, target: PurgeTarget, dryRun: Bool, bound: BatchBound? = nil,
         beforeCommit: (@Sendable ([Memory]) throws -> Void)? = nil
     ) async throws -> PurgeBatch {
-        try await transaction(dryRun: dryRun) { db in
+        if case .postgres(let postgres) = engine {
+            return try await postgres.purgeRows(rowids, target: target, dryRun: dryRun, beforeCommit: beforeCommit)
+        }
+        return try await transaction(dryRun: dryRun) { db in
             let timeUp = BatchBound.start(bound)
             let (column, _, limit) = target.index
             // Re-checked: a memory whose TTL moved since the pass stays.
@@ -88,39 +129,36 @@ extension MemoryStore {
 
     /// Deletes up to `limit` webhook receipts received before `cutoff`; a dry run counts them all.
     public func pruneWebhookReceipts(before cutoff: UnixMillis, limit: Int, dryRun: Bool) async throws -> Int {
-        try await prune(
-            table: "webhook_receipts", key: "webhook_id", time: "received_at", before: cutoff, limit: limit,
-            dryRun: dryRun)
+        try await prune(.webhookReceipts, before: cutoff, limit: limit, dryRun: dryRun)
     }
 
     /// Deletes up to `limit` finished job runs started before `cutoff`; a dry run counts them all.
     public func pruneJobRuns(before cutoff: UnixMillis, limit: Int, dryRun: Bool) async throws -> Int {
-        try await prune(
-            table: "job_runs", key: "id", time: "started_at", before: cutoff, limit: limit, dryRun: dryRun,
-            extra: "AND status != 'running'")
+        try await prune(.jobRuns, before: cutoff, limit: limit, dryRun: dryRun)
     }
 
     /// Deletes up to `limit` kept LLM answers older than `cutoff`; a dry run counts them all.
     public func pruneLLMAnswers(before cutoff: UnixMillis, limit: Int, dryRun: Bool) async throws -> Int {
-        try await prune(
-            table: "llm_answers", key: "prompt_key", time: "created_at", before: cutoff, limit: limit, dryRun: dryRun)
+        try await prune(.llmAnswers, before: cutoff, limit: limit, dryRun: dryRun)
     }
 
-    private func prune(
-        table: String, key: String, time: String, before cutoff: UnixMillis, limit: Int, dryRun: Bool,
-        extra: String = ""
-    ) async throws -> Int {
+    private func prune(_ table: PrunedTable, before cutoff: UnixMillis, limit: Int, dryRun: Bool) async throws -> Int {
+        if case .postgres(let postgres) = engine {
+            return try await postgres.prune(table, before: cutoff, limit: limit, dryRun: dryRun)
+        }
         if dryRun {
             return try await read { db in
-                try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE \(time) < ? \(extra)", arguments: [cutoff])
-                    ?? 0
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM \(table.name) WHERE \(table.time) < ? \(table.keep)", arguments: [cutoff]
+                ) ?? 0
             }
         }
         return try await transaction { db in
             try db.execute(
                 sql: """
-                    DELETE FROM \(table) WHERE \(key) IN
-                        (SELECT \(key) FROM \(table) WHERE \(time) < ? \(extra) ORDER BY \(time) LIMIT ?)
+                    DELETE FROM \(table.name) WHERE \(table.key) IN
+                        (SELECT \(table.key) FROM \(table.name) WHERE \(table.time) < ? \(table.keep)
+                         ORDER BY \(table.time) LIMIT ?)
                     """,
                 arguments: [cutoff, limit])
             return db.changesCount
@@ -128,10 +166,11 @@ extension MemoryStore {
     }
 
     /// After large deletions: hand the WAL back to the database file without waiting for readers,
-    /// and return some free pages to the file system.
+    /// and return some free pages to the file system. PostgreSQL's autovacuum does this itself.
     public func reclaimSpace(vacuumPages: Int) async throws {
+        guard case .sqlite(let pool) = engine else { return }
         countAccess()
-        return try await sqlitePool(#function).writeWithoutTransaction { db in
+        return try await pool.writeWithoutTransaction { db in
             _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")
             _ = try Row.fetchAll(db, sql: "PRAGMA incremental_vacuum(\(vacuumPages))")
         }

@@ -26,20 +26,7 @@ extension PostgresEngine {
                     session.agentID == query.agentID
                 else { throw StoreError.sessionNotFound(sessionID) }
             }
-            var nearest: NearestVectors?
-            if let embedding = query.embedding {
-                let snapshot = try await self.vectorSnapshot(
-                    connection, agent: query.agentID, model: embedding.model, cache: vectors)
-                nearest = NearestVectors(snapshot: snapshot, query: embedding.vector)
-            }
-            let candidates = try await self.candidates(connection, query: query, nearest: nearest, weights: weights, now: now)
-            let (winners, supersededHidden) = MemoryStore.choose(
-                candidates, query: query, nearest: nearest, weights: weights, now: now)
-            let memories = try await connection.query(
-                "SELECT \(unescaped: Memory.columns) FROM memories WHERE id = ANY(\(winners.map(\.candidate.id)))",
-                logger: self.logger
-            ).records(Memory.self)
-            return (hits: MemoryStore.hits(winners, memories: memories), supersededHidden: supersededHidden)
+            return try await self.rank(connection, query: query, weights: weights, now: now, vectors: vectors)
         }
         return try await transaction { connection in
             try await self.markAccessed(ranked.hits.map(\.memory.id), now: now, on: connection)
@@ -50,6 +37,26 @@ extension PostgresEngine {
             }
             return (MemoryStore.accessed(ranked.hits, now: now), session, ranked.supersededHidden)
         }
+    }
+
+    /// The ranking of one recall, best first, at most `topK` (see `MemoryStore.rank`).
+    func rank(
+        _ connection: PostgresConnection, query: RecallQuery, weights: RecallWeights, now: UnixMillis,
+        vectors: VectorCache
+    ) async throws -> (hits: [RecallHit], supersededHidden: Int) {
+        var nearest: NearestVectors?
+        if let embedding = query.embedding {
+            let snapshot = try await vectorSnapshot(connection, agent: query.agentID, model: embedding.model, cache: vectors)
+            nearest = NearestVectors(snapshot: snapshot, query: embedding.vector)
+        }
+        let candidates = try await self.candidates(connection, query: query, nearest: nearest, weights: weights, now: now)
+        let (winners, supersededHidden) = MemoryStore.choose(
+            candidates, query: query, nearest: nearest, weights: weights, now: now)
+        let memories = try await connection.query(
+            "SELECT \(unescaped: Memory.columns) FROM memories WHERE id = ANY(\(winners.map(\.candidate.id)))",
+            logger: logger
+        ).records(Memory.self)
+        return (MemoryStore.hits(winners, memories: memories), supersededHidden)
     }
 
     /// The candidates of one recall (see `MemoryStore.rank` for which and why).

@@ -23,6 +23,7 @@ extension MemoryStore {
     /// Every agent with memories or sessions, with its live memory and session counts.
     public func agents() async throws -> [AgentSummary] {
         let now = clock.now()
+        if case .postgres(let postgres) = engine { return try await postgres.agents(now: now) }
         return try await read { db in
             try Row.fetchAll(
                 db,
@@ -48,6 +49,7 @@ extension MemoryStore {
     /// One agent's figures; nil when the store knows nothing of it.
     public func agentStats(agentID: String) async throws -> AgentStats? {
         let now = clock.now()
+        if case .postgres(let postgres) = engine { return try await postgres.agentStats(agentID: agentID, now: now) }
         return try await read { db in
             let arguments: StatementArguments = ["agent": agentID, "now": now]
             let memories = try Row.fetchOne(
@@ -93,6 +95,7 @@ extension MemoryStore {
     public func memoryCounts(sessionIDs: [String]) async throws -> [String: Int] {
         guard !sessionIDs.isEmpty else { return [:] }
         let now = clock.now()
+        if case .postgres(let postgres) = engine { return try await postgres.memoryCounts(sessionIDs: sessionIDs, now: now) }
         return try await read { db in
             var counts: [String: Int] = [:]
             for row in try Row.fetchAll(

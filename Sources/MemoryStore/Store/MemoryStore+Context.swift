@@ -26,6 +26,10 @@ extension MemoryStore {
     {
         try Validation.agentID(query.agentID)
         let now = clock.now()
+        if case .postgres(let postgres) = engine {
+            return try await postgres.contextMaterial(
+                query, weights: weights, summaryLimit: summaryLimit, now: now, vectors: vectors)
+        }
         return try await read { [vectors] db in
             if let sessionID = query.sessionID {
                 guard let session = try Self.fetchSession(db, id: sessionID), session.agentID == query.agentID else {
@@ -80,6 +84,10 @@ extension MemoryStore {
     /// the block counts as its activity. Returns the session with its moved deadline.
     public func recordContextUse(ids: [String], sessionID: String?) async throws -> Session? {
         let now = clock.now()
+        if case .postgres(let postgres) = engine {
+            return try await postgres.recordContextUse(
+                ids: ids, sessionID: sessionID, now: now, defaultTimeout: configuration.defaultIdleTimeoutSeconds)
+        }
         return try await groupWrite { db in
             try Self.markAccessed(db, ids: ids, now: now)
             guard let sessionID else { return nil }

@@ -39,6 +39,9 @@ extension MemoryStore {
     public func recordLLMUsage(
         _ usage: LLMUsage, day: Int64, runID: Int64?, answer: (promptKey: String, content: String)? = nil, now: UnixMillis
     ) async throws {
+        if case .postgres(let postgres) = engine {
+            return try await postgres.recordLLMUsage(usage, day: day, runID: runID, answer: answer, now: now)
+        }
         try await transaction { db in
             if let answer {
                 try db.execute(
@@ -68,7 +71,8 @@ extension MemoryStore {
 
     /// What LLM calls cost on a UTC day, across every process sharing the store.
     public func llmUsage(day: Int64) async throws -> LLMUsage {
-        try await read { db in
+        if case .postgres(let postgres) = engine { return try await postgres.llmUsage(day: day) }
+        return try await read { db in
             let row = try Row.fetchOne(
                 db, sql: "SELECT calls, prompt_tokens, completion_tokens FROM llm_usage WHERE day = ?", arguments: [day])
             return LLMUsage(
@@ -79,7 +83,8 @@ extension MemoryStore {
 
     /// The answer already paid for to the prompt of `promptKey`, kept since `since`.
     public func paidLLMAnswer(promptKey: String, since: UnixMillis) async throws -> String? {
-        try await read { db in
+        if case .postgres(let postgres) = engine { return try await postgres.paidLLMAnswer(promptKey: promptKey, since: since) }
+        return try await read { db in
             try String.fetchOne(
                 db, sql: "SELECT content FROM llm_answers WHERE prompt_key = ? AND created_at >= ?",
                 arguments: [promptKey, since])

@@ -66,8 +66,10 @@ extension MemoryStore {
         }
     }
 
-    /// SQLite's own integrity checks of the file and of the full-text index.
+    /// SQLite's own integrity checks of the file and of the full-text index; on PostgreSQL
+    /// (whose pages check themselves) the invariants between memkeep's tables.
     public func integrityCheck() async throws -> [String] {
+        if case .postgres(let postgres) = engine { return try await postgres.integrityProblems() }
         countAccess()
         return try await sqlitePool(#function).writeWithoutTransaction { db in
             var problems = try String.fetchAll(db, sql: "PRAGMA integrity_check").filter { $0 != "ok" }

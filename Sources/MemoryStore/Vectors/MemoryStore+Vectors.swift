@@ -23,6 +23,7 @@ extension MemoryStore {
     /// content), then those with a vector of another model. Expired memories are left to purge.
     public func memoriesToEmbed(model: EmbeddingModel, limit: Int) async throws -> [EmbeddingTask] {
         let now = clock.now()
+        if case .postgres(let postgres) = engine { return try await postgres.memoriesToEmbed(model: model, limit: limit, now: now) }
         return try await read { db in
             var tasks = try Self.embeddingTasks(
                 db,
@@ -64,6 +65,7 @@ extension MemoryStore {
                 field: "vector", reason: "of memory \(task.memoryID) has \(vector.count) dimensions, the model \(model) has \(model.dimensions)")
         }
         let now = clock.now()
+        if case .postgres(let postgres) = engine { return try await postgres.storeVectors(vectors, model: model, now: now) }
         return try await transaction { db in
             var stored = 0
             for (task, vector) in vectors {
@@ -94,6 +96,7 @@ extension MemoryStore {
 
     public func embeddingBacklog(model: EmbeddingModel) async throws -> EmbeddingBacklog {
         let now = clock.now()
+        if case .postgres(let postgres) = engine { return try await postgres.embeddingBacklog(model: model, now: now) }
         return try await read { db in
             let queued = try Int.fetchOne(
                 db,
@@ -115,7 +118,8 @@ extension MemoryStore {
 
     /// The vector of one memory, if it has one of `model`.
     public func vector(memoryID: String, model: EmbeddingModel) async throws -> [Float]? {
-        try await read { db in
+        if case .postgres(let postgres) = engine { return try await postgres.vector(memoryID: memoryID, model: model) }
+        return try await read { db in
             guard let row = try Row.fetchOne(
                 db, sql: "SELECT vector FROM memory_vectors WHERE memory_id = ? AND model = ? AND dimensions = ?",
                 arguments: [memoryID, model.name, model.dimensions])
