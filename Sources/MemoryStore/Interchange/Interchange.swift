@@ -105,6 +105,7 @@ extension MemoryStore {
             try parser.parse(line: line, number: index + 1)
         }
         let parsed = parser
+        if case .postgres(let postgres) = engine { return try await postgres.importParsed(parsed) }
         return try await transaction { db in try parsed.write(db) }
     }
 }

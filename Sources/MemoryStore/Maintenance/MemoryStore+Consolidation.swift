@@ -68,7 +68,10 @@ public struct ConsolidationExplanation: Sendable, Equatable {
 extension MemoryStore {
     /// Agents that have ended, unconsolidated sessions, in id order, paged.
     public func agentsWithUnconsolidatedSessions(after agentID: String?, limit: Int) async throws -> [String] {
-        try await read { db in
+        if case .postgres(let postgres) = engine {
+            return try await postgres.agentsWithUnconsolidatedSessions(after: agentID, limit: limit)
+        }
+        return try await read { db in
             try String.fetchAll(
                 db,
                 sql: """
@@ -87,6 +90,9 @@ extension MemoryStore {
         -> [String: (sessions: [SessionRef], liveCharacters: Int)]
     {
         let now = clock.now()
+        if case .postgres(let postgres) = engine {
+            return try await postgres.unconsolidatedSessions(agentIDs: agentIDs, liveCharacters: liveCharacters, now: now)
+        }
         let agents = Memory.tagsText(agentIDs)
         return try await read { db in
             var result: [String: (sessions: [SessionRef], liveCharacters: Int)] = [:]
@@ -134,7 +140,10 @@ extension MemoryStore {
     public func consolidationFacts(sessionIDs: [String], model: EmbeddingModel?, now: UnixMillis) async throws
         -> [ConsolidationFact]
     {
-        try await read { db in
+        if case .postgres(let postgres) = engine {
+            return try await postgres.consolidationFacts(sessionIDs: sessionIDs, model: model, now: now)
+        }
+        return try await read { db in
             try Self.fetchFacts(
                 db, model: model, now: now,
                 where: "memories.session_id IN (SELECT value FROM json_each(:ids))",
@@ -151,6 +160,9 @@ extension MemoryStore {
         -> [ConsolidationFact]
     {
         guard !agentIDs.isEmpty, !words.isEmpty else { return [] }
+        if case .postgres(let postgres) = engine {
+            return try await postgres.changeFacts(agentIDs: agentIDs, words: words, since: since, now: now)
+        }
         let agents = agentIDs.map(Self.agentToken).joined(separator: " OR ")
         let words = words.map { "\"\($0)\"" }.joined(separator: " OR ")
         return try await read { db in
@@ -210,7 +222,10 @@ extension MemoryStore {
     public func commitConsolidations(
         _ commits: [ConsolidationCommit], now: UnixMillis, dryRun: Bool, bound: BatchBound? = nil
     ) async throws -> [Bool] {
-        try await transaction(dryRun: dryRun) { db in
+        if case .postgres(let postgres) = engine {
+            return try await postgres.commitConsolidations(commits, now: now, dryRun: dryRun, bound: bound)
+        }
+        return try await transaction(dryRun: dryRun) { db in
             let timeUp = BatchBound.start(bound)
             var written: [Bool] = []
             for commit in commits {
@@ -283,6 +298,7 @@ extension MemoryStore {
     /// unconsolidated, the summaries and the fates go.
     public func restore(id: String) async throws -> RestoreResult {
         let now = clock.now()
+        if case .postgres(let postgres) = engine { return try await postgres.restore(id: id, now: now) }
         return try await transaction { db in
             let consolidationID = try Self.consolidationID(db, naming: id)
             let sources = try ConsolidationSource.all().of(consolidation: consolidationID)
@@ -322,7 +338,8 @@ extension MemoryStore {
     /// its sources), a summary (the sources its text came from, and those of its consolidation
     /// that went into no summary), or a source memory (its own fate).
     public func explain(id: String) async throws -> ConsolidationExplanation {
-        try await read { db in
+        if case .postgres(let postgres) = engine { return try await postgres.explain(id: id) }
+        return try await read { db in
             let sources: [ConsolidationSource]
             let consolidationID: String
             if let source = try ConsolidationSource.fetchOne(db, key: id) {
@@ -336,7 +353,8 @@ extension MemoryStore {
             let memories = try Row.fetchAll(
                 db, sql: "SELECT id, content, importance FROM memories WHERE id IN (SELECT value FROM json_each(?))",
                 arguments: [Memory.tagsText(sources.map(\.sourceMemoryID))])
-            let byID = Dictionary(uniqueKeysWithValues: memories.map { ($0[0] as String, $0) })
+            let byID = Dictionary(
+                uniqueKeysWithValues: memories.map { ($0[0] as String, (content: $0[1] as String, importance: $0[2] as Double)) })
             let summaryIDs = try String.fetchAll(
                 db,
                 sql: """
@@ -344,14 +362,22 @@ extension MemoryStore {
                     WHERE consolidation_id = ? AND summary_id IS NOT NULL ORDER BY summary_id
                     """,
                 arguments: [consolidationID])
-            let entries = sources.sorted { ($0.summaryID ?? "~", $0.sourceMemoryID) < ($1.summaryID ?? "~", $1.sourceMemoryID) }
-                .map { source in
-                    let row = byID[source.sourceMemoryID]
-                    return ConsolidationExplanation.Entry(
-                        source: source, content: row.map { $0[1] }, importance: row.map { $0[2] })
-                }
-            return ConsolidationExplanation(consolidationID: consolidationID, summaryIDs: summaryIDs, entries: entries)
+            return ConsolidationExplanation(
+                consolidationID: consolidationID, summaryIDs: summaryIDs,
+                entries: Self.explanationEntries(sources) { byID[$0] })
         }
+    }
+
+    /// The entries of an explanation: sources by summary (those in none last), then by id,
+    /// each with its text and importance while the memory exists.
+    static func explanationEntries(
+        _ sources: [ConsolidationSource], memory: (String) -> (content: String, importance: Double)?
+    ) -> [ConsolidationExplanation.Entry] {
+        sources.sorted { ($0.summaryID ?? "~", $0.sourceMemoryID) < ($1.summaryID ?? "~", $1.sourceMemoryID) }
+            .map { source in
+                let found = memory(source.sourceMemoryID)
+                return ConsolidationExplanation.Entry(source: source, content: found?.content, importance: found?.importance)
+            }
     }
 }
 

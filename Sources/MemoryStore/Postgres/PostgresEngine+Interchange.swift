@@ -66,3 +66,79 @@ extension PostgresEngine {
         }
     }
 }
+
+extension PostgresEngine {
+    /// `Interchange.LineParser.write` on PostgreSQL: the same checks, in one transaction.
+    func importParsed(_ parsed: Interchange.LineParser) async throws -> Interchange.ImportSummary {
+        try await transaction { connection in
+            var sessionAgents: [String: String] = [:]
+            for (line, session) in parsed.sessions {
+                do {
+                    _ = try await self.insertSession(session, on: connection)
+                } catch StoreError.alreadyExists {
+                    throw Interchange.ImportError(line: line, reason: "session \(session.id) already exists in the store")
+                }
+                sessionAgents[session.id] = session.agentID
+            }
+            var memorySessions: [String: String?] = [:]
+            for (line, memory, _, _) in parsed.memories {
+                if let sessionID = memory.sessionID {
+                    var agent = sessionAgents[sessionID]
+                    if agent == nil {
+                        agent = try await connection.query(
+                            "SELECT agent_id FROM sessions WHERE id = \(sessionID)", logger: self.logger
+                        ).scalar(String.self)
+                    }
+                    guard let agent else {
+                        throw Interchange.ImportError(line: line, reason: "session_id \(sessionID) is unknown")
+                    }
+                    guard agent == memory.agentID else {
+                        throw Interchange.ImportError(line: line, reason: "session_id \(sessionID) belongs to another agent")
+                    }
+                }
+                do {
+                    try await self.insert(memory, on: connection)
+                } catch StoreError.alreadyExists {
+                    throw Interchange.ImportError(line: line, reason: "memory \(memory.id) already exists in the store")
+                }
+                memorySessions[memory.id] = memory.sessionID
+            }
+            for case let (_, _, _, consolidation?) in parsed.memories {
+                try await self.upsert(consolidation, on: connection)
+            }
+            // A summary's `sources` without fates: each one kept, in a consolidation named after
+            // the summary (see `LineParser.write`).
+            for (_, memory, sources, _) in parsed.memories {
+                for source in sources {
+                    var session = memorySessions[source] ?? nil
+                    if memorySessions[source] == nil {
+                        session = try await connection.query(
+                            "SELECT session_id FROM memories WHERE id = \(source)", logger: self.logger
+                        ).scalar(String.self)
+                    }
+                    try await connection.query(
+                        """
+                        INSERT INTO consolidation_sources
+                            (source_memory_id, consolidation_id, summary_id, source_session_id, fate)
+                        VALUES (\(source), \(memory.id), \(memory.id), \(session), 'kept')
+                        ON CONFLICT (source_memory_id) DO NOTHING
+                        """, logger: self.logger)
+                }
+            }
+            return Interchange.ImportSummary(sessions: parsed.sessions.count, memories: parsed.memories.count)
+        }
+    }
+
+    func upsert(_ source: ConsolidationSource, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            """
+            INSERT INTO consolidation_sources
+                (source_memory_id, consolidation_id, summary_id, source_session_id, fate, fate_ref)
+            VALUES (\(source.sourceMemoryID), \(source.consolidationID), \(source.summaryID),
+                \(source.sourceSessionID), \(source.fate.rawValue), \(source.fateRef))
+            ON CONFLICT (source_memory_id) DO UPDATE SET consolidation_id = excluded.consolidation_id,
+                summary_id = excluded.summary_id, source_session_id = excluded.source_session_id,
+                fate = excluded.fate, fate_ref = excluded.fate_ref
+            """, logger: logger)
+    }
+}

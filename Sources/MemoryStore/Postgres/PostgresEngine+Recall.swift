@@ -120,9 +120,11 @@ extension PostgresEngine {
         return candidates
     }
 
-    /// An OR of the words as a `tsquery` (they hold letters and digits only).
+    /// An OR of the words as a `tsquery`, each quoted as one lexeme.
     static func tsQuery(_ words: [String]) -> String {
-        words.map { "'\($0)'" }.joined(separator: " | ")
+        words.map { word in
+            "'" + word.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "''") + "'"
+        }.joined(separator: " | ")
     }
 
     private func selectiveTerms(_ connection: PostgresConnection, _ words: [String]) async throws -> [String] {

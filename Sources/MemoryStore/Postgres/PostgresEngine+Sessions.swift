@@ -15,21 +15,23 @@ extension Session: PostgresRecord {
 
 extension PostgresEngine {
     func insertSession(_ session: Session) async throws -> Session {
-        try await transaction { connection in
-            let inserted = try await connection.query(
-                """
-                INSERT INTO sessions (\(unescaped: Session.columns)) VALUES (
-                    \(session.id), \(session.agentID), \(session.startedAt), \(session.lastActivityAt),
-                    \(session.idleTimeoutSeconds), \(session.idleDeadlineAt), \(session.endedAt),
-                    \(session.endedReason?.rawValue), \(session.idleSince), \(session.summary),
-                    \(session.metadata.jsonText()), \(session.consolidatedAt), \(session.consolidatedInto))
-                ON CONFLICT (id) DO NOTHING RETURNING id
-                """, logger: logger
-            ).scalar(String.self)
-            guard inserted != nil else { throw StoreError.alreadyExists(kind: "session", id: session.id) }
-            if let deadline = session.idleDeadlineAt { try await notifyDeadline(deadline, on: connection) }
-            return session
-        }
+        try await transaction { try await self.insertSession(session, on: $0) }
+    }
+
+    func insertSession(_ session: Session, on connection: PostgresConnection) async throws -> Session {
+        let inserted = try await connection.query(
+            """
+            INSERT INTO sessions (\(unescaped: Session.columns)) VALUES (
+                \(session.id), \(session.agentID), \(session.startedAt), \(session.lastActivityAt),
+                \(session.idleTimeoutSeconds), \(session.idleDeadlineAt), \(session.endedAt),
+                \(session.endedReason?.rawValue), \(session.idleSince), \(session.summary),
+                \(session.metadata.jsonText()), \(session.consolidatedAt), \(session.consolidatedInto))
+            ON CONFLICT (id) DO NOTHING RETURNING id
+            """, logger: logger
+        ).scalar(String.self)
+        guard inserted != nil else { throw StoreError.alreadyExists(kind: "session", id: session.id) }
+        if let deadline = session.idleDeadlineAt { try await notifyDeadline(deadline, on: connection) }
+        return session
     }
 
     /// Tells every node's orphan sweep about a deadline set here; delivered at commit, and
