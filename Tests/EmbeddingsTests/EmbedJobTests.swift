@@ -48,63 +48,74 @@ import TestSupport
             _ = try await test.store.storeMemory(NewMemory(agentID: "a1", content: "stored while the provider failed"))
             server.releaseStalls()
             server.script([], then: .vectors)
-            let recovered = await runner.run(.embed, trigger: .once, now: test.clock.now(), dryRun: false)
+            // The short timeout above is for the stall; the recovery must not depend on how
+            // fast a busy machine answers.
+            settings.timeout = .seconds(120)
+            let recovering = Self.runner(test, embedder: OpenAIEmbedder(settings: settings, waits: RecordedSleeps().waits))
+            let recovered = await recovering.run(.embed, trigger: .once, now: test.clock.now(), dryRun: false)
             #expect(recovered.status == .ok, "\(recovered.error ?? "")")
             #expect(recovered.embedded == 6)
-            #expect(try await test.store.embeddingBacklog(model: Self.model(embedder)) == EmbeddingBacklog(queued: 0, stale: 0, current: 6))
+            let outcome = try await test.store.embeddingBacklog(model: Self.model(embedder))
+            #expect(outcome == EmbeddingBacklog(queued: 0, stale: 0, current: 6))
         }
     }
 
-    @Test func aModelChangeReEmbedsInTheBackgroundWhileRecallUsesWhatItHas() async throws {
-        let test = try TestStore()
-        let builtin = try TestModel.builtin()
-        let old = EmbeddingModel(name: "old-model", dimensions: 3)
-        let contents = ["runs FastAPI backend with PostgreSQL 14", "likes green tea", "plays the cello"]
-        _ = try await test.store.storeMemories(
-            contents.map { NewMemory(agentID: "a1", content: $0) }, vectors: (old, contents.map { _ in [1, 0, 0] }))
-        let model = Self.model(builtin)
-        #expect(try await test.store.embeddingBacklog(model: model) == EmbeddingBacklog(queued: 0, stale: 3, current: 0))
-        // Before the re-embedding, recall by the new model ranks by full text alone.
-        var query = RecallQuery(agentID: "a1", query: "which database do they use")
-        query.embedding = QueryEmbedding(model: model, vector: try await builtin.embed([query.query])[0])
-        #expect(try await test.store.recall(query, weights: RecallWeights()).hits.isEmpty)
-        let report = await Self.runner(test, embedder: builtin).run(.embed, trigger: .once, now: test.clock.now(), dryRun: false)
-        #expect(report.embedded == 3)
-        #expect(try await test.store.embeddingBacklog(model: model) == EmbeddingBacklog(queued: 0, stale: 0, current: 3))
-        let hits = try await test.store.recall(query, weights: RecallWeights()).hits
-        #expect(hits.first?.memory.content == contents[0])
-        #expect(hits.allSatisfy { (0...1).contains($0.score) })
+    @Test(arguments: TestBackend.allCases)
+    func aModelChangeReEmbedsInTheBackgroundWhileRecallUsesWhatItHas(backend: TestBackend) async throws {
+        try await TestStore.with(backend) { test in
+            let builtin = try TestModel.builtin()
+            let old = EmbeddingModel(name: "old-model", dimensions: 3)
+            let contents = ["runs FastAPI backend with PostgreSQL 14", "likes green tea", "plays the cello"]
+            _ = try await test.store.storeMemories(
+                contents.map { NewMemory(agentID: "a1", content: $0) }, vectors: (old, contents.map { _ in [1, 0, 0] }))
+            let model = Self.model(builtin)
+            #expect(try await test.store.embeddingBacklog(model: model) == EmbeddingBacklog(queued: 0, stale: 3, current: 0))
+            // Before the re-embedding, recall by the new model ranks by full text alone.
+            var query = RecallQuery(agentID: "a1", query: "which database do they use")
+            query.embedding = QueryEmbedding(model: model, vector: try await builtin.embed([query.query])[0])
+            #expect(try await test.store.recall(query, weights: RecallWeights()).hits.isEmpty)
+            let report = await Self.runner(test, embedder: builtin).run(.embed, trigger: .once, now: test.clock.now(), dryRun: false)
+            #expect(report.embedded == 3)
+            #expect(try await test.store.embeddingBacklog(model: model) == EmbeddingBacklog(queued: 0, stale: 0, current: 3))
+            let hits = try await test.store.recall(query, weights: RecallWeights()).hits
+            #expect(hits.first?.memory.content == contents[0])
+            #expect(hits.allSatisfy { (0...1).contains($0.score) })
+        }
     }
 
-    @Test func aContentUpdateReEmbedsAndADryRunChangesNothing() async throws {
-        let test = try TestStore()
-        let builtin = try TestModel.builtin()
-        let model = Self.model(builtin)
-        let memory = try await test.store.storeMemory(NewMemory(agentID: "a1", content: "likes green tea"))
-        let runner = Self.runner(test, embedder: builtin)
-        let dry = await runner.run(.embed, trigger: .once, now: test.clock.now(), dryRun: true)
-        #expect(dry.embedded == 1)
-        #expect(try await test.store.vector(memoryID: memory.id, model: model) == nil)
-        #expect(await runner.run(.embed, trigger: .once, now: test.clock.now(), dryRun: false).embedded == 1)
-        #expect(try await test.store.vector(memoryID: memory.id, model: model) == (try await builtin.embed(["likes green tea"]))[0])
-        _ = try await test.store.updateMemory(id: memory.id, MemoryUpdate(content: "drinks only black coffee"))
-        #expect(try await test.store.vector(memoryID: memory.id, model: model) == nil, "the old content's vector is gone")
-        #expect(await runner.run(.embed, trigger: .once, now: test.clock.now(), dryRun: false).embedded == 1)
-        #expect(try await test.store.vector(memoryID: memory.id, model: model) == (try await builtin.embed(["drinks only black coffee"]))[0])
-        #expect(await runner.run(.embed, trigger: .once, now: test.clock.now(), dryRun: false).examined == 0, "idempotent")
+    @Test(arguments: TestBackend.allCases)
+    func aContentUpdateReEmbedsAndADryRunChangesNothing(backend: TestBackend) async throws {
+        try await TestStore.with(backend) { test in
+            let builtin = try TestModel.builtin()
+            let model = Self.model(builtin)
+            let memory = try await test.store.storeMemory(NewMemory(agentID: "a1", content: "likes green tea"))
+            let runner = Self.runner(test, embedder: builtin)
+            let dry = await runner.run(.embed, trigger: .once, now: test.clock.now(), dryRun: true)
+            #expect(dry.embedded == 1)
+            #expect(try await test.store.vector(memoryID: memory.id, model: model) == nil)
+            #expect(await runner.run(.embed, trigger: .once, now: test.clock.now(), dryRun: false).embedded == 1)
+            #expect(try await test.store.vector(memoryID: memory.id, model: model) == (try await builtin.embed(["likes green tea"]))[0])
+            _ = try await test.store.updateMemory(id: memory.id, MemoryUpdate(content: "drinks only black coffee"))
+            #expect(try await test.store.vector(memoryID: memory.id, model: model) == nil, "the old content's vector is gone")
+            #expect(await runner.run(.embed, trigger: .once, now: test.clock.now(), dryRun: false).embedded == 1)
+            #expect(try await test.store.vector(memoryID: memory.id, model: model) == (try await builtin.embed(["drinks only black coffee"]))[0])
+            #expect(await runner.run(.embed, trigger: .once, now: test.clock.now(), dryRun: false).examined == 0, "idempotent")
+        }
     }
 
-    @Test func exportCarriesNoVectorsAndImportedMemoriesAreEmbeddedAgain() async throws {
-        let source = try TestStore()
-        let builtin = try TestModel.builtin()
-        let contents = ["runs FastAPI backend with PostgreSQL 14", "likes green tea"]
-        _ = try await source.store.storeMemories(
-            contents.map { NewMemory(agentID: "a1", content: $0) }, vectors: (Self.model(builtin), try await builtin.embed(contents)))
-        let exported = try await source.exportText()
-        #expect(!exported.contains("vector") && !exported.contains("embedding"))
-        let target = try TestStore()
-        _ = try await target.store.importLines(exported.split(separator: "\n"))
-        #expect(try await target.store.embeddingBacklog(model: Self.model(builtin)).queued == 2)
-        #expect(await Self.runner(target, embedder: builtin).run(.embed, trigger: .once, now: target.clock.now(), dryRun: false).embedded == 2)
+    @Test(arguments: TestBackend.allCases)
+    func exportCarriesNoVectorsAndImportedMemoriesAreEmbeddedAgain(backend: TestBackend) async throws {
+        try await TestStore.with(backend) { source in
+            let builtin = try TestModel.builtin()
+            let contents = ["runs FastAPI backend with PostgreSQL 14", "likes green tea"]
+            _ = try await source.store.storeMemories(
+                contents.map { NewMemory(agentID: "a1", content: $0) }, vectors: (Self.model(builtin), try await builtin.embed(contents)))
+            let exported = try await source.exportText()
+            #expect(!exported.contains("vector") && !exported.contains("embedding"))
+            let target = try TestStore()
+            _ = try await target.store.importLines(exported.split(separator: "\n"))
+            #expect(try await target.store.embeddingBacklog(model: Self.model(builtin)).queued == 2)
+            #expect(await Self.runner(target, embedder: builtin).run(.embed, trigger: .once, now: target.clock.now(), dryRun: false).embedded == 2)
+        }
     }
 }

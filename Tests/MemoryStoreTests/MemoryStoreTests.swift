@@ -9,7 +9,8 @@ import Testing
         try await TestStore.with(backend, defaultIdleTimeoutSeconds: 600) { t in
             let session = try await t.store.startSession(SessionStart(agentID: "support-customer-9182"))
             #expect(session.idleDeadlineAt == TestStore.t0 + 600_000)
-            #expect(try await t.store.nextIdleDeadline() == TestStore.t0 + 600_000)
+            let outcome = try await t.store.nextIdleDeadline()
+            #expect(outcome == TestStore.t0 + 600_000)
         }
     }
 
@@ -18,7 +19,8 @@ import Testing
         try await TestStore.with(backend) { t in
             let session = try await t.store.startSession(SessionStart(agentID: "a1", idleTimeoutSeconds: 0))
             #expect(session.idleDeadlineAt == nil)
-            #expect(try await t.store.nextIdleDeadline() == nil)
+            let outcome = try await t.store.nextIdleDeadline()
+            #expect(outcome == nil)
         }
     }
 
@@ -44,7 +46,8 @@ import Testing
             let session = try await t.store.startSession(SessionStart(agentID: "a1"))
             t.clock.advance(seconds: 50)
             _ = try await t.store.storeMemory(NewMemory(agentID: "a1", sessionID: session.id, content: "fact"))
-            #expect(try await t.store.session(id: session.id)?.idleDeadlineAt == TestStore.t0 + 110_000)
+            let outcome = try await t.store.session(id: session.id)?.idleDeadlineAt
+            #expect(outcome == TestStore.t0 + 110_000)
         }
     }
 
@@ -100,7 +103,8 @@ import Testing
             await #expect(throws: StoreError.memoryNotFound(memory.id)) {
                 try await t.store.updateMemory(id: memory.id, MemoryUpdate(content: "x"))
             }
-            #expect(try await t.store.counts(now: t.clock.now()).expiredMemories == 1)
+            let outcome = try await t.store.counts(now: t.clock.now()).expiredMemories
+            #expect(outcome == 1)
         }
     }
 
@@ -128,7 +132,8 @@ import Testing
                 job: "purge", holder: "h2", now: now + 1000, ttl: 1000, isHolderDead: alive)
             #expect(afterExpiry == .acquired)
             #expect(try await t.store.renewLease(job: "purge", holder: "h1", now: now + 1001, ttl: 1000) == false)
-            #expect(try await t.store.renewLease(job: "purge", holder: "h2", now: now + 1001, ttl: 1000))
+            let outcome = try await t.store.renewLease(job: "purge", holder: "h2", now: now + 1001, ttl: 1000)
+            #expect(outcome)
         }
     }
 
@@ -139,65 +144,78 @@ import Testing
             let taken = try await t.store.acquireLease(
                 job: "decay", holder: "h2", now: TestStore.t0, ttl: 60_000, isHolderDead: { $0 == "h1" })
             #expect(taken == .acquired)
-            #expect(try await t.store.leaseHolder(job: "decay", now: TestStore.t0) == "h2")
+            let outcome = try await t.store.leaseHolder(job: "decay", now: TestStore.t0)
+            #expect(outcome == "h2")
         }
     }
 }
 
 @Suite struct InterchangeTests {
     /// An import file is outside input too: a number a Double cannot hold is refused by line.
-    @Test func anImportedMetadataNumberBeyond2To53IsRefusedWithItsLine() async throws {
-        let t = try TestStore()
-        let lines: [Substring] = [
-            #"{"type":"memory","id":"m1","agent_id":"a1","content":"x","created_at":1700000000}"#,
-            #"{"type":"memory","id":"m2","agent_id":"a1","content":"y","created_at":1700000000,"metadata":{"n":9007199254740993}}"#,
-        ]
-        await #expect(throws: Interchange.ImportError.self) { try await t.store.importLines(lines) }
-        do {
-            _ = try await t.store.importLines(lines)
-        } catch {
-            #expect("\(error)".contains("line 2") && "\(error)".contains("metadata.n holds a number beyond"), "\(error)")
+    @Test(arguments: TestBackend.allCases)
+    func anImportedMetadataNumberBeyond2To53IsRefusedWithItsLine(backend: TestBackend) async throws {
+        try await TestStore.with(backend) { t in
+            let lines: [Substring] = [
+                #"{"type":"memory","id":"m1","agent_id":"a1","content":"x","created_at":1700000000}"#,
+                #"{"type":"memory","id":"m2","agent_id":"a1","content":"y","created_at":1700000000,"metadata":{"n":9007199254740993}}"#,
+            ]
+            await #expect(throws: Interchange.ImportError.self) { try await t.store.importLines(lines) }
+            do {
+                _ = try await t.store.importLines(lines)
+            } catch {
+                #expect("\(error)".contains("line 2") && "\(error)".contains("metadata.n holds a number beyond"), "\(error)")
+            }
+            let outcome = try await t.exportText()
+            #expect(outcome.isEmpty)
         }
-        #expect(try await t.exportText().isEmpty)
     }
 
-    @Test func exportImportReproducesTheStoreByteForByte() async throws {
-        let a = try TestStore()
-        let s = try await a.store.startSession(SessionStart(agentID: "a1", idleTimeoutSeconds: 120, metadata: .object(["k": "v"])))
-        _ = try await a.store.storeMemory(
-            NewMemory(agentID: "a1", sessionID: s.id, content: "runs FastAPI", importance: 0.8, tags: ["stack"], ttlSeconds: 3600))
-        _ = try await a.store.storeMemory(NewMemory(agentID: "a2", content: "ünïcode \"quoted\"", memoryType: "procedural"))
-        _ = try await a.store.endSession(id: s.id)
-        let exported = try await a.exportText()
-        let b = try TestStore()
-        let summary = try await b.store.importLines(exported.split(separator: "\n", omittingEmptySubsequences: false))
-        #expect(summary == Interchange.ImportSummary(sessions: 1, memories: 2))
-        #expect(try await b.exportText() == exported)
+    @Test(arguments: TestBackend.allCases)
+    func exportImportReproducesTheStoreByteForByte(backend: TestBackend) async throws {
+        try await TestStore.with(backend) { a in
+            let s = try await a.store.startSession(SessionStart(agentID: "a1", idleTimeoutSeconds: 120, metadata: .object(["k": "v"])))
+            _ = try await a.store.storeMemory(
+                NewMemory(agentID: "a1", sessionID: s.id, content: "runs FastAPI", importance: 0.8, tags: ["stack"], ttlSeconds: 3600))
+            _ = try await a.store.storeMemory(NewMemory(agentID: "a2", content: "ünïcode \"quoted\"", memoryType: "procedural"))
+            _ = try await a.store.endSession(id: s.id)
+            let exported = try await a.exportText()
+            let b = try TestStore()
+            let summary = try await b.store.importLines(exported.split(separator: "\n", omittingEmptySubsequences: false))
+            #expect(summary == Interchange.ImportSummary(sessions: 1, memories: 2))
+            let outcome = try await b.exportText()
+            #expect(outcome == exported)
+        }
     }
 
-    @Test func oneBadLineRejectsTheWholeFileWithItsLineNumber() async throws {
-        let t = try TestStore()
-        let lines: [Substring] = [
-            #"{"type":"session","id":"s1","agent_id":"a1","started_at":"2026-06-01T00:00:00Z"}"#,
-            #"{"type":"memory","id":"m1","agent_id":"a1","session_id":"s1","content":"ok","created_at":1780000000}"#,
-            #"{"type":"memory","id":"m2","agent_id":"a1","content":"bad","importance":2}"#,
-        ]
-        await #expect(throws: Interchange.ImportError(line: 3, reason: "importance must be between 0 and 1")) {
-            try await t.store.importLines(lines)
+    @Test(arguments: TestBackend.allCases)
+    func oneBadLineRejectsTheWholeFileWithItsLineNumber(backend: TestBackend) async throws {
+        try await TestStore.with(backend) { t in
+            let lines: [Substring] = [
+                #"{"type":"session","id":"s1","agent_id":"a1","started_at":"2026-06-01T00:00:00Z"}"#,
+                #"{"type":"memory","id":"m1","agent_id":"a1","session_id":"s1","content":"ok","created_at":1780000000}"#,
+                #"{"type":"memory","id":"m2","agent_id":"a1","content":"bad","importance":2}"#,
+            ]
+            await #expect(throws: Interchange.ImportError(line: 3, reason: "importance must be between 0 and 1")) {
+                try await t.store.importLines(lines)
+            }
+            let outcome = try await t.exportText()
+            #expect(outcome.isEmpty)
         }
-        #expect(try await t.exportText().isEmpty)
     }
 
-    @Test func unknownSessionIsCaughtInTheTransaction() async throws {
-        let t = try TestStore()
-        let lines: [Substring] = [
-            #"{"type":"memory","id":"m1","agent_id":"a1","content":"ok"}"#,
-            #"{"type":"memory","id":"m2","agent_id":"a1","session_id":"ghost","content":"x"}"#,
-        ]
-        await #expect(throws: Interchange.ImportError(line: 2, reason: "session_id ghost is unknown")) {
-            try await t.store.importLines(lines)
+    @Test(arguments: TestBackend.allCases)
+    func unknownSessionIsCaughtInTheTransaction(backend: TestBackend) async throws {
+        try await TestStore.with(backend) { t in
+            let lines: [Substring] = [
+                #"{"type":"memory","id":"m1","agent_id":"a1","content":"ok"}"#,
+                #"{"type":"memory","id":"m2","agent_id":"a1","session_id":"ghost","content":"x"}"#,
+            ]
+            await #expect(throws: Interchange.ImportError(line: 2, reason: "session_id ghost is unknown")) {
+                try await t.store.importLines(lines)
+            }
+            let outcome = try await t.exportText()
+            #expect(outcome.isEmpty)
         }
-        #expect(try await t.exportText().isEmpty)
     }
 
     @Test(arguments: [
@@ -232,38 +250,43 @@ import Testing
 }
 
 @Suite struct ConsolidationInterchangeTests {
-    @Test func fatesSurviveExportAndImport() async throws {
-        let t = try TestStore()
-        let lines = [
-            #"{"type":"session","id":"s1","agent_id":"a","started_at":1700000000,"ended_at":1700000100,"consolidated_into":"c1"}"#,
-            #"{"type":"memory","id":"sum","agent_id":"a","content":"- kept fact","created_at":1700000200}"#,
-            #"{"type":"memory","id":"k","agent_id":"a","session_id":"s1","content":"kept fact","archived_at":1700000200,"consolidation":{"id":"c1","summary_id":"sum","fate":"kept"}}"#,
-            #"{"type":"memory","id":"n","agent_id":"a","session_id":"s1","content":"noise","archived_at":1700000200,"consolidation":{"id":"c1","fate":"below_floor"}}"#,
-        ]
-        _ = try await t.store.importLines(lines.map { Substring($0) })
-        let explanation = try await t.store.explain(id: "c1")
-        #expect(explanation.summaryIDs == ["sum"])
-        #expect(explanation.entries.map(\.source.fate) == [.kept, .belowFloor])
-        let exported = try await t.exportText()
-        #expect(exported.contains(#""consolidation":{"fate":"below_floor","fate_ref":null,"id":"c1","summary_id":null}"#))
-        #expect(exported.contains(#""sources":["k"]"#))
+    @Test(arguments: TestBackend.allCases)
+    func fatesSurviveExportAndImport(backend: TestBackend) async throws {
+        try await TestStore.with(backend) { t in
+            let lines = [
+                #"{"type":"session","id":"s1","agent_id":"a","started_at":1700000000,"ended_at":1700000100,"consolidated_into":"c1"}"#,
+                #"{"type":"memory","id":"sum","agent_id":"a","content":"- kept fact","created_at":1700000200}"#,
+                #"{"type":"memory","id":"k","agent_id":"a","session_id":"s1","content":"kept fact","archived_at":1700000200,"consolidation":{"id":"c1","summary_id":"sum","fate":"kept"}}"#,
+                #"{"type":"memory","id":"n","agent_id":"a","session_id":"s1","content":"noise","archived_at":1700000200,"consolidation":{"id":"c1","fate":"below_floor"}}"#,
+            ]
+            _ = try await t.store.importLines(lines.map { Substring($0) })
+            let explanation = try await t.store.explain(id: "c1")
+            #expect(explanation.summaryIDs == ["sum"])
+            #expect(explanation.entries.map(\.source.fate) == [.kept, .belowFloor])
+            let exported = try await t.exportText()
+            #expect(exported.contains(#""consolidation":{"fate":"below_floor","fate_ref":null,"id":"c1","summary_id":null}"#))
+            #expect(exported.contains(#""sources":["k"]"#))
 
-        let copy = try TestStore()
-        _ = try await copy.store.importLines(exported.split(separator: "\n"))
-        #expect(try await copy.exportText() == exported)
-        #expect(try await copy.store.restore(id: "sum").memoryIDs.sorted() == ["k", "n"])
+            let copy = try TestStore()
+            _ = try await copy.store.importLines(exported.split(separator: "\n"))
+            #expect(try await copy.exportText() == exported)
+            let outcome = try await copy.store.restore(id: "sum").memoryIDs.sorted()
+            #expect(outcome == ["k", "n"])
+        }
     }
 
-    @Test func aSummaryWithSourcesButNoFatesIsOneKeptConsolidation() async throws {
-        let t = try TestStore()
-        let lines = [
-            #"{"type":"memory","id":"sum","agent_id":"a","content":"- x","created_at":1700000200,"sources":["x"]}"#,
-            #"{"type":"memory","id":"x","agent_id":"a","content":"x","archived_at":1700000200}"#,
-        ]
-        _ = try await t.store.importLines(lines.map { Substring($0) })
-        let explanation = try await t.store.explain(id: "sum")
-        #expect(explanation.consolidationID == "sum")
-        #expect(explanation.entries.map(\.source.fate) == [.kept])
+    @Test(arguments: TestBackend.allCases)
+    func aSummaryWithSourcesButNoFatesIsOneKeptConsolidation(backend: TestBackend) async throws {
+        try await TestStore.with(backend) { t in
+            let lines = [
+                #"{"type":"memory","id":"sum","agent_id":"a","content":"- x","created_at":1700000200,"sources":["x"]}"#,
+                #"{"type":"memory","id":"x","agent_id":"a","content":"x","archived_at":1700000200}"#,
+            ]
+            _ = try await t.store.importLines(lines.map { Substring($0) })
+            let explanation = try await t.store.explain(id: "sum")
+            #expect(explanation.consolidationID == "sum")
+            #expect(explanation.entries.map(\.source.fate) == [.kept])
+        }
     }
 
     @Test(arguments: [

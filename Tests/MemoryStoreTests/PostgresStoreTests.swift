@@ -115,19 +115,6 @@ import Testing
         }
     }
 
-    @Test func anOperationNotYetOnPostgreSQLSaysSoAndChangesNothing() async throws {
-        try await TestStore.with(.postgres) { t in
-            await #expect {
-                try await t.store.restore(id: "c1")
-            } throws: { error in
-                guard case .unsupported(let operation, "PostgreSQL")? = error as? StoreError else { return false }
-                return operation == "restore(id:)" && "\(error)".contains("not available on the PostgreSQL store")
-            }
-            let sessions = try await t.store.sessions()
-            #expect(sessions.isEmpty)
-        }
-    }
-
     @Test(arguments: TestBackend.allCases)
     func anAgentPatternMatchesOnlyStarAsAWildcard(backend: TestBackend) async throws {
         try await TestStore.with(backend) { t in

@@ -32,7 +32,9 @@ public enum TestPostgres {
     public static func withDatabase<T: Sendable>(_ body: @Sendable (PostgresLocation) async throws -> T) async throws -> T {
         var location = server
         let name = "memkeep_t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        try await admin("CREATE DATABASE \(name)")
+        // One at a time (across test processes too): PostgreSQL refuses a CREATE DATABASE while
+        // another one copies the same template.
+        try await admin("SELECT pg_advisory_lock(7103)", "CREATE DATABASE \(name)", "SELECT pg_advisory_unlock(7103)")
         location.database = name
         do {
             let result = try await body(location)
@@ -44,20 +46,28 @@ public enum TestPostgres {
         }
     }
 
-    /// Runs one statement on the cluster's `postgres` database, on a connection of its own.
-    public static func admin(_ sql: String, database: String? = nil) async throws {
+    /// Runs statements on the cluster's `postgres` database (or `database`), in order, on a
+    /// connection of their own. A server's refusal comes back with its message.
+    public static func admin(_ statements: String..., database: String? = nil) async throws {
         let location = server
+        let logger = Logger(label: "memkeep.test.postgres")
         let connection = try await PostgresConnection.connect(
             configuration: PostgresConnection.Configuration(
                 host: location.host, port: location.port, username: location.user, password: location.password,
                 database: database ?? location.database, tls: .disable),
-            id: 1, logger: Logger(label: "memkeep.test.postgres"))
+            id: 1, logger: logger)
         do {
-            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "memkeep.test.postgres"))
-        } catch {
+            for sql in statements { try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) }
+        } catch let error as PSQLError {
             try? await connection.close()
-            throw error
+            throw AdminError(statement: statements.joined(separator: "; "), message: error.serverInfo?[.message] ?? "\(error.code)")
         }
         try await connection.close()
+    }
+
+    struct AdminError: Error, CustomStringConvertible {
+        var statement: String
+        var message: String
+        var description: String { "\(statement): \(message)" }
     }
 }

@@ -100,7 +100,8 @@ extension MemoryStore {
         beforeCommit: (@Sendable ([Memory]) throws -> Void)? = nil
     ) async throws -> PurgeBatch {
         if case .postgres(let postgres) = engine {
-            return try await postgres.purgeRows(rowids, target: target, dryRun: dryRun, beforeCommit: beforeCommit)
+            return try await postgres.purgeRows(
+                rowids, target: target, dryRun: dryRun, bound: bound, beforeCommit: beforeCommit)
         }
         return try await transaction(dryRun: dryRun) { db in
             let timeUp = BatchBound.start(bound)

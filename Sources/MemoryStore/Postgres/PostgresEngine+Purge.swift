@@ -20,24 +20,35 @@ extension PostgresEngine {
         }
     }
 
-    /// Deletes the still-due memories of `rowids` in one set-based statement (a batch is a few
-    /// hundred rows: one statement holds its row locks for less time than a loop of them).
+    /// Rows deleted by one statement of a purge transaction; the time bound is checked
+    /// between statements. A statement per row would cost a round trip each.
+    static let purgeChunk = 64
+
+    /// Deletes the still-due memories of `rowids`, a chunk per set-based statement, until the
+    /// bound says the transaction's time is up.
     func purgeRows(
-        _ rowids: ArraySlice<Int64>, target: PurgeTarget, dryRun: Bool,
+        _ rowids: ArraySlice<Int64>, target: PurgeTarget, dryRun: Bool, bound: BatchBound?,
         beforeCommit: (@Sendable ([Memory]) throws -> Void)?
     ) async throws -> PurgeBatch {
         try await transaction(dryRun: dryRun) { connection in
-            let (column, _, bound) = target.index
-            let deleted = try await connection.query(
-                """
-                DELETE FROM memories
-                WHERE seq = ANY(\(Array(rowids))) AND \(unescaped: column) IS NOT NULL AND \(unescaped: column) <= \(bound)
-                RETURNING \(unescaped: Memory.columns)
-                """, logger: self.logger
-            ).records(Memory.self)
+            let timeUp = BatchBound.start(bound)
+            let (column, _, due) = target.index
+            var deleted: [Memory] = []
+            var handled = 0
+            while handled < rowids.count {
+                if handled > 0, timeUp() { break }
+                let chunk = Array(rowids.dropFirst(handled).prefix(Self.purgeChunk))
+                deleted += try await connection.query(
+                    """
+                    DELETE FROM memories
+                    WHERE seq = ANY(\(chunk)) AND \(unescaped: column) IS NOT NULL AND \(unescaped: column) <= \(due)
+                    RETURNING \(unescaped: Memory.columns)
+                    """, logger: self.logger
+                ).records(Memory.self)
+                handled += chunk.count
+            }
             if let beforeCommit { try beforeCommit(deleted) }
-            return PurgeBatch(
-                deleted: beforeCommit == nil ? [] : deleted, deletedCount: deleted.count, handled: rowids.count)
+            return PurgeBatch(deleted: beforeCommit == nil ? [] : deleted, deletedCount: deleted.count, handled: handled)
         }
     }
 

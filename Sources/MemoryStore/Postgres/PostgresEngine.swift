@@ -40,16 +40,19 @@ final class PostgresEngine: Sendable {
         }
     }
 
-    /// Runs `body` in one transaction on a pooled connection; a dry run rolls it back.
+    /// Runs `body` in one transaction on a pooled connection; a dry run rolls it back. A job
+    /// run's `BatchTimes` gets how long it lasted.
     func transaction<T: Sendable>(
         dryRun: Bool = false, _ body: @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         try await mapErrors {
             try await client.withConnection { connection in
+                let started = ContinuousClock.now
                 try await connection.query("BEGIN", logger: logger)
                 do {
                     let result = try await body(connection)
                     try await connection.query(dryRun ? "ROLLBACK" : "COMMIT", logger: logger)
+                    BatchTimes.current?.record(since: started)
                     return result
                 } catch {
                     _ = try? await connection.query("ROLLBACK", logger: logger)

@@ -10,7 +10,12 @@ public final class BatchTimes: Sendable {
 
     public init() {}
 
-    func record(milliseconds: Double) { durations.withLock { $0.append(milliseconds) } }
+    /// Records a transaction that began at `start` and has just ended.
+    func record(since start: ContinuousClock.Instant) {
+        let held = start.duration(to: .now).components
+        let milliseconds = Double(held.seconds) * 1000 + Double(held.attoseconds) / 1e15
+        durations.withLock { $0.append(milliseconds) }
+    }
 
     /// Every transaction's time, in milliseconds, in order.
     public var milliseconds: [Double] { durations.withLock { $0 } }

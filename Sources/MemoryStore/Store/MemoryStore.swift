@@ -158,10 +158,7 @@ public final class MemoryStore: Sendable {
                     result = try body(db)
                     return dryRun ? .rollback : .commit
                 }
-                if let times {
-                    let held = started.duration(to: .now).components
-                    times.record(milliseconds: Double(held.seconds) * 1000 + Double(held.attoseconds) / 1e15)
-                }
+                times?.record(since: started)
                 return result!
             }
             if diskFull.load(ordering: .relaxed) { diskFull.store(false, ordering: .relaxed) }
