@@ -28,10 +28,18 @@ struct APIHarness: Sendable {
         try self.init(test: TestStore(), embedder: embedder, configure)
     }
 
-    /// With the built-in model: recall embeds its queries, `embedAll()` the memories.
-    static func semantic() throws -> APIHarness { try APIHarness(embedder: try TestModel.builtin()) }
+    /// A harness over a store of `backend` for the duration of `body`.
+    static func with(
+        _ backend: TestBackend, embedder: (any TextEmbedder)? = nil,
+        _ configure: @escaping @Sendable (inout HTTPConfiguration) -> Void = { _ in },
+        _ body: @Sendable (APIHarness) async throws -> Void
+    ) async throws {
+        try await TestStore.with(backend) { test in
+            try await body(APIHarness(test: test, embedder: embedder, configure))
+        }
+    }
 
-    /// A second daemon on the same store file (a restart): a new store instance, same clock.
+    /// A second daemon on the same store (a restart): a new store instance, same clock.
     func restarted() throws -> APIHarness {
         try APIHarness(test: test, reopen: true, embedder: dependencies.service.embedder) { $0 = dependencies.http }
     }
@@ -42,9 +50,7 @@ struct APIHarness: Sendable {
         self.test = test
         var http = HTTPConfiguration()
         configure(&http)
-        let store =
-            reopen
-            ? try MemoryStore(path: test.directory.appendingPathComponent("store.db").path, clock: test.clock) : test.store
+        let store = reopen ? try test.store.reopened() : test.store
         let runner = JobRunner(store: store, configuration: MaintenanceConfiguration(), logger: Self.logger, embedder: embedder)
         scheduler = Scheduler(runner: runner, clock: test.clock, logger: Self.logger)
         dependencies = APIDependencies(

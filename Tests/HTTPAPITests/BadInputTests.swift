@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import MemoryService
 import MemoryStore
+import TestSupport
 import Testing
 
 /// Every route with bad input: a 4xx in Dakera's error shape naming what was wrong, and the
@@ -103,24 +104,26 @@ import Testing
         ]
     }
 
-    @Test func everyRouteRefusesBadInputNamingTheFieldAndChangesNothing() async throws {
-        let harness = try APIHarness()
-        let session = try await harness.store.startSession(SessionStart(agentID: "a1"))
-        let memory = try await harness.store.storeMemory(
-            NewMemory(agentID: "a1", sessionID: session.id, content: "customer runs PostgreSQL 14", importance: 0.8))
-        let before = try await harness.test.exportText()
-        let cases = Self.cases(session: session.id, memory: memory.id)
-        try await harness.run { client in
-            for c in cases {
-                let reply = try await client.call(c.method, c.uri, c.body)
-                let label = "\(c.method) \(c.uri.prefix(80))"
-                #expect(reply.status == c.status, "\(label): \(reply.status) \(reply.text.prefix(200))")
-                #expect(reply.error.contains(c.message), "\(label): \(reply.text.prefix(200))")
-                #expect(reply.object["status"]?.number == Double(c.status), "\(label): no status field")
-                #expect(!reply.code.isEmpty, "\(label): no code")
+    @Test(arguments: TestBackend.allCases)
+    func everyRouteRefusesBadInputNamingTheFieldAndChangesNothing(backend: TestBackend) async throws {
+        try await APIHarness.with(backend) { harness in
+            let session = try await harness.store.startSession(SessionStart(agentID: "a1"))
+            let memory = try await harness.store.storeMemory(
+                NewMemory(agentID: "a1", sessionID: session.id, content: "customer runs PostgreSQL 14", importance: 0.8))
+            let before = try await harness.test.exportText()
+            let cases = Self.cases(session: session.id, memory: memory.id)
+            try await harness.run { client in
+                for c in cases {
+                    let reply = try await client.call(c.method, c.uri, c.body)
+                    let label = "\(c.method) \(c.uri.prefix(80))"
+                    #expect(reply.status == c.status, "\(label): \(reply.status) \(reply.text.prefix(200))")
+                    #expect(reply.error.contains(c.message), "\(label): \(reply.text.prefix(200))")
+                    #expect(reply.object["status"]?.number == Double(c.status), "\(label): no status field")
+                    #expect(!reply.code.isEmpty, "\(label): no code")
+                }
             }
+            let after = try await harness.test.exportText()
+            #expect(after == before, "before:\n\(before)\nafter:\n\(after)")
         }
-        let after = try await harness.test.exportText()
-        #expect(after == before, "before:\n\(before)\nafter:\n\(after)")
     }
 }

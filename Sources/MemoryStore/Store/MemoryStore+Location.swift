@@ -35,6 +35,17 @@ extension MemoryStore {
         }
     }
 
+    /// A second instance on the same store, as another process would open it: caches of its
+    /// own (and, on SQLite, connections of its own).
+    public func reopened() throws -> MemoryStore {
+        switch engine {
+        case .sqlite:
+            try MemoryStore(path: path, configuration: configuration, clock: clock)
+        case .postgres(let postgres):
+            MemoryStore(engine: .postgres(postgres), path: path, configuration: configuration, clock: clock)
+        }
+    }
+
     private convenience init(
         postgres: PostgresEngine, configuration: StoreConfiguration, clock: any WallClock, access: Access
     ) async throws {
