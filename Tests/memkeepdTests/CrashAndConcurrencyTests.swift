@@ -11,28 +11,33 @@ import TestSupport
     /// is far from its end, however busy the machine. Reruns go at full speed.
     static let slow = ["MEMKEEP_JOBS_BATCH_PAUSE": "500ms"]
 
-    @Test func killedConsolidationLeavesAConsistentStoreAndIsFinishedExactlyOnce() async throws {
-        var m = try Memkeepd(Self.slow.merging(["MEMKEEP_CONSOLIDATION_BATCH_SESSIONS": "2"]) { $1 })
-        #expect(try await m.run("import", try m.write("seed.jsonl", seedLines(agents: 100, sessions: 4, facts: 3))).status == 0)
-        let (process, _, _) = try m.start(["run", "consolidate", "--now", "2026-06-01T00:00:00Z"])
-        let store = try m.store()
-        #expect(try await m.waitUntil { try await store.sessions(limit: 1000).contains { $0.consolidatedAt != nil } })
-        kill(process.processIdentifier, SIGKILL)
-        #expect(await process.finish().status == -SIGKILL)
-        m.environment["MEMKEEP_JOBS_BATCH_PAUSE"] = "0"
+    @Test(arguments: TestBackend.allCases)
+    func killedConsolidationLeavesAConsistentStoreAndIsFinishedExactlyOnce(backend: TestBackend) async throws {
+        try await Memkeepd.with(backend, Self.slow.merging(["MEMKEEP_CONSOLIDATION_BATCH_SESSIONS": "2"]) { $1 }) { m in
+            #expect(try await m.run("import", try m.write("seed.jsonl", seedLines(agents: 100, sessions: 4, facts: 3))).status == 0)
+            let (process, _, _) = try m.start(["run", "consolidate", "--now", "2026-06-01T00:00:00Z"])
+            var rerunner = m
+            rerunner.environment["MEMKEEP_JOBS_BATCH_PAUSE"] = "0"
+            try await m.withStore { [rerunner] store in
+                #expect(try await m.waitUntil { try await store.sessions(limit: 1000).contains { $0.consolidatedAt != nil } })
+                kill(process.processIdentifier, SIGKILL)
+                #expect(await process.finish().status == -SIGKILL)
 
-        #expect(try await store.integrityCheck().isEmpty)
-        let partial = try await Self.consolidationState(m)
-        #expect(partial.consolidated > 0 && partial.consolidated < 400, "killed mid-run: \(partial.consolidated) of 400")
-        #expect(partial.violations.isEmpty, "\(partial.violations)")
+                #expect(try await store.integrityCheck().isEmpty)
+                let partial = try await Self.consolidationState(m)
+                #expect(partial.consolidated > 0 && partial.consolidated < 400, "killed mid-run: \(partial.consolidated) of 400")
+                #expect(partial.violations.isEmpty, "\(partial.violations)")
 
-        let rerun = try await m.run("run", "consolidate", "--now", "2026-06-01T00:00:00Z")
-        #expect(rerun.status == 0, "\(rerun.stderr)")
-        let final = try await Self.consolidationState(m)
-        #expect(final.consolidated == 400)
-        #expect(final.summaries == 200, "each pair of sessions summarized exactly once")
-        #expect(final.violations.isEmpty, "\(final.violations)")
-        #expect(try await store.jobRuns(job: "consolidate").contains { $0.status == "interrupted" })
+                let rerun = try await rerunner.run("run", "consolidate", "--now", "2026-06-01T00:00:00Z")
+                #expect(rerun.status == 0, "\(rerun.stderr)")
+                let final = try await Self.consolidationState(m)
+                #expect(final.consolidated == 400)
+                #expect(final.summaries == 200, "each pair of sessions summarized exactly once")
+                #expect(final.violations.isEmpty, "\(final.violations)")
+                let runs = try await store.jobRuns(job: "consolidate")
+                #expect(runs.contains { $0.status == "interrupted" })
+            }
+        }
     }
 
     /// The same kill with the LLM summarizer on, one call at a time. The model holds the 45th
@@ -176,34 +181,41 @@ import TestSupport
         return (sessions.values.filter { $0 != nil }.count, summarized.count, violations)
     }
 
-    @Test func killedPurgeLeavesAConsistentStoreAndTheNextRunFinishes() async throws {
+    @Test(arguments: TestBackend.allCases)
+    func killedPurgeLeavesAConsistentStoreAndTheNextRunFinishes(backend: TestBackend) async throws {
         // Batches of exactly 100 rows (no time bound), so a whole batch shows in the count.
-        var m = try Memkeepd(Self.slow.merging(["MEMKEEP_PURGE_BATCH_SIZE": "100", "MEMKEEP_JOBS_MAX_BATCH_TIME": "1h"]) { $1 })
-        #expect(try await m.run("import", try m.write("seed.jsonl", seedLines(agents: 1, sessions: 1, facts: 1, expiredExtra: 20_000))).status == 0)
-        let (process, _, _) = try m.start(["run", "purge"])
-        #expect(try await m.waitForLease("purge"))
+        let environment = Self.slow.merging(["MEMKEEP_PURGE_BATCH_SIZE": "100", "MEMKEEP_JOBS_MAX_BATCH_TIME": "1h"]) { $1 }
+        try await Memkeepd.with(backend, environment) { m in
+            let seed = try m.write("seed.jsonl", seedLines(agents: 1, sessions: 1, facts: 1, expiredExtra: 20_000))
+            #expect(try await m.run("import", seed).status == 0)
+            let (process, _, _) = try m.start(["run", "purge"])
+            #expect(try await m.waitForLease("purge"))
 
-        let contender = try await m.run("run", "purge")
-        #expect(contender.status == 75, "a second process gets 75 while the job's lease is held")
-        let all = try await m.run("run", "all", "--json")
-        #expect(all.status == 0)
-        #expect(all.stdout.contains(#""job":"purge","status":"skipped""#) || all.stdout.contains(#""held_by""#))
+            let contender = try await m.run("run", "purge")
+            #expect(contender.status == 75, "a second process gets 75 while the job's lease is held")
+            let all = try await m.run("run", "all", "--json")
+            #expect(all.status == 0)
+            #expect(all.stdout.contains(#""job":"purge","status":"skipped""#) || all.stdout.contains(#""held_by""#))
 
-        let store = try m.store()
-        #expect(try await m.waitUntil { try await store.counts(now: SystemClock().now()).expiredMemories < 20_000 })
-        kill(process.processIdentifier, SIGKILL)
-        #expect(await process.finish().status == -SIGKILL)
-        m.environment["MEMKEEP_JOBS_BATCH_PAUSE"] = "0"
+            var rerunner = m
+            rerunner.environment["MEMKEEP_JOBS_BATCH_PAUSE"] = "0"
+            try await m.withStore { [rerunner] store in
+                #expect(try await m.waitUntil { try await store.counts(now: SystemClock().now()).expiredMemories < 20_000 })
+                kill(process.processIdentifier, SIGKILL)
+                #expect(await process.finish().status == -SIGKILL)
 
-        #expect(try await store.integrityCheck().isEmpty)
-        let left = try await store.counts(now: SystemClock().now()).expiredMemories
-        #expect(left > 0 && left < 20_000, "killed mid-run with \(left) left")
-        #expect(left % 100 == 0, "whole batches only")
+                #expect(try await store.integrityCheck().isEmpty)
+                let left = try await store.counts(now: SystemClock().now()).expiredMemories
+                #expect(left > 0 && left < 20_000, "killed mid-run with \(left) left")
+                #expect(left % 100 == 0, "whole batches only")
 
-        let rerun = try await m.run("run", "purge", "--json")
-        #expect(rerun.status == 0, "the dead holder's lease is taken over at once")
-        #expect(rerun.stdout.contains(#""deleted_memories":\#(left)"#))
-        #expect(try await store.counts(now: SystemClock().now()).expiredMemories == 0)
-        #expect(try await store.memories(agentID: "agent-0").count == 1)
+                let rerun = try await rerunner.run("run", "purge", "--json")
+                #expect(rerun.status == 0, "the dead holder's lease is taken over at once")
+                #expect(rerun.stdout.contains(#""deleted_memories":\#(left)"#))
+                #expect(try await store.counts(now: SystemClock().now()).expiredMemories == 0)
+                let kept = try await store.memories(agentID: "agent-0").count
+                #expect(kept == 1)
+            }
+        }
     }
 }

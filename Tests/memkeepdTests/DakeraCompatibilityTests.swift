@@ -12,30 +12,33 @@ import TestSupport
         try await PythonEnvironment.python(name: "dakera-\(sdkVersion)", packages: ["dakera==\(sdkVersion)"], probe: "import dakera")
     }
 
-    @Test func theOfficialPythonSDKRunsUnchangedAgainstMemkeepd() async throws {
+    @Test(arguments: TestBackend.allCases)
+    func theOfficialPythonSDKRunsUnchangedAgainstMemkeepd(backend: TestBackend) async throws {
         let python = try await Self.python()
         let key = "compat-key-\(UUID().uuidString)"
         let digest = try await Process.tool("/usr/bin/sh", ["-c", "printf %s '\(key)' | sha256sum"]).output.prefix(64)
-        let m = try Memkeepd([
+        let environment = [
             "MEMKEEP_ORPHANS_MAX_SLEEP": "1h", "MEMKEEP_EMBEDDINGS_PROVIDER": "builtin",
             "MEMKEEP_EMBEDDINGS_MODEL_DIR": TestModel.directory,
-        ])
-        let config = try m.write(
-            "memkeep.yaml",
-            """
-            auth:
-              keys:
-                - sha256: \(digest)
-                  scope: admin
-                  agents: "support-customer-*"
-            """)
-        let daemon = try await m.serve(["--config", config])
-        #expect(try await daemon.notify.next("READY=1") != nil)
-        let script = Self.repository.appendingPathComponent("Tests/compat/dakera_compat.py").path
-        let run = try await Process.tool(python, [script, "http://127.0.0.1:\(daemon.port)", key])
-        let (exit, stderr) = await daemon.stop()
-        #expect(run.status == 0, "\(run.output)\n--- memkeepd stderr ---\n\(stderr)")
-        #expect(run.output.contains("all ok"), "\(run.output)")
-        #expect(exit == 0)
+        ]
+        try await Memkeepd.with(backend, environment) { m in
+            let config = try m.write(
+                "memkeep.yaml",
+                """
+                auth:
+                  keys:
+                    - sha256: \(digest)
+                      scope: admin
+                      agents: "support-customer-*"
+                """)
+            let daemon = try await m.serve(["--config", config])
+            #expect(try await daemon.notify.next("READY=1") != nil)
+            let script = Self.repository.appendingPathComponent("Tests/compat/dakera_compat.py").path
+            let run = try await Process.tool(python, [script, "http://127.0.0.1:\(daemon.port)", key])
+            let (exit, stderr) = await daemon.stop()
+            #expect(run.status == 0, "\(run.output)\n--- memkeepd stderr ---\n\(stderr)")
+            #expect(run.output.contains("all ok"), "\(run.output)")
+            #expect(exit == 0)
+        }
     }
 }

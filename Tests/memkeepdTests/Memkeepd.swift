@@ -18,7 +18,34 @@ struct Memkeepd {
         environment = ["MEMKEEP_STORE_PATH": directory.appendingPathComponent("store.db").path, "MEMKEEP_LOG_LEVEL": "warning"]
             .merging(extra) { $1 }
         environment["PATH"] = ProcessInfo.processInfo.environment["PATH"]
+        location = .sqlite(path: environment["MEMKEEP_STORE_PATH"]!)
     }
+
+    /// A scratch directory and a store of `backend` for the duration of `body`: the SQLite file
+    /// in the directory, or a fresh PostgreSQL database (its password in a file, as an operator
+    /// would give it), dropped afterwards.
+    static func with(
+        _ backend: TestBackend, _ extra: [String: String] = [:], _ body: @Sendable (Memkeepd) async throws -> Void
+    ) async throws {
+        switch backend {
+        case .sqlite:
+            try await body(Memkeepd(extra))
+        case .postgres:
+            try await TestPostgres.withDatabase { location in
+                var m = try Memkeepd(extra)
+                var url = location
+                url.password = nil
+                m.environment["MEMKEEP_STORE_PATH"] = nil
+                m.environment["MEMKEEP_STORE_URL"] = "\(StoreLocation.postgres(url))"
+                m.environment["MEMKEEP_STORE_PASSWORD_FILE"] = try m.write("store-password", location.password ?? "")
+                m.location = .postgres(location)
+                try await body(m)
+            }
+        }
+    }
+
+    /// The store the subprocesses use, as the test process opens it.
+    var location: StoreLocation
 
     var storePath: String { environment["MEMKEEP_STORE_PATH"]! }
 
@@ -60,10 +87,17 @@ struct Memkeepd {
     /// Opens the same store file in the test process, as an embedder would.
     func store() throws -> MemoryStore { try MemoryStore(path: storePath) }
 
+    /// Opens the subprocesses' store (either backend) in the test process for `body`.
+    @discardableResult
+    func withStore<T: Sendable>(_ body: @Sendable (MemoryStore) async throws -> T) async throws -> T {
+        try await MemoryStore.withStore(at: location) { try await body($0) }
+    }
+
     /// Waits until a subprocess holds the job's lease (it is past start-up and inside the job).
     func waitForLease(_ job: String) async throws -> Bool {
-        let store = try store()
-        return try await waitUntil { try await store.leaseHolder(job: job, now: SystemClock().now()) != nil }
+        try await withStore { store in
+            try await waitUntil { try await store.leaseHolder(job: job, now: SystemClock().now()) != nil }
+        }
     }
 
     /// Waits for an event in the store (a lease taken, a row changed), checking every 10 ms.
