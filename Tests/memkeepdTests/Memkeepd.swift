@@ -4,7 +4,7 @@ import TestSupport
 
 /// The real `memkeepd` binary, run as a subprocess in a scratch directory with its own store.
 struct Memkeepd {
-    let directory: URL
+    private(set) var directory: URL
     var environment: [String: String]
 
     static let binary: String = {
@@ -42,6 +42,14 @@ struct Memkeepd {
                 try await body(m)
             }
         }
+    }
+
+    /// Another scratch directory on the same store and environment: a second node.
+    func sibling() throws -> Memkeepd {
+        var other = self
+        other.directory = FileManager.default.temporaryDirectory.appendingPathComponent("memkeepd-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: other.directory, withIntermediateDirectories: true)
+        return other
     }
 
     /// The store the subprocesses use, as the test process opens it.
