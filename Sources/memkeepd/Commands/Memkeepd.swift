@@ -10,7 +10,7 @@ struct Memkeepd: AsyncParsableCommand {
         abstract: "Maintenance daemon for AI-agent memory stores.",
         subcommands: [
             ServeCommand.self, RunCommand.self, StatusCommand.self, ImportCommand.self, ExportCommand.self, RestoreCommand.self, ExplainCommand.self,
-            CloseSessionCommand.self, MigrateCommand.self, CheckConfigCommand.self, MCPCommand.self,
+            CloseSessionCommand.self, MigrateCommand.self, CheckConfigCommand.self, MCPCommand.self, CopyStoreCommand.self,
         ])
 }
 
