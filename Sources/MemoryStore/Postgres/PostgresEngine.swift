@@ -40,6 +40,32 @@ final class PostgresEngine: Sendable {
         }
     }
 
+    /// One connection made and closed outside the pool, before it starts: an unreachable
+    /// server, a refused password or a missing database fails start-up at once with the
+    /// server's reason, where the pool would retry in the background.
+    func probe() async throws {
+        let tls: PostgresConnection.Configuration.TLS =
+            switch location.sslMode {
+            case .disable: .disable
+            case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case .require:
+                try {
+                    var configuration = TLSConfiguration.makeClientConfiguration()
+                    configuration.certificateVerification = .none
+                    return .require(try NIOSSLContext(configuration: configuration))
+                }()
+            case .verifyFull: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
+        var configuration = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.user, password: location.password,
+            database: location.database, tls: tls)
+        configuration.options.connectTimeout = .seconds(10)
+        try await mapErrors {
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            try await connection.close()
+        }
+    }
+
     /// Runs `body` in one transaction on a pooled connection; a dry run rolls it back. A job
     /// run's `BatchTimes` gets how long it lasted.
     func transaction<T: Sendable>(
@@ -83,7 +109,7 @@ final class PostgresEngine: Sendable {
             let state = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
             return "PostgreSQL: \(message)\(state)"
         }
-        return "PostgreSQL: \(error.code)"
+        return "PostgreSQL: \(error.code)" + (error.underlying.map { ": \($0)" } ?? "")
     }
 }
 

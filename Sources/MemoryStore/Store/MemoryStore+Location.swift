@@ -25,6 +25,7 @@ extension MemoryStore {
         case .postgres(let postgresLocation):
             let postgres = PostgresEngine(
                 location: postgresLocation, connections: configuration.connections, logger: logger)
+            try await postgres.probe()
             return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await postgres.client.run() }
                 defer { group.cancelAll() }

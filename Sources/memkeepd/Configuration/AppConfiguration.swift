@@ -6,8 +6,13 @@ import Systemd
 
 /// The whole validated configuration of memkeepd.
 struct AppConfiguration: Sendable, Equatable {
-    /// `store.url` (or its alias `store.path`): the SQLite file or the PostgreSQL database.
-    var storeLocation = StoreLocation.sqlite(path: "./var/memkeep.db")
+    /// `store.path`: the SQLite file (or any store location, as an alias of `store.url`).
+    var storePath = StoreLocation.sqlite(path: "./var/memkeep.db")
+    /// `store.url`, which wins over `store.path` wherever each is set: the units set
+    /// `MEMKEEP_STORE_PATH`, and a `store.url` in the file must still reach PostgreSQL.
+    var storeURL: StoreLocation?
+    /// The store memkeepd opens.
+    var storeLocation: StoreLocation { storeURL ?? storePath }
     /// PostgreSQL's password: a file (relative names are looked up in `$CREDENTIALS_DIRECTORY`
     /// first); unset: the credential `store-password` when it exists.
     var storePasswordFile: String?

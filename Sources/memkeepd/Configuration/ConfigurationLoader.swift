@@ -14,7 +14,20 @@ struct ConfigurationLoader {
     typealias Apply = (inout AppConfiguration, String) throws(ConfigReason) -> Void
 
     /// Every scalar key: its path and how it is applied.
-    static var scalarKeys: [(String, Apply)] { generalKeys + consolidationKeys }
+    static var scalarKeys: [(String, Apply)] { storeKeys + generalKeys + consolidationKeys }
+
+    static var storeKeys: [(String, Apply)] { [
+        ("store.url", { c, v throws(ConfigReason) in c.storeURL = try ConfigValue.storeLocation(v) }),
+        ("store.path", { c, v throws(ConfigReason) in c.storePath = try ConfigValue.storeLocation(v) }),
+        ("store.password_file", { c, v throws(ConfigReason) in c.storePasswordFile = v.isEmpty ? nil : v }),
+        ("store.connections", { c, v throws(ConfigReason) in c.store.connections = try ConfigValue.int(v, in: 2...500) }),
+        ("store.busy_timeout", { c, v throws(ConfigReason) in
+            let d = try ConfigValue.duration(v)
+            guard d > .zero else { throw ConfigReason("must be more than 0: a zero busy timeout fails writers at once") }
+            c.store.busyTimeout = d
+        }),
+        ("store.readers", { c, v throws(ConfigReason) in c.store.readers = try ConfigValue.int(v, in: 1...64) }),
+    ] }
 
     static var consolidationKeys: [(String, Apply)] { [
         ("consolidation.max_sessions", { c, v throws(ConfigReason) in
@@ -79,16 +92,6 @@ struct ConfigurationLoader {
     ] }
 
     static var generalKeys: [(String, Apply)] { [
-        ("store.url", { c, v throws(ConfigReason) in c.storeLocation = try ConfigValue.storeLocation(v) }),
-        ("store.path", { c, v throws(ConfigReason) in c.storeLocation = try ConfigValue.storeLocation(v) }),
-        ("store.password_file", { c, v throws(ConfigReason) in c.storePasswordFile = v.isEmpty ? nil : v }),
-        ("store.connections", { c, v throws(ConfigReason) in c.store.connections = try ConfigValue.int(v, in: 2...500) }),
-        ("store.busy_timeout", { c, v throws(ConfigReason) in
-            let d = try ConfigValue.duration(v)
-            guard d > .zero else { throw ConfigReason("must be more than 0: a zero busy timeout fails writers at once") }
-            c.store.busyTimeout = d
-        }),
-        ("store.readers", { c, v throws(ConfigReason) in c.store.readers = try ConfigValue.int(v, in: 1...64) }),
         ("sessions.idle_timeout", { c, v throws(ConfigReason) in
             c.store.defaultIdleTimeoutSeconds = try ConfigValue.millis(v) / 1000
         }),
