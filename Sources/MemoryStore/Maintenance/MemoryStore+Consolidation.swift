@@ -124,14 +124,20 @@ extension MemoryStore {
                 characters[row[1]] = row[2]
                 result[row[0], default: ([], 0)].liveCharacters += row[2] as Int
             }
-            for (agent, entry) in result {
-                result[agent]!.sessions = entry.sessions.map { session in
-                    var session = session
-                    session.liveCharacters = characters[session.id] ?? 0
-                    return session
-                }
-            }
-            return result
+            return Self.attach(characters, to: result)
+        }
+    }
+
+    /// Each session with the characters of its live memories (`characters`, by session id).
+    static func attach(
+        _ characters: [String: Int], to result: [String: (sessions: [SessionRef], liveCharacters: Int)]
+    ) -> [String: (sessions: [SessionRef], liveCharacters: Int)] {
+        result.mapValues { entry in
+            (entry.sessions.map { session in
+                var session = session
+                session.liveCharacters = characters[session.id] ?? 0
+                return session
+            }, entry.liveCharacters)
         }
     }
 

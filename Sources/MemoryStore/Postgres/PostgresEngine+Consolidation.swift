@@ -46,14 +46,7 @@ extension PostgresEngine {
                 characters[sessionID] = Int(count)
                 result[agent, default: ([], 0)].liveCharacters += Int(count)
             }
-            for (agent, entry) in result {
-                result[agent]!.sessions = entry.sessions.map { session in
-                    var session = session
-                    session.liveCharacters = characters[session.id] ?? 0
-                    return session
-                }
-            }
-            return result
+            return MemoryStore.attach(characters, to: result)
         }
     }
 

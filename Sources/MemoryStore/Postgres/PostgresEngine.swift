@@ -20,7 +20,7 @@ final class PostgresEngine: Sendable {
             database: location.database, tls: Self.tls(location.sslMode))
         configuration.options.maximumConnections = max(2, connections)
         configuration.options.connectTimeout = .seconds(10)
-        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        client = PostgresClient(configuration: configuration, backgroundLogger: PoolLogHandler.logger(wrapping: logger))
         self.location = location
         self.logger = logger
     }
