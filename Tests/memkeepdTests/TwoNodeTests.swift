@@ -1,5 +1,6 @@
 import Foundation
 import MemoryStore
+import Synchronization
 import Testing
 import TestSupport
 
@@ -13,7 +14,7 @@ import TestSupport
         orphans:
           max_sleep: 1h
         jobs:
-          lease_ttl: 5s
+          lease_ttl: 15s
           batch_pause: 200ms
           decay: {interval: 1s, jitter: 0s, budget: 60s, timeout: 10m}
           purge: {interval: 1s, jitter: 0s, budget: 60s, timeout: 10m}
@@ -80,13 +81,18 @@ import TestSupport
                 }
 
                 // The purge of the seeded rows: kill whichever node holds it mid-run.
+                // The holder as seen while it purges (read once: on a busy machine the run may
+                // end, or its lease lapse between renewals, before a second read).
+                let seen = Mutex<String?>(nil)
                 let purging = try await m.waitUntil {
-                    let held = try await store.leaseHolder(job: "purge", now: SystemClock().now()) != nil
+                    let holder = try await store.leaseHolder(job: "purge", now: SystemClock().now())
                     let left = try await store.counts(now: SystemClock().now()).expiredMemories
-                    return held && left < 5_000
+                    guard let holder, left < 5_000 else { return false }
+                    seen.withLock { $0 = holder }
+                    return true
                 }
                 #expect(purging)
-                let holder = try #require(try await store.leaseHolder(job: "purge", now: SystemClock().now()))
+                let holder = try #require(seen.withLock { $0 })
                 let victim = try #require(nodes.first { holder.contains("/\($0.process.processIdentifier)/") })
                 victim.signal(SIGKILL)
                 _ = await victim.process.finish()

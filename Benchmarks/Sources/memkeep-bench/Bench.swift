@@ -55,8 +55,17 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Agent sizes of the scaling curve's recall, in memories (comma-separated).")
     var scaleAgents = "1000,10000,50000"
 
+    @Option(help: "sqlite (the other figures) or postgres: the jobs against psql's floor and two nodes' heartbeats, merged into --output and --results.")
+    var backend = "sqlite"
+
     @Option(help: "Where to write the scaling chart (SVG), beside --results.")
     var chart = "Benchmarks/scale.svg"
+
+    func validate() throws {
+        guard ["sqlite", "postgres"].contains(backend) else {
+            throw ValidationError("--backend must be sqlite or postgres, not \(backend)")
+        }
+    }
 
     func run() async throws {
         if let render {
@@ -72,7 +81,7 @@ struct Bench: AsyncParsableCommand {
             ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("memkeepd").path
         guard FileManager.default.isExecutableFile(atPath: binary) else { throw BenchError.missing("memkeepd at \(binary)") }
         let scripts = URL(fileURLWithPath: self.scripts).standardizedFileURL.path
-        let log: (String) -> Void = { line in
+        let log: @Sendable (String) -> Void = { line in
             let stamp = String(format: "%6.1f", (ContinuousClock.now - started).seconds)
             FileHandle.standardOutput.write(Data("[\(stamp) s] \(line)\n".utf8))
         }
@@ -112,6 +121,18 @@ struct Bench: AsyncParsableCommand {
         try generator.generateSessions(path: orphanSource, count: count, due: count / 100)
         if generateOnly {
             log("generated \(source) and \(orphanSource)")
+            return
+        }
+        if backend == "postgres" {
+            var report = try previousReport()
+                ?? { throw BenchError.missing("\(output) of a run of the other figures to merge PostgreSQL's into") }()
+            report.postgres = try await PostgresBenchmarks(
+                memkeepd: binary, daemon: daemon, scripts: scripts, now: now, quick: quick, log: log
+            ).run(source: source, orphanSource: orphanSource)
+            try write(report)
+            [source, orphanSource].forEach(Shell.removeStore)
+            log("done: \(output)\(results.isEmpty ? "" : ", \(results)")")
+            print(report.postgres!.markdown(memories: report.store.memories))
             return
         }
 

@@ -5,12 +5,12 @@ import Foundation
 import MemoryStore
 
 /// `memkeepd serve` on a copy of the big store: wrk against its API, and the idle daemon.
-struct DaemonBenchmarks {
+struct DaemonBenchmarks: Sendable {
     let memkeepd: String
     let workDirectory: String
     let scripts: String
     let quick: Bool
-    let log: (String) -> Void
+    let log: @Sendable (String) -> Void
 
     struct HTTPFigures: Codable {
         var touchRequestsPerSecond: Double

@@ -21,6 +21,8 @@ struct BenchReport: Codable {
     var remeasured: [String: String]?
     /// The scaling curve (`--scale`, or the small one of `--quick`), kept across full runs.
     var scale: ScaleReport?
+    /// The PostgreSQL figures (`--backend postgres`), kept across runs of the other figures.
+    var postgres: PostgresReport?
 
     enum CodingKeys: String, CodingKey {
         case startedAt = "started_at"
@@ -30,7 +32,7 @@ struct BenchReport: Codable {
         case residentMegabytesWithoutModel = "resident_mb_without_model"
         case residentWithoutModelBreakdown = "resident_without_model_breakdown_mb"
         case totalSeconds = "total_seconds"
-        case remeasured, scale
+        case remeasured, scale, postgres
     }
 
     struct Row {
@@ -309,6 +311,7 @@ struct BenchReport: Codable {
         out.append(contentsOf: whereWriteTimeGoes())
         out.append(contentsOf: scaleSection(chart: chart))
         out.append("Total run time: \(Self.f(totalSeconds)) s.")
+        if let postgres { out += ["", postgres.markdown(memories: store.memories)] }
         return out.joined(separator: "\n") + "\n"
     }
 }

@@ -1,0 +1,203 @@
+import Foundation
+import Logging
+import Maintenance
+import MemoryStore
+
+/// `--backend postgres`: the stores the generator made, copied into PostgreSQL by
+/// `memkeepd copy-store`; each job against the same set-based SQL run by `psql` (the floor) on
+/// a fresh copy of the database; and two `memkeepd serve` nodes on one database under
+/// heartbeat load at once.
+struct PostgresBenchmarks: Sendable {
+    let memkeepd: String
+    let daemon: DaemonBenchmarks
+    let scripts: String
+    let now: UnixMillis
+    let quick: Bool
+    let log: @Sendable (String) -> Void
+
+    /// The cluster: `MEMKEEP_BENCH_POSTGRES` (`postgres://user@host:port/db`, password in
+    /// `MEMKEEP_BENCH_POSTGRES_PASSWORD`), else the test role `scripts/start-postgres` creates.
+    var server: PostgresLocation {
+        let environment = ProcessInfo.processInfo.environment
+        if let url = environment["MEMKEEP_BENCH_POSTGRES"], case .postgres(var location) = try? StoreLocation.parse(url) {
+            location.password = environment["MEMKEEP_BENCH_POSTGRES_PASSWORD"]
+            return location
+        }
+        return PostgresLocation(
+            host: "127.0.0.1", user: "memkeep_test", database: "postgres", sslMode: .disable, password: "memkeep_test")
+    }
+
+    func database(_ name: String) -> PostgresLocation {
+        var location = server
+        location.database = name
+        return location
+    }
+
+    @discardableResult
+    func psql(_ sql: String, database: String, variables: [String: String] = [:]) throws -> Shell.Result {
+        guard let psql = Shell.which("psql") else { throw BenchError.missing("psql (apt-get install postgresql-client)") }
+        let location = server
+        var arguments = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", location.host, "-p", "\(location.port)", "-U", location.user, "-d", database]
+        for (name, value) in variables { arguments += ["-v", "\(name)=\(value)"] }
+        let result = try Shell.run(psql, arguments, input: sql, environment: ["PGPASSWORD": location.password ?? ""])
+        guard result.status == 0 else { throw BenchError.tool("psql", result.output) }
+        return result
+    }
+
+    /// A fresh database, empty or a copy of `template` (PostgreSQL copies its files: seconds,
+    /// not a reload).
+    func recreate(_ name: String, from template: String? = nil) throws {
+        try psql("DROP DATABASE IF EXISTS \(name) WITH (FORCE);", database: server.database)
+        try psql("CREATE DATABASE \(name)\(template.map { " TEMPLATE \($0)" } ?? "");", database: server.database)
+    }
+
+    /// Copies a generated SQLite store into a new database with `memkeepd copy-store`.
+    func load(_ source: String, into name: String) throws -> Double {
+        try recreate(name)
+        let passwordFile = "\(daemon.workDirectory)/postgres-password"
+        try (server.password ?? "").write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        let result = try Shell.run(
+            memkeepd, ["copy-store", "--to", "\(StoreLocation.postgres(database(name)))", "--to-password-file", passwordFile],
+            environment: ["MEMKEEP_STORE_PATH": source, "MEMKEEP_EMBEDDINGS_PROVIDER": "none", "MEMKEEP_LOG_LEVEL": "warning"])
+        guard result.status == 0 else { throw BenchError.tool("memkeepd copy-store", result.output) }
+        return result.seconds
+    }
+
+    func memkeepdRun(_ job: JobName, database name: String) async throws -> (rows: Int, seconds: Double) {
+        try await MemoryStore.withStore(at: .postgres(database(name))) { store in
+            var configuration = MaintenanceConfiguration()
+            configuration.jobs.budget[job] = .seconds(3600)
+            configuration.jobs.timeout[job] = .seconds(7200)
+            let runner = JobRunner(
+                store: store, configuration: configuration,
+                logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
+            let report = await runner.run(job, trigger: .once, now: now, dryRun: false)
+            guard report.status == .ok else { throw BenchError.jobFailed(job.rawValue, report.error ?? "") }
+            return (report.changed, report.durationMs / 1000)
+        }
+    }
+
+    func floor(_ job: JobName, database name: String) throws -> Double {
+        let sql = try String(contentsOfFile: "\(scripts)/floor/postgres/\(job.rawValue).sql", encoding: .utf8)
+        return try psql(sql, database: name, variables: ["now": "\(now)"]).seconds
+    }
+
+    func measure(_ job: JobName, source: String) async throws -> PostgresJobFigures {
+        let copy = "memkeep_bench_\(job.rawValue)"
+        log("postgres \(job.rawValue): memkeepd")
+        try recreate(copy, from: source)
+        let ours = try await memkeepdRun(job, database: copy)
+        log("postgres \(job.rawValue): floor (psql)")
+        try recreate(copy, from: source)
+        let floorSeconds = try floor(job, database: copy)
+        try psql("DROP DATABASE IF EXISTS \(copy) WITH (FORCE);", database: server.database)
+        return PostgresJobFigures(
+            job: job.rawValue, rows: ours.rows, memkeepdSeconds: ours.seconds,
+            memkeepdRowsPerSecond: Double(ours.rows) / max(ours.seconds, 1e-9), floorSeconds: floorSeconds,
+            ratioToFloor: ours.seconds / max(floorSeconds, 1e-9))
+    }
+
+    /// Two nodes on one database, heartbeats (`touch`) to both at once from two wrk processes.
+    func heartbeats(database name: String) async throws -> (perNode: [Double], latency: [Percentiles]) {
+        let wallNow = Int64(Date().timeIntervalSince1970 * 1000)
+        var setup = ""
+        for index in 0..<100 {
+            setup += "INSERT INTO sessions (id, agent_id, started_at, last_activity_at, idle_timeout_s, idle_deadline_at) "
+                + "VALUES ('wrk-\(index)', 'bench-wrk', \(wallNow), \(wallNow), 7200, \(wallNow + 7_200_000)) ON CONFLICT DO NOTHING;\n"
+        }
+        try psql(setup, database: name)
+        let passwordFile = "\(daemon.workDirectory)/postgres-password"
+        try (server.password ?? "").write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        let environment = [
+            "MEMKEEP_STORE_URL": "\(StoreLocation.postgres(database(name)))", "MEMKEEP_STORE_PASSWORD_FILE": passwordFile,
+            "MEMKEEP_EMBEDDINGS_PROVIDER": "none", "MEMKEEP_ORPHANS_MAX_SLEEP": "1h",
+        ]
+        let (first, firstPort, _) = try daemon.launch(store: "\(daemon.workDirectory)/unused.db", environment: environment)
+        let (second, secondPort, _) = try daemon.launch(store: "\(daemon.workDirectory)/unused.db", environment: environment)
+        defer {
+            for process in [first, second] {
+                process.terminate()
+                process.waitUntilExit()
+            }
+        }
+        let seconds = quick ? 3 : 10
+        log("postgres: heartbeats to two nodes at once")
+        async let a = Task.detached { try daemon.heartbeats(base: "http://127.0.0.1:\(firstPort)", seconds: seconds) }.value
+        async let b = Task.detached { try daemon.heartbeats(base: "http://127.0.0.1:\(secondPort)", seconds: seconds) }.value
+        let results = try await [a, b]
+        return (results.map(\.rate), results.map(\.latency))
+    }
+
+    func run(source: String, orphanSource: String) async throws -> PostgresReport {
+        log("postgres: copying the generated stores in (memkeepd copy-store)")
+        let loadSeconds = try load(source, into: "memkeep_bench_source")
+        let orphanLoadSeconds = try load(orphanSource, into: "memkeep_bench_orphans")
+        var jobs: [PostgresJobFigures] = []
+        for job in [JobName.purge, .decay] { jobs.append(try await measure(job, source: "memkeep_bench_source")) }
+        jobs.append(try await measure(.orphans, source: "memkeep_bench_orphans"))
+        try recreate("memkeep_bench_serve", from: "memkeep_bench_source")
+        let (perNode, latency) = try await heartbeats(database: "memkeep_bench_serve")
+        for name in ["memkeep_bench_serve", "memkeep_bench_source", "memkeep_bench_orphans"] {
+            try psql("DROP DATABASE IF EXISTS \(name) WITH (FORCE);", database: server.database)
+        }
+        return PostgresReport(
+            copyStoreSeconds: loadSeconds, orphanCopyStoreSeconds: orphanLoadSeconds, jobs: jobs,
+            heartbeatsPerNode: perNode, heartbeatLatency: latency)
+    }
+}
+
+struct PostgresJobFigures: Codable {
+    var job: String
+    var rows: Int
+    var memkeepdSeconds: Double
+    var memkeepdRowsPerSecond: Double
+    var floorSeconds: Double
+    var ratioToFloor: Double
+
+    enum CodingKeys: String, CodingKey {
+        case job, rows
+        case memkeepdSeconds = "memkeepd_seconds"
+        case memkeepdRowsPerSecond = "memkeepd_rows_per_second"
+        case floorSeconds = "floor_seconds"
+        case ratioToFloor = "ratio_to_floor"
+    }
+}
+
+struct PostgresReport: Codable {
+    var copyStoreSeconds: Double
+    var orphanCopyStoreSeconds: Double
+    var jobs: [PostgresJobFigures]
+    var heartbeatsPerNode: [Double]
+    var heartbeatLatency: [Percentiles]
+
+    enum CodingKeys: String, CodingKey {
+        case copyStoreSeconds = "copy_store_seconds"
+        case orphanCopyStoreSeconds = "orphan_copy_store_seconds"
+        case jobs
+        case heartbeatsPerNode = "heartbeats_per_node"
+        case heartbeatLatency = "heartbeat_latency"
+    }
+
+    /// The PostgreSQL section of RESULTS.md: each job against its psql floor (target ≤ 2×), and
+    /// heartbeats per node with two nodes on one database (target ≥ 5,000/s).
+    func markdown(memories: Int) -> String {
+        var lines = [
+            "## PostgreSQL (\(memories) memories, `Benchmarks/run --backend postgres`)", "",
+            "| job | rows | memkeepd s | rows/s | psql floor s | × floor | target ≤ 2× |", "|---|---|---|---|---|---|---|",
+        ]
+        for job in jobs {
+            lines.append(
+                "| \(job.job) | \(job.rows) | \(String(format: "%.2f", job.memkeepdSeconds)) | "
+                    + "\(Int(job.memkeepdRowsPerSecond)) | \(String(format: "%.2f", job.floorSeconds)) | "
+                    + "\(String(format: "%.2f", job.ratioToFloor)) | \(job.ratioToFloor <= 2 ? "met" : "missed") |")
+        }
+        lines += [
+            "", "| two nodes on one database | node 1 | node 2 | target |", "|---|---|---|---|",
+            "| heartbeats/s | \(Int(heartbeatsPerNode[0])) | \(Int(heartbeatsPerNode[1])) | ≥ 5,000 per node: "
+                + "\(heartbeatsPerNode.allSatisfy { $0 >= 5000 } ? "met" : "missed") |",
+            "| p99 ms | \(String(format: "%.2f", heartbeatLatency[0].p99Ms)) | \(String(format: "%.2f", heartbeatLatency[1].p99Ms)) | |",
+            "", "Copying the generated store in with `memkeepd copy-store` took \(String(format: "%.1f", copyStoreSeconds)) s.",
+        ]
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
