@@ -128,11 +128,11 @@ struct Bench: AsyncParsableCommand {
                 ?? { throw BenchError.missing("\(output) of a run of the other figures to merge PostgreSQL's into") }()
             report.postgres = try await PostgresBenchmarks(
                 memkeepd: binary, daemon: daemon, scripts: scripts, now: now, quick: quick, log: log
-            ).run(source: source, orphanSource: orphanSource)
+            ).run(source: source, orphanSource: orphanSource, memories: count)
             try write(report)
             [source, orphanSource].forEach(Shell.removeStore)
             log("done: \(output)\(results.isEmpty ? "" : ", \(results)")")
-            print(report.postgres!.markdown(memories: report.store.memories))
+            print(report.postgres!.markdown())
             return
         }
 

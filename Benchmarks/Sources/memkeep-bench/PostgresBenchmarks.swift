@@ -128,7 +128,7 @@ struct PostgresBenchmarks: Sendable {
         return (results.map(\.rate), results.map(\.latency))
     }
 
-    func run(source: String, orphanSource: String) async throws -> PostgresReport {
+    func run(source: String, orphanSource: String, memories: Int) async throws -> PostgresReport {
         log("postgres: copying the generated stores in (memkeepd copy-store)")
         let loadSeconds = try load(source, into: "memkeep_bench_source")
         let orphanLoadSeconds = try load(orphanSource, into: "memkeep_bench_orphans")
@@ -141,7 +141,7 @@ struct PostgresBenchmarks: Sendable {
             try psql("DROP DATABASE IF EXISTS \(name) WITH (FORCE);", database: server.database)
         }
         return PostgresReport(
-            copyStoreSeconds: loadSeconds, orphanCopyStoreSeconds: orphanLoadSeconds, jobs: jobs,
+            memories: memories, copyStoreSeconds: loadSeconds, orphanCopyStoreSeconds: orphanLoadSeconds, jobs: jobs,
             heartbeatsPerNode: perNode, heartbeatLatency: latency)
     }
 }
@@ -164,6 +164,8 @@ struct PostgresJobFigures: Codable {
 }
 
 struct PostgresReport: Codable {
+    /// Memories of the generated store the figures are of.
+    var memories: Int
     var copyStoreSeconds: Double
     var orphanCopyStoreSeconds: Double
     var jobs: [PostgresJobFigures]
@@ -171,6 +173,7 @@ struct PostgresReport: Codable {
     var heartbeatLatency: [Percentiles]
 
     enum CodingKeys: String, CodingKey {
+        case memories
         case copyStoreSeconds = "copy_store_seconds"
         case orphanCopyStoreSeconds = "orphan_copy_store_seconds"
         case jobs
@@ -180,7 +183,7 @@ struct PostgresReport: Codable {
 
     /// The PostgreSQL section of RESULTS.md: each job against its psql floor (target ≤ 2×), and
     /// heartbeats per node with two nodes on one database (target ≥ 5,000/s).
-    func markdown(memories: Int) -> String {
+    func markdown() -> String {
         var lines = [
             "## PostgreSQL (\(memories) memories, `Benchmarks/run --backend postgres`)", "",
             "| job | rows | memkeepd s | rows/s | psql floor s | × floor | target ≤ 2× |", "|---|---|---|---|---|---|---|",

@@ -311,7 +311,7 @@ struct BenchReport: Codable {
         out.append(contentsOf: whereWriteTimeGoes())
         out.append(contentsOf: scaleSection(chart: chart))
         out.append("Total run time: \(Self.f(totalSeconds)) s.")
-        if let postgres { out += ["", postgres.markdown(memories: store.memories)] }
+        if let postgres { out += ["", postgres.markdown()] }
         return out.joined(separator: "\n") + "\n"
     }
 }
