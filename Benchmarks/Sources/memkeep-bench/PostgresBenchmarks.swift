@@ -131,13 +131,13 @@ struct PostgresBenchmarks: Sendable {
     func run(source: String, orphanSource: String, memories: Int) async throws -> PostgresReport {
         log("postgres: copying the generated stores in (memkeepd copy-store)")
         let loadSeconds = try load(source, into: "memkeep_bench_source")
-        let orphanLoadSeconds = try load(orphanSource, into: "memkeep_bench_orphans")
+        let orphanLoadSeconds = try load(orphanSource, into: "memkeep_bench_orphan_source")
         var jobs: [PostgresJobFigures] = []
         for job in [JobName.purge, .decay] { jobs.append(try await measure(job, source: "memkeep_bench_source")) }
-        jobs.append(try await measure(.orphans, source: "memkeep_bench_orphans"))
+        jobs.append(try await measure(.orphans, source: "memkeep_bench_orphan_source"))
         try recreate("memkeep_bench_serve", from: "memkeep_bench_source")
         let (perNode, latency) = try await heartbeats(database: "memkeep_bench_serve")
-        for name in ["memkeep_bench_serve", "memkeep_bench_source", "memkeep_bench_orphans"] {
+        for name in ["memkeep_bench_serve", "memkeep_bench_source", "memkeep_bench_orphan_source"] {
             try psql("DROP DATABASE IF EXISTS \(name) WITH (FORCE);", database: server.database)
         }
         return PostgresReport(
