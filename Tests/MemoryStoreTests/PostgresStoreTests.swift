@@ -97,6 +97,7 @@ import Testing
                 await events.wait(until: { $0.contains(.listening) })
                 let session = try await b.startSession(SessionStart(agentID: "a1", idleTimeoutSeconds: 5))
                 await events.wait(until: { $0.contains(.deadline(clock.now() + 5000)) })
+                #expect(events.all.contains(.deadline(clock.now() + 5000)), "the other node heard the deadline")
                 #expect(session.idleDeadlineAt == clock.now() + 5000)
                 group.cancelAll()
             }
@@ -162,6 +163,8 @@ final class EventBox: Sendable {
     private let events = Mutex<[IdleDeadlineEvent]>([])
 
     func append(_ event: IdleDeadlineEvent) { events.withLock { $0.append(event) } }
+
+    var all: [IdleDeadlineEvent] { events.withLock { $0 } }
 
     func wait(until condition: ([IdleDeadlineEvent]) -> Bool) async {
         let start = ContinuousClock.now
