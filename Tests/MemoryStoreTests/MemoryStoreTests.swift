@@ -41,6 +41,31 @@ import Testing
     }
 
     @Test(arguments: TestBackend.allCases)
+    func touchOfAnotherTenantsSessionIsNotFoundAndMovesNothing(backend: TestBackend) async throws {
+        try await TestStore.with(backend, defaultIdleTimeoutSeconds: 60) { t in
+            let open = try await t.store.startSession(SessionStart(agentID: "team_a-1"))
+            let ended = try await t.store.startSession(SessionStart(agentID: "team_a-2"))
+            _ = try await t.store.endSession(id: ended.id)
+            t.clock.advance(seconds: 30)
+            for pattern in ["team_b-*", "teamXa-*", "team_a-1x"] {
+                for id in [open.id, ended.id] {
+                    await #expect(throws: StoreError.sessionNotFound(id), "\(pattern) must not see \(id)") {
+                        try await t.store.touchSession(id: id, visibleTo: AgentPattern(pattern))
+                    }
+                }
+            }
+            let unmoved = try await t.store.session(id: open.id)
+            #expect(unmoved?.idleDeadlineAt == TestStore.t0 + 60_000)
+            #expect(unmoved?.lastActivityAt == TestStore.t0)
+            let touched = try await t.store.touchSession(id: open.id, visibleTo: AgentPattern("team_a-*"))
+            #expect(touched.idleDeadlineAt == TestStore.t0 + 90_000)
+            let endedSeen = try await t.store.touchSession(id: ended.id, visibleTo: AgentPattern("team_a-2"))
+            #expect(endedSeen.endedAt == TestStore.t0)
+            #expect(endedSeen.lastActivityAt == TestStore.t0)
+        }
+    }
+
+    @Test(arguments: TestBackend.allCases)
     func storingIntoSessionIsActivity(backend: TestBackend) async throws {
         try await TestStore.with(backend, defaultIdleTimeoutSeconds: 60) { t in
             let session = try await t.store.startSession(SessionStart(agentID: "a1"))

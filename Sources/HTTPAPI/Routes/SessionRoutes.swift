@@ -8,11 +8,11 @@ extension APIHandlers {
         routes.on(.post, "/v1/sessions/{id}/touch") { request, context in
             let id = try context.path("id")
             let principal = context.principal
+            // The scope first, so that the agent check can be part of the store's one write.
+            try principal.authorize(.write, agent: nil, notFound: APIError.notFound("session \(id)"))
             let touched: Session
             do {
-                touched = try await store.touchSession(id: id) { session in
-                    try principal.authorize(.write, agent: session.agentID, notFound: APIError.notFound("session \(id)"))
-                }
+                touched = try await store.touchSession(id: id, visibleTo: principal.agents)
             } catch StoreError.sessionNotFound {
                 throw APIError.notFound("session \(id)")
             }

@@ -2,7 +2,7 @@ import PostgresNIO
 
 extension PostgresEngine {
     func agents(now: UnixMillis) async throws -> [AgentSummary] {
-        try await read { connection in
+        try await autocommit { connection in
             var agents: [AgentSummary] = []
             for try await (agentID, memories, sessions, active) in try await connection.query(
                 """
@@ -25,7 +25,7 @@ extension PostgresEngine {
     }
 
     func agentStats(agentID: String, now: UnixMillis) async throws -> AgentStats? {
-        try await read { connection in
+        try await autocommit { connection in
             let (live, archived, average, oldest, newest) = try await connection.query(
                 """
                 SELECT count(*) FILTER (WHERE archived_at IS NULL), count(*) FILTER (WHERE archived_at IS NOT NULL),
@@ -57,7 +57,7 @@ extension PostgresEngine {
     }
 
     func memoryCounts(sessionIDs: [String], now: UnixMillis) async throws -> [String: Int] {
-        try await read { connection in
+        try await autocommit { connection in
             var counts: [String: Int] = [:]
             for try await (sessionID, count) in try await connection.query(
                 """
@@ -105,7 +105,7 @@ extension PostgresEngine {
     }
 
     func llmUsage(day: Int64) async throws -> LLMUsage {
-        try await read { connection in
+        try await autocommit { connection in
             let row = try await connection.query(
                 "SELECT calls, prompt_tokens, completion_tokens FROM llm_usage WHERE day = \(day)", logger: self.logger
             ).decode((Int64, Int64, Int64).self).first { _ in true }
@@ -115,7 +115,7 @@ extension PostgresEngine {
     }
 
     func paidLLMAnswer(promptKey: String, since: UnixMillis) async throws -> String? {
-        try await read { connection in
+        try await autocommit { connection in
             try await connection.query(
                 "SELECT content FROM llm_answers WHERE prompt_key = \(promptKey) AND created_at >= \(since)",
                 logger: self.logger

@@ -3,7 +3,7 @@ import PostgresNIO
 
 extension PostgresEngine {
     func agentsWithUnconsolidatedSessions(after agentID: String?, limit: Int) async throws -> [String] {
-        try await read { connection in
+        try await autocommit { connection in
             var agents: [String] = []
             for try await agent in try await connection.query(
                 """
@@ -21,7 +21,7 @@ extension PostgresEngine {
     func unconsolidatedSessions(agentIDs: [String], liveCharacters: Bool, now: UnixMillis) async throws
         -> [String: (sessions: [SessionRef], liveCharacters: Int)]
     {
-        try await read { connection in
+        try await autocommit { connection in
             var result: [String: (sessions: [SessionRef], liveCharacters: Int)] = [:]
             for try await (agent, id, startedAt, endedAt) in try await connection.query(
                 """
@@ -95,7 +95,7 @@ extension PostgresEngine {
         statement.bind(now)
         statement.append(") ORDER BY memories.created_at, memories.id")
         let query = statement.query
-        return try await read { connection in
+        return try await autocommit { connection in
             var facts: [ConsolidationFact] = []
             for try await row in try await connection.query(query, logger: self.logger) {
                 let columns = row.makeRandomAccess()
@@ -254,7 +254,7 @@ extension PostgresEngine {
     }
 
     func explain(id: String) async throws -> ConsolidationExplanation {
-        try await read { connection in
+        try await autocommit { connection in
             var sources = try await self.sources(connection, where: "source_memory_id", is: id)
             let consolidationID: String
             if let source = sources.first {

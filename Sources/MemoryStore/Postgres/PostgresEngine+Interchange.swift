@@ -2,7 +2,7 @@ import PostgresNIO
 
 extension PostgresEngine {
     func counts(now: UnixMillis) async throws -> StoreCounts {
-        try await read { connection in
+        try await autocommit { connection in
             let row = try await connection.query(
                 """
                 SELECT

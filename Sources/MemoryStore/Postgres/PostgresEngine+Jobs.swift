@@ -52,7 +52,7 @@ extension PostgresEngine {
     }
 
     func renewLease(job: String, holder: String, now: UnixMillis, ttl: UnixMillis) async throws -> Bool {
-        try await read { connection in
+        try await autocommit { connection in
             try await connection.query(
                 """
                 UPDATE leases SET expires_at = \(now + ttl) WHERE job = \(job) AND holder = \(holder) RETURNING job
@@ -62,13 +62,13 @@ extension PostgresEngine {
     }
 
     func releaseLease(job: String, holder: String) async throws {
-        try await read { connection in
+        try await autocommit { connection in
             _ = try await connection.query("DELETE FROM leases WHERE job = \(job) AND holder = \(holder)", logger: self.logger)
         }
     }
 
     func leaseHolder(job: String, now: UnixMillis) async throws -> String? {
-        try await read { connection in
+        try await autocommit { connection in
             try await connection.query(
                 "SELECT holder FROM leases WHERE job = \(job) AND expires_at > \(now)", logger: self.logger
             ).scalar(String.self)
@@ -93,7 +93,7 @@ extension PostgresEngine {
     }
 
     func finishJobRun(id: Int64, now: UnixMillis, outcome: JobRunOutcome) async throws {
-        try await read { connection in
+        try await autocommit { connection in
             _ = try await connection.query(
                 """
                 UPDATE job_runs SET finished_at = \(now), duration_ms = \(outcome.durationMs),
@@ -106,7 +106,7 @@ extension PostgresEngine {
     }
 
     func jobRuns(job: String?, latestOnly: Bool, limit: Int) async throws -> [JobRun] {
-        try await read { connection in
+        try await autocommit { connection in
             if latestOnly {
                 return try await connection.query(
                     """

@@ -102,7 +102,7 @@ extension PostgresEngine {
     }
 
     func memory(id: String, now: UnixMillis) async throws -> Memory? {
-        try await read { try await self.fetchVisibleMemory($0, id: id, now: now) }
+        try await autocommit { try await self.fetchVisibleMemory($0, id: id, now: now) }
     }
 
     func fetchVisibleMemory(_ connection: PostgresConnection, id: String, now: UnixMillis) async throws -> Memory? {
@@ -149,7 +149,7 @@ extension PostgresEngine {
     func memories(
         agentID: String?, sessionID: String?, includeArchived: Bool, limit: Int, offset: Int, now: UnixMillis
     ) async throws -> [Memory] {
-        try await read { connection in
+        try await autocommit { connection in
             try await connection.query(
                 """
                 SELECT \(unescaped: Memory.columns) FROM memories

@@ -2,7 +2,7 @@ import PostgresNIO
 
 extension PostgresEngine {
     func dueForPurge(_ target: PurgeTarget, after cursor: Cursor, limit: Int) async throws -> PurgePass {
-        try await read { connection in
+        try await autocommit { connection in
             let (column, _, bound) = target.index
             var rows: [(seq: Int64, key: Int64)] = []
             for try await row in try await connection.query(
@@ -54,7 +54,7 @@ extension PostgresEngine {
 
     func prune(_ table: PrunedTable, before cutoff: UnixMillis, limit: Int, dryRun: Bool) async throws -> Int {
         if dryRun {
-            return try await read { connection in
+            return try await autocommit { connection in
                 Int(
                     try await connection.query(
                         """
@@ -83,7 +83,7 @@ extension PostgresEngine {
     /// What must hold between the tables whatever was killed when: every queued or embedded
     /// memory exists, and none is both waiting for a vector and holding one.
     func integrityProblems() async throws -> [String] {
-        try await read { connection in
+        try await autocommit { connection in
             let checks: [(String, PostgresQuery)] = [
                 ("embed_queue rows without their memory",
                  "SELECT count(*) FROM embed_queue q WHERE NOT EXISTS (SELECT 1 FROM memories m WHERE m.id = q.memory_id)"),

@@ -20,7 +20,7 @@ extension PostgresEngine {
     func recall(
         _ query: RecallQuery, weights: RecallWeights, now: UnixMillis, vectors: VectorCache, defaultTimeout: Int64
     ) async throws -> (hits: [RecallHit], session: Session?, supersededHidden: Int) {
-        let ranked = try await read { connection in
+        let ranked = try await autocommit { connection in
             if let sessionID = query.sessionID {
                 guard let session = try await Self.fetchSession(connection, id: sessionID, logger: self.logger),
                     session.agentID == query.agentID
@@ -205,7 +205,7 @@ extension PostgresEngine {
     func filteredMemories(
         agentID: String, query: RecallQuery, maxImportance: Double?, limit: Int, now: UnixMillis
     ) async throws -> (memories: [Memory], total: Int, filtered: Int) {
-        try await read { connection in
+        try await autocommit { connection in
             let total = try await connection.query(
                 """
                 SELECT count(*) FROM memories WHERE agent_id = \(agentID) AND archived_at IS NULL

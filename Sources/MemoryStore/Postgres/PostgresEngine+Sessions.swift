@@ -42,7 +42,7 @@ extension PostgresEngine {
     }
 
     func session(id: String) async throws -> Session? {
-        try await read { try await Self.fetchSession($0, id: id, logger: self.logger) }
+        try await autocommit { try await Self.fetchSession($0, id: id, logger: self.logger) }
     }
 
     static func fetchSession(_ connection: PostgresConnection, id: String, logger: Logger) async throws -> Session? {
@@ -51,36 +51,63 @@ extension PostgresEngine {
         ).records(Session.self).first
     }
 
-    func touchSession(
-        id: String, now: UnixMillis, defaultTimeout: Int64, allowed: @Sendable (Session) throws -> Void
-    ) async throws -> Session {
-        try await transaction { connection in
-            guard let found = try await Self.fetchSession(connection, id: id, logger: self.logger) else {
-                throw StoreError.sessionNotFound(id)
-            }
-            try allowed(found)
-            guard found.endedAt == nil else { return found }
-            return try await self.recordActivity(connection, sessionID: id, now: now, defaultTimeout: defaultTimeout)
-                ?? found
+    /// One statement, outside any explicit transaction: the heartbeat is one round trip. The
+    /// update moves the deadline only of an open session the caller may see; the second branch
+    /// answers an ended one as it was.
+    func touchSession(id: String, visibleTo agents: AgentPattern?, now: UnixMillis, defaultTimeout: Int64)
+        async throws -> Session
+    {
+        var statement = PostgresStatement("WITH touched AS (")
+        Self.activityUpdate(sessionID: id, visibleTo: agents, now: now, defaultTimeout: defaultTimeout, into: &statement)
+        statement.append(
+            ") SELECT \(Session.columns) FROM touched UNION ALL SELECT \(Session.columns) FROM sessions WHERE id = ")
+        statement.bind(id)
+        statement.append(" AND ended_at IS NOT NULL")
+        Self.visible(to: agents, into: &statement)
+        let query = statement.query
+        let found = try await autocommit { connection in
+            try await connection.query(query, logger: self.logger).records(Session.self).first
         }
+        guard let found else { throw StoreError.sessionNotFound(id) }
+        return found
     }
 
-    @discardableResult
     /// Activity on an open session: last_activity_at and the deadline move forward (never
     /// earlier, so no other node needs to hear of it).
+    @discardableResult
     func recordActivity(
         _ connection: PostgresConnection, sessionID: String, now: UnixMillis, defaultTimeout: Int64
     ) async throws -> Session? {
-        try await connection.query(
-            """
-            UPDATE sessions SET
-                last_activity_at = greatest(last_activity_at, \(now)),
-                idle_deadline_at = CASE coalesce(idle_timeout_s, \(defaultTimeout)) WHEN 0 THEN NULL
-                    ELSE greatest(last_activity_at, \(now)) + coalesce(idle_timeout_s, \(defaultTimeout)) * 1000 END
-            WHERE id = \(sessionID) AND ended_at IS NULL
-            RETURNING \(unescaped: Session.columns)
-            """, logger: logger
-        ).records(Session.self).first
+        var statement = PostgresStatement()
+        Self.activityUpdate(sessionID: sessionID, visibleTo: nil, now: now, defaultTimeout: defaultTimeout, into: &statement)
+        return try await connection.query(statement.query, logger: logger).records(Session.self).first
+    }
+
+    /// `UPDATE … RETURNING` the session with its activity recorded.
+    private static func activityUpdate(
+        sessionID: String, visibleTo agents: AgentPattern?, now: UnixMillis, defaultTimeout: Int64,
+        into statement: inout PostgresStatement
+    ) {
+        statement.append("UPDATE sessions SET last_activity_at = greatest(last_activity_at, ")
+        statement.bind(now)
+        statement.append("), idle_deadline_at = CASE coalesce(idle_timeout_s, ")
+        statement.bind(defaultTimeout)
+        statement.append(") WHEN 0 THEN NULL ELSE greatest(last_activity_at, ")
+        statement.bind(now)
+        statement.append(") + coalesce(idle_timeout_s, ")
+        statement.bind(defaultTimeout)
+        statement.append(") * 1000 END WHERE id = ")
+        statement.bind(sessionID)
+        statement.append(" AND ended_at IS NULL")
+        visible(to: agents, into: &statement)
+        statement.append(" RETURNING \(Session.columns)")
+    }
+
+    /// Only rows of the agents a caller may see (nil: all).
+    private static func visible(to agents: AgentPattern?, into statement: inout PostgresStatement) {
+        guard let agents else { return }
+        statement.append(" AND agent_id LIKE ")
+        statement.bind(agents.likePattern)
     }
 
     func endSession(id: String, reason: EndedReason, summary: String?, now: UnixMillis) async throws -> Session {
@@ -129,7 +156,7 @@ extension PostgresEngine {
     func sessions(agentID: String?, visibleTo agents: AgentPattern?, openOnly: Bool, limit: Int, offset: Int)
         async throws -> [Session]
     {
-        try await read { connection in
+        try await autocommit { connection in
             try await connection.query(
                 """
                 SELECT \(unescaped: Session.columns) FROM sessions
@@ -143,7 +170,7 @@ extension PostgresEngine {
     }
 
     func nextIdleDeadline() async throws -> UnixMillis? {
-        try await read { connection in
+        try await autocommit { connection in
             try await connection.query(
                 "SELECT min(idle_deadline_at) FROM sessions WHERE idle_deadline_at IS NOT NULL", logger: self.logger
             ).scalar(Int64.self)

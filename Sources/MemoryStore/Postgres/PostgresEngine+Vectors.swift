@@ -3,7 +3,7 @@ import PostgresNIO
 
 extension PostgresEngine {
     func memoriesToEmbed(model: EmbeddingModel, limit: Int, now: UnixMillis) async throws -> [EmbeddingTask] {
-        try await read { connection in
+        try await autocommit { connection in
             var tasks = try await self.embeddingTasks(
                 connection.query(
                     """
@@ -56,7 +56,7 @@ extension PostgresEngine {
     }
 
     func embeddingBacklog(model: EmbeddingModel, now: UnixMillis) async throws -> EmbeddingBacklog {
-        try await read { connection in
+        try await autocommit { connection in
             let (queued, stale, current) = try await connection.query(
                 """
                 SELECT
@@ -73,7 +73,7 @@ extension PostgresEngine {
     }
 
     func vector(memoryID: String, model: EmbeddingModel) async throws -> [Float]? {
-        try await read { connection in
+        try await autocommit { connection in
             guard
                 let blob = try await connection.query(
                     """

@@ -90,7 +90,7 @@ final class PostgresEngine: Sendable {
 
     /// Runs `body` on a pooled connection outside any explicit transaction (each statement
     /// commits on its own).
-    func read<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    func autocommit<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await mapErrors { try await client.withConnection { try await body($0) } }
     }
 

@@ -242,7 +242,7 @@ enum PostgresSchema {
 
     /// Whether every migration this build knows has been applied.
     static func isMigrated(_ engine: PostgresEngine) async throws -> Bool {
-        try await engine.read { connection in
+        try await engine.autocommit { connection in
             let exists = try await connection.query(
                 "SELECT to_regclass('memkeep_migrations') IS NOT NULL", logger: engine.logger
             ).scalar(Bool.self) ?? false

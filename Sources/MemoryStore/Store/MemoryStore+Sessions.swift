@@ -54,19 +54,18 @@ extension MemoryStore {
     }
 
     /// Heartbeat: moves an open session's idle deadline. An ended session is returned unchanged,
-    /// never re-opened. `allowed` sees the session first, inside the write, and may refuse it
-    /// (the caller's tenancy): one trip to the store instead of a read and then a write.
-    public func touchSession(id: String, allowed: @escaping @Sendable (Session) throws -> Void = { _ in }) async throws
-        -> Session
-    {
+    /// never re-opened. A session of an agent outside `agents` (the caller's tenancy) is answered
+    /// like a missing one and left alone. The check is part of the write: one trip to the store.
+    public func touchSession(id: String, visibleTo agents: AgentPattern? = nil) async throws -> Session {
         let now = clock.now()
         if case .postgres(let postgres) = engine {
             return try await postgres.touchSession(
-                id: id, now: now, defaultTimeout: configuration.defaultIdleTimeoutSeconds, allowed: allowed)
+                id: id, visibleTo: agents, now: now, defaultTimeout: configuration.defaultIdleTimeoutSeconds)
         }
         return try await groupWrite { db in
-            guard let found = try Self.fetchSession(db, id: id) else { throw StoreError.sessionNotFound(id) }
-            try allowed(found)
+            guard let found = try Self.fetchSession(db, id: id), agents?.matches(found.agentID) ?? true else {
+                throw StoreError.sessionNotFound(id)
+            }
             guard found.endedAt == nil else { return found }
             return try self.recordActivity(db, sessionID: id, now: now) ?? found
         }
