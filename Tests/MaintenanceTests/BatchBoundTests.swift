@@ -15,6 +15,12 @@ import Testing
         return BatchBound(limit: .milliseconds(5)) { .milliseconds(reads.add(1, ordering: .relaxed).newValue) }
     }
 
+    /// The transactions 12 rows of a set-based job take: SQLite checks the bound after each row;
+    /// PostgreSQL after each statement of up to 256 rows, so the 12 go in one.
+    static func sizes(_ backend: TestBackend) -> [Int] {
+        backend == .sqlite ? [5, 5, 2] : [12]
+    }
+
     @Test(arguments: TestBackend.allCases)
     func decayCommitsEveryFiveRowsAndDecaysEachRowOnce(backend: TestBackend) async throws {
         try await TestStore.with(backend) { t in
@@ -61,9 +67,7 @@ import Testing
                 sizes.append(batch.deletedCount)
                 rest = rest.dropFirst(batch.handled)
             }
-            // SQLite checks the bound after each row; PostgreSQL after each set-based chunk of
-            // up to 64 rows, so these 12 go in one transaction.
-            #expect(sizes == (backend == .sqlite ? [5, 5, 2] : [12]))
+            #expect(sizes == Self.sizes(backend))
             #expect(Set(exported.withLock { $0 }) == Set((0..<12).map { "transient \($0)" }))
             #expect(exported.withLock { $0 }.count == 12)
             let outcome = try await t.store.counts(now: t.clock.now()).expiredMemories
@@ -88,7 +92,7 @@ import Testing
                 guard let next = batch.next else { break }
                 cursor = next
             }
-            #expect(sizes == [5, 5, 2])
+            #expect(sizes == Self.sizes(backend))
             #expect(ended.sorted() == opened.sorted())
             let outcome = try await t.store.counts(now: t.clock.now()).openSessions
             #expect(outcome == 0)

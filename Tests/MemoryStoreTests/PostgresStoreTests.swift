@@ -130,28 +130,39 @@ import Testing
         }
     }
 
-    @Test(arguments: TestBackend.allCases)
-    func theOrphanSweepClosesEachDueSessionOnceAcrossBatchesAndADryRunClosesNone(backend: TestBackend) async throws {
-        try await TestStore.with(backend, defaultIdleTimeoutSeconds: 60) { t in
+    /// 300 sessions whose deadlines run against their start order, so that order is only the
+    /// sweep's own; a limit of 1000 takes them in one transaction of two set-based chunks on
+    /// PostgreSQL, a limit of 7 in 43 batches.
+    @Test(arguments: TestBackend.allCases, [7, 1000])
+    func theOrphanSweepClosesEachDueSessionOnceInDeadlineOrderAndADryRunClosesNone(backend: TestBackend, limit: Int)
+        async throws
+    {
+        try await TestStore.with(backend) { t in
             var ids: [String] = []
-            for _ in 0..<12 {
-                ids.append(try await t.store.startSession(SessionStart(agentID: "a1")).id)
+            for index in 0..<300 {
+                let start = SessionStart(agentID: "a\(index % 3)", idleTimeoutSeconds: Int64(660 - 2 * index))
+                ids.append(try await t.store.startSession(start).id)
                 t.clock.advance(seconds: 1)
             }
-            t.clock.advance(seconds: 120)
-            let dry = try await t.store.closeOrphans(now: t.clock.now(), after: .start, limit: 100, dryRun: true)
-            #expect(dry.closed.count == 12)
-            #expect(try await t.store.sessions(openOnly: true).count == 12)
-            var closed: [String] = []
+            t.clock.advance(seconds: 400)
+            let dry = try await t.store.closeOrphans(now: t.clock.now(), after: .start, limit: 1000, dryRun: true)
+            #expect(dry.closed.map(\.id) == ids.reversed())
+            #expect(try await t.store.sessions(openOnly: true, limit: 1000).count == 300)
+            var closed: [ClosedSession] = []
+            var batches = 0
             var cursor = Cursor.start
             while true {
-                let batch = try await t.store.closeOrphans(now: t.clock.now(), after: cursor, limit: 5, dryRun: false)
-                closed += batch.closed.map(\.id)
+                let batch = try await t.store.closeOrphans(now: t.clock.now(), after: cursor, limit: limit, dryRun: false)
+                closed += batch.closed
+                batches += 1
                 guard let next = batch.next else { break }
                 cursor = next
             }
-            #expect(closed == ids, "in deadline order, each once")
-            #expect(try await t.store.sessions(openOnly: true).isEmpty)
+            #expect(closed.map(\.id) == ids.reversed(), "in deadline order, each once")
+            #expect(batches == (300 + limit - 1) / limit + (300 % limit == 0 ? 1 : 0))
+            #expect(closed.allSatisfy { $0.deadline == $0.idleSince + (660 - 2 * ($0.idleSince - TestStore.t0) / 1000) * 1000 })
+            let ended = try await t.store.sessions(limit: 1000)
+            #expect(ended.allSatisfy { $0.endedReason == .idle && $0.endedAt == t.clock.now() && $0.idleDeadlineAt == nil })
             #expect(try await t.store.closeOrphans(now: t.clock.now(), after: .start, limit: 5, dryRun: false).closed.isEmpty)
         }
     }

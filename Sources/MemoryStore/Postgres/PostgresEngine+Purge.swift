@@ -20,12 +20,8 @@ extension PostgresEngine {
         }
     }
 
-    /// Rows deleted by one statement of a purge transaction; the time bound is checked
-    /// between statements. A statement per row would cost a round trip each.
-    static let purgeChunk = 64
-
     /// Deletes the still-due memories of `rowids`, a chunk per set-based statement, until the
-    /// bound says the transaction's time is up.
+    /// bound says the transaction's time is up. The rows come back only for an export.
     func purgeRows(
         _ rowids: ArraySlice<Int64>, target: PurgeTarget, dryRun: Bool, bound: BatchBound?,
         beforeCommit: (@Sendable ([Memory]) throws -> Void)?
@@ -33,22 +29,29 @@ extension PostgresEngine {
         try await transaction(dryRun: dryRun) { connection in
             let timeUp = BatchBound.start(bound)
             let (column, _, due) = target.index
+            let returning = beforeCommit == nil ? "seq" : Memory.columns
             var deleted: [Memory] = []
+            var deletedCount = 0
             var handled = 0
             while handled < rowids.count {
                 if handled > 0, timeUp() { break }
-                let chunk = Array(rowids.dropFirst(handled).prefix(Self.purgeChunk))
-                deleted += try await connection.query(
+                let chunk = Array(rowids.dropFirst(handled).prefix(Self.setChunk))
+                let rows = try await connection.query(
                     """
                     DELETE FROM memories
                     WHERE seq = ANY(\(chunk)) AND \(unescaped: column) IS NOT NULL AND \(unescaped: column) <= \(due)
-                    RETURNING \(unescaped: Memory.columns)
-                    """, logger: self.logger
-                ).records(Memory.self)
+                    RETURNING \(unescaped: returning)
+                    """, logger: self.logger)
+                if beforeCommit == nil {
+                    for try await _ in rows { deletedCount += 1 }
+                } else {
+                    deleted += try await rows.records(Memory.self)
+                    deletedCount = deleted.count
+                }
                 handled += chunk.count
             }
             if let beforeCommit { try beforeCommit(deleted) }
-            return PurgeBatch(deleted: beforeCommit == nil ? [] : deleted, deletedCount: deleted.count, handled: handled)
+            return PurgeBatch(deleted: deleted, deletedCount: deletedCount, handled: handled)
         }
     }
 

@@ -177,44 +177,42 @@ extension PostgresEngine {
         }
     }
 
-    /// Ends due sessions in deadline order. `FOR UPDATE SKIP LOCKED`: a session a heartbeat is
-    /// moving right now is left to the next batch instead of waiting for it, and a sweep on
-    /// another node (there is none while the lease holds) would take other rows.
+    /// Ends due sessions in deadline order, a set-based statement per chunk, checking the bound
+    /// between chunks. `FOR UPDATE SKIP LOCKED`: a session a heartbeat is moving right now is
+    /// left to the next run instead of waiting for it.
     func closeOrphans(now: UnixMillis, after cursor: Cursor, limit: Int, dryRun: Bool, bound: BatchBound?)
         async throws -> OrphanBatch
     {
         try await transaction(dryRun: dryRun) { connection in
             let timeUp = BatchBound.start(bound)
-            var due: [(seq: Int64, id: String, agentID: String, lastActivity: Int64, deadline: Int64)] = []
-            for try await row in try await connection.query(
-                """
-                SELECT seq, id, agent_id, last_activity_at, idle_deadline_at FROM sessions
-                WHERE idle_deadline_at IS NOT NULL AND idle_deadline_at <= \(now)
-                  AND (idle_deadline_at, seq) > (\(cursor.key), \(cursor.rowid))
-                ORDER BY idle_deadline_at, seq LIMIT \(limit)
-                FOR UPDATE SKIP LOCKED
-                """, logger: self.logger
-            ).decode((Int64, String, String, Int64, Int64).self) {
-                due.append(row)
-            }
             var closed: [ClosedSession] = []
-            var last: Cursor?
-            for session in due {
-                if !closed.isEmpty, timeUp() { break }
-                try await connection.query(
+            var position = cursor
+            while true {
+                let chunk = min(Self.setChunk, limit - closed.count)
+                var ended: [(seq: Int64, session: ClosedSession)] = []
+                for try await (seq, id, agentID, idleSince, deadline) in try await connection.query(
                     """
+                    WITH due AS (
+                        SELECT seq, idle_deadline_at FROM sessions
+                        WHERE idle_deadline_at IS NOT NULL AND idle_deadline_at <= \(now)
+                          AND (idle_deadline_at, seq) > (\(position.key), \(position.rowid))
+                        ORDER BY idle_deadline_at, seq LIMIT \(chunk)
+                        FOR UPDATE SKIP LOCKED)
                     UPDATE sessions SET ended_at = \(now), ended_reason = 'idle', idle_since = last_activity_at,
                         idle_deadline_at = NULL
-                    WHERE seq = \(session.seq) AND ended_at IS NULL
-                    """, logger: self.logger)
-                closed.append(
-                    ClosedSession(
-                        id: session.id, agentID: session.agentID, idleSince: session.lastActivity,
-                        deadline: session.deadline))
-                last = Cursor(key: session.deadline, rowid: session.seq)
+                    FROM due WHERE sessions.seq = due.seq
+                    RETURNING sessions.seq, sessions.id, sessions.agent_id, sessions.idle_since, due.idle_deadline_at
+                    """, logger: self.logger
+                ).decode((Int64, String, String, Int64, Int64).self) {
+                    ended.append(
+                        (seq, ClosedSession(id: id, agentID: agentID, idleSince: idleSince, deadline: deadline)))
+                }
+                ended.sort { ($0.session.deadline, $0.seq) < ($1.session.deadline, $1.seq) }
+                closed += ended.map(\.session)
+                guard let last = ended.last, ended.count == chunk else { return OrphanBatch(closed: closed, next: nil) }
+                position = Cursor(key: last.session.deadline, rowid: last.seq)
+                if closed.count == limit || timeUp() { return OrphanBatch(closed: closed, next: position) }
             }
-            let next = closed.count < due.count || due.count == limit ? last : nil
-            return OrphanBatch(closed: closed, next: next)
         }
     }
 }

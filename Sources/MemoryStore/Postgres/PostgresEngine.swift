@@ -14,6 +14,11 @@ final class PostgresEngine: Sendable {
     /// wherever it runs, wakes for it.
     static let deadlineChannel = "memkeep_idle_deadline"
 
+    /// Rows written by one statement of a job's transaction (purge, orphans); the time bound
+    /// is checked between statements. At the default batch sizes a batch is one or two
+    /// statements: no store-wide lock waits on them here, only the rows they change.
+    static let setChunk = 256
+
     init(location: PostgresLocation, connections: Int, logger: Logger) {
         var configuration = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.user, password: location.password,
