@@ -202,13 +202,49 @@ import Testing
             _ = try await a.store.storeMemory(
                 NewMemory(agentID: "a1", sessionID: s.id, content: "runs FastAPI", importance: 0.8, tags: ["stack"], ttlSeconds: 3600))
             _ = try await a.store.storeMemory(NewMemory(agentID: "a2", content: "ünïcode \"quoted\"", memoryType: "procedural"))
+            // What PostgreSQL's COPY text format gives a meaning: tab, newline, return, backslash, \N.
+            _ = try await a.store.storeMemory(
+                NewMemory(agentID: "a2", content: "tab\there\nline\r\nback\\slash \\N \\.", tags: ["t\tg", "\\N"],
+                          metadata: .object(["note": "\\N\t\n"])))
             _ = try await a.store.endSession(id: s.id)
             let exported = try await a.exportText()
-            let b = try TestStore()
-            let summary = try await b.store.importLines(exported.split(separator: "\n", omittingEmptySubsequences: false))
-            #expect(summary == Interchange.ImportSummary(sessions: 1, memories: 2))
-            let outcome = try await b.exportText()
-            #expect(outcome == exported)
+            try await TestStore.with(backend) { b in
+                let summary = try await b.store.importLines(exported.split(separator: "\n", omittingEmptySubsequences: false))
+                #expect(summary == Interchange.ImportSummary(sessions: 1, memories: 3))
+                let outcome = try await b.exportText()
+                #expect(outcome == exported)
+            }
+        }
+    }
+
+    /// A line that clashes with the store is named, and the whole file is refused: the first
+    /// such line in file order, as the file would be written line by line.
+    @Test(arguments: TestBackend.allCases, [
+        (#"{"type":"session","id":"s-old","agent_id":"a1","started_at":1780000000}"#, "session s-old already exists in the store"),
+        (#"{"type":"memory","id":"m-old","agent_id":"a1","content":"again"}"#, "memory m-old already exists in the store"),
+        (#"{"type":"memory","id":"m9","agent_id":"a2","session_id":"s-old","content":"x"}"#, "session_id s-old belongs to another agent"),
+        (#"{"type":"memory","id":"m9","agent_id":"a1","session_id":"s-new","content":"x"}"#, "session_id s-new belongs to another agent"),
+    ])
+    func aLineClashingWithTheStoreIsNamedAndNothingIsImported(backend: TestBackend, clash: (line: String, reason: String))
+        async throws
+    {
+        try await TestStore.with(backend) { t in
+            _ = try await t.store.importLines([
+                #"{"type":"session","id":"s-old","agent_id":"a1","started_at":1780000000}"#,
+                #"{"type":"memory","id":"m-old","agent_id":"a1","session_id":"s-old","content":"kept"}"#,
+            ])
+            let before = try await t.exportText()
+            let lines: [Substring] = [
+                #"{"type":"session","id":"s-new","agent_id":"a3","started_at":1780000000}"#,
+                #"{"type":"memory","id":"m1","agent_id":"a1","session_id":"s-old","content":"fine"}"#,
+                Substring(clash.line),
+                #"{"type":"memory","id":"m4","agent_id":"a1","session_id":"ghost","content":"a later clash"}"#,
+            ]
+            await #expect(throws: Interchange.ImportError(line: 3, reason: clash.reason)) {
+                try await t.store.importLines(lines)
+            }
+            let after = try await t.exportText()
+            #expect(after == before)
         }
     }
 

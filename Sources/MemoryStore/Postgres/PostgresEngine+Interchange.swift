@@ -68,77 +68,71 @@ extension PostgresEngine {
 }
 
 extension PostgresEngine {
-    /// `Interchange.LineParser.write` on PostgreSQL: the same checks, in one transaction.
+    /// `Interchange.LineParser.write` on PostgreSQL: the same checks and the same first error,
+    /// in one transaction, with the records copied in by COPY rather than a statement each.
     func importParsed(_ parsed: Interchange.LineParser) async throws -> Interchange.ImportSummary {
         try await transaction { connection in
-            var sessionAgents: [String: String] = [:]
-            for (line, session) in parsed.sessions {
-                do {
-                    _ = try await self.insertSession(session, on: connection)
-                } catch StoreError.alreadyExists {
-                    throw Interchange.ImportError(line: line, reason: "session \(session.id) already exists in the store")
-                }
-                sessionAgents[session.id] = session.agentID
+            let sessions = parsed.sessions.map(\.session)
+            let insertedSessions = try await self.insertCopied(sessions, into: "sessions", on: connection)
+            if let (line, session) = parsed.sessions.first(where: { !insertedSessions.contains($0.session.id) }) {
+                throw Interchange.ImportError(line: line, reason: "session \(session.id) already exists in the store")
             }
-            var memorySessions: [String: String?] = [:]
+            if let deadline = sessions.compactMap(\.idleDeadlineAt).min() {
+                try await self.notifyDeadline(deadline, on: connection)
+            }
+            var sessionAgents = Dictionary(sessions.map { ($0.id, $0.agentID) }, uniquingKeysWith: { first, _ in first })
+            let elsewhere = Array(Set(parsed.memories.compactMap(\.memory.sessionID)).subtracting(sessionAgents.keys))
+            if !elsewhere.isEmpty {
+                for try await (id, agent) in try await connection.query(
+                    "SELECT id, agent_id FROM sessions WHERE id = ANY(\(elsewhere))", logger: self.logger
+                ).decode((String, String).self) {
+                    sessionAgents[id] = agent
+                }
+            }
+            let insertedMemories = try await self.insertCopied(
+                parsed.memories.map(\.memory), into: "memories", on: connection)
             for (line, memory, _, _) in parsed.memories {
                 if let sessionID = memory.sessionID {
-                    var agent = sessionAgents[sessionID]
-                    if agent == nil {
-                        agent = try await connection.query(
-                            "SELECT agent_id FROM sessions WHERE id = \(sessionID)", logger: self.logger
-                        ).scalar(String.self)
-                    }
-                    guard let agent else {
+                    guard let agent = sessionAgents[sessionID] else {
                         throw Interchange.ImportError(line: line, reason: "session_id \(sessionID) is unknown")
                     }
                     guard agent == memory.agentID else {
                         throw Interchange.ImportError(line: line, reason: "session_id \(sessionID) belongs to another agent")
                     }
                 }
-                do {
-                    try await self.insert(memory, on: connection)
-                } catch StoreError.alreadyExists {
+                guard insertedMemories.contains(memory.id) else {
                     throw Interchange.ImportError(line: line, reason: "memory \(memory.id) already exists in the store")
                 }
-                memorySessions[memory.id] = memory.sessionID
             }
-            for case let (_, _, _, consolidation?) in parsed.memories {
-                try await self.upsert(consolidation, on: connection)
+            let consolidations = parsed.memories.compactMap(\.consolidation)
+            if !consolidations.isEmpty {
+                let staging = try await self.stage(consolidations, like: "consolidation_sources", on: connection)
+                try await connection.query(
+                    """
+                    INSERT INTO consolidation_sources (\(unescaped: ConsolidationSource.columns))
+                    SELECT \(unescaped: ConsolidationSource.columns) FROM \(unescaped: staging)
+                    ON CONFLICT (source_memory_id) DO UPDATE SET consolidation_id = excluded.consolidation_id,
+                        summary_id = excluded.summary_id, source_session_id = excluded.source_session_id,
+                        fate = excluded.fate, fate_ref = excluded.fate_ref
+                    """, logger: self.logger)
             }
             // A summary's `sources` without fates: each one kept, in a consolidation named after
-            // the summary (see `LineParser.write`).
-            for (_, memory, sources, _) in parsed.memories {
-                for source in sources {
-                    var session = memorySessions[source] ?? nil
-                    if memorySessions[source] == nil {
-                        session = try await connection.query(
-                            "SELECT session_id FROM memories WHERE id = \(source)", logger: self.logger
-                        ).scalar(String.self)
-                    }
-                    try await connection.query(
-                        """
-                        INSERT INTO consolidation_sources
-                            (source_memory_id, consolidation_id, summary_id, source_session_id, fate)
-                        VALUES (\(source), \(memory.id), \(memory.id), \(session), 'kept')
-                        ON CONFLICT (source_memory_id) DO NOTHING
-                        """, logger: self.logger)
-                }
+            // the summary (see `LineParser.write`). Every memory is in the store by now, so its
+            // session comes from there.
+            let kept = parsed.memories.flatMap { entry in entry.sources.map { (source: $0, summary: entry.memory.id) } }
+            if !kept.isEmpty {
+                try await connection.query(
+                    """
+                    INSERT INTO consolidation_sources (source_memory_id, consolidation_id, summary_id, source_session_id, fate)
+                    SELECT kept.source, kept.summary, kept.summary, memories.session_id, 'kept'
+                    FROM unnest(\(kept.map(\.source))::text[], \(kept.map(\.summary))::text[]) WITH ORDINALITY
+                        AS kept(source, summary, position)
+                    LEFT JOIN memories ON memories.id = kept.source
+                    ORDER BY kept.position
+                    ON CONFLICT (source_memory_id) DO NOTHING
+                    """, logger: self.logger)
             }
             return Interchange.ImportSummary(sessions: parsed.sessions.count, memories: parsed.memories.count)
         }
-    }
-
-    func upsert(_ source: ConsolidationSource, on connection: PostgresConnection) async throws {
-        try await connection.query(
-            """
-            INSERT INTO consolidation_sources
-                (source_memory_id, consolidation_id, summary_id, source_session_id, fate, fate_ref)
-            VALUES (\(source.sourceMemoryID), \(source.consolidationID), \(source.summaryID),
-                \(source.sourceSessionID), \(source.fate.rawValue), \(source.fateRef))
-            ON CONFLICT (source_memory_id) DO UPDATE SET consolidation_id = excluded.consolidation_id,
-                summary_id = excluded.summary_id, source_session_id = excluded.source_session_id,
-                fate = excluded.fate, fate_ref = excluded.fate_ref
-            """, logger: logger)
     }
 }
