@@ -86,6 +86,25 @@ struct Memkeepd {
         return Result(status: status, stdout: stdout, stderr: stderr)
     }
 
+    /// Runs memkeepd with standard error on a pseudo-terminal (util-linux `script` makes one), as
+    /// an operator at a shell would, and standard output in a file; `terminal` is what appeared
+    /// on the terminal.
+    func runOnTerminal(_ arguments: String...) async throws -> (status: Int32, stdout: String, terminal: String) {
+        let output = directory.appendingPathComponent("terminal-stdout-\(UUID().uuidString)").path
+        let quoted = ([Self.binary] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["--quiet", "--return", "--command", quoted.joined(separator: " ") + " > '\(output)'", "/dev/null"]
+        process.environment = environment
+        process.currentDirectoryURL = directory
+        let terminal = Pipe()
+        process.standardOutput = terminal
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let (status, shown, _) = await process.finish(stdout: terminal)
+        return (status, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "", shown)
+    }
+
     func write(_ name: String, _ text: String) throws -> String {
         let path = directory.appendingPathComponent(name).path
         try text.write(toFile: path, atomically: true, encoding: .utf8)

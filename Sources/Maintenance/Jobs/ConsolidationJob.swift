@@ -22,7 +22,9 @@ public enum ConsolidationJob {
         let batch = Batch(context: context, summarizer: summarizer, model: model, ledger: ledger)
         /// Writes prepared consolidations; false when the run must stop (budget, shutdown).
         func write(_ prepared: [Prepared]) async throws -> Bool {
-            tally.add(try await batch.write(prepared))
+            let written = try await batch.write(prepared)
+            tally.add(written)
+            context.progressed(written.reduce(0) { $0 + $1.commit.sessionIDs.count })
             guard try await context.nextBatchAllowed() else {
                 report.complete = false
                 return false

@@ -19,6 +19,7 @@ public enum DecayJob {
                     bound: context.batchBound
                 ) { planner.decide($0, now: now) }
                 report.examined += batch.examined
+                context.progressed(batch.examined)
                 decayed += batch.decayed
                 archived += batch.archived
                 return batch.next

@@ -29,6 +29,7 @@ public enum EmbedJob {
             }
             let stored = try await context.store.storeVectors(zip(tasks, vectors).map { ($0, $1) }, model: model)
             report.examined += tasks.count
+            context.progressed(tasks.count)
             embedded += stored
             guard try await context.nextBatchAllowed() else {
                 report.complete = false

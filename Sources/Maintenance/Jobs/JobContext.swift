@@ -13,6 +13,13 @@ public struct JobContext: Sendable {
     public var agent: String?
     public var logger: Logger
     let pacer: Pacer
+    /// Told the rows each batch handled (a progress line of `memkeepd run` on a terminal).
+    let progress: (@Sendable (Int) -> Void)?
+
+    /// After a batch: `rows` more handled.
+    func progressed(_ rows: Int) {
+        if rows > 0 { progress?(rows) }
+    }
 
     /// Between two batches: pauses so foreground writers get the lock, keeps the lease, and
     /// answers whether the run may take another batch within its budget.

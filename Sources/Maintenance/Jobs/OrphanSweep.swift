@@ -22,6 +22,7 @@ public enum OrphanSweep {
                     ])
             }
             report.examined += batch.closed.count
+            context.progressed(batch.closed.count)
             return batch.next
         }
         report.changed = closed.count

@@ -29,6 +29,7 @@ public enum PurgeJob {
                         rest.prefix(config.batchSize), target: target, dryRun: context.dryRun, bound: context.batchBound,
                         beforeCommit: beforeCommit)
                     deleted[index] += batch.deletedCount
+                    context.progressed(batch.handled)
                     rest = rest.dropFirst(batch.handled)
                     guard try await context.nextBatchAllowed() else {
                         report.complete = false

@@ -49,10 +49,11 @@ public struct JobRunner: Sendable {
 
     /// Never throws: a failure is reported (and recorded) as a failed run. A run past
     /// `jobs.<job>.timeout` is cancelled, which rolls its open batch back. `shouldStop` ends the
-    /// run after the batch in progress commits (graceful shutdown).
+    /// run after the batch in progress commits (graceful shutdown). `progress` hears the rows
+    /// each batch handled.
     public func run(
         _ job: JobName, trigger: JobTrigger, now: UnixMillis, dryRun: Bool, agent: String? = nil,
-        shouldStop: @escaping @Sendable () -> Bool = { false }
+        shouldStop: @escaping @Sendable () -> Bool = { false }, progress: (@Sendable (Int) -> Void)? = nil
     ) async -> JobReport {
         let started = clock.now
         let holderID = holder.description
@@ -90,7 +91,8 @@ public struct JobRunner: Sendable {
                 pacer: Pacer(
                     clock: clock, deadline: started + (configuration.jobs.budget[job] ?? .seconds(60)),
                     pauses: PausePolicy(quiet: configuration.jobs.batchPause, contended: configuration.jobs.contendedPause),
-                    dataVersion: { [store] in try await store.dataVersion() }, keepLease: keeper.keep, shouldStop: shouldStop))
+                    dataVersion: { [store] in try await store.dataVersion() }, keepLease: keeper.keep, shouldStop: shouldStop),
+                progress: progress)
             let summarizer = summarizer
             let embedder = embedder
             let spend = SpendLedger(store: store, runID: runID, clock: leaseClock)

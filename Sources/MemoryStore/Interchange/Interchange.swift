@@ -97,12 +97,15 @@ extension MemoryStore {
     }
 
     /// Imports JSON lines atomically: every line is validated first, and one bad line rejects the
-    /// whole input with its line number, writing nothing.
-    public func importLines(_ lines: [Substring]) async throws -> Interchange.ImportSummary {
+    /// whole input with its line number, writing nothing. `progress` hears each line read.
+    public func importLines(_ lines: [Substring], progress: (@Sendable (Int) -> Void)? = nil) async throws
+        -> Interchange.ImportSummary
+    {
         let now = clock.now()
         var parser = Interchange.LineParser(now: now, store: self)
-        for (index, line) in lines.enumerated() where !line.allSatisfy(\.isWhitespace) {
-            try parser.parse(line: line, number: index + 1)
+        for (index, line) in lines.enumerated() {
+            if !line.allSatisfy(\.isWhitespace) { try parser.parse(line: line, number: index + 1) }
+            progress?(1)
         }
         let parsed = parser
         if case .postgres(let postgres) = engine { return try await postgres.importParsed(parsed) }

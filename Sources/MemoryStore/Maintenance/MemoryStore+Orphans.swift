@@ -14,6 +14,14 @@ public struct OrphanBatch: Sendable {
 }
 
 extension MemoryStore {
+    /// How many open sessions are past their idle deadline at `now`: what a sweep would end.
+    public func sessionsPastDeadline(now: UnixMillis) async throws -> Int {
+        if case .postgres(let postgres) = engine { return try await postgres.sessionsPastDeadline(now: now) }
+        return try await read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM sessions WHERE idle_deadline_at <= ?", arguments: [now]) ?? 0
+        }
+    }
+
     /// Ends up to `limit` open sessions whose idle deadline is at or before `now`, reason `idle`,
     /// `idle_since` = their last activity. A range scan of the deadline index. The transaction
     /// commits early once `bound` says its time is up; the cursor then points past the last

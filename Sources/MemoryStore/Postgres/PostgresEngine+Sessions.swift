@@ -169,6 +169,15 @@ extension PostgresEngine {
         }
     }
 
+    func sessionsPastDeadline(now: UnixMillis) async throws -> Int {
+        try await autocommit { connection in
+            Int(
+                try await connection.query(
+                    "SELECT count(*) FROM sessions WHERE idle_deadline_at <= \(now)", logger: self.logger
+                ).scalar(Int64.self) ?? 0)
+        }
+    }
+
     func nextIdleDeadline() async throws -> UnixMillis? {
         try await autocommit { connection in
             try await connection.query(

@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
 
-/// A progress line on standard error while a long command runs: done, total, rate and time left,
+/// A progress line on standard error while a long command runs (copy-store, import, export, run):
+/// done, total, rate and time left,
 /// rewritten in place at most five times a second. Only when standard error is a terminal: a
 /// journal or a pipe gets nothing.
 final class Progress: Sendable {
@@ -13,7 +14,10 @@ final class Progress: Sendable {
     private let label: String
     private let total: Int
     private let started = ContinuousClock.now
-    private let shown = isatty(STDERR_FILENO) == 1
+    private let shown = Progress.isShown
+
+    /// Whether standard error is a terminal: a journal or a pipe gets no progress lines.
+    static var isShown: Bool { isatty(STDERR_FILENO) == 1 }
     private let state = Mutex(State())
 
     init(label: String, total: Int) {
@@ -40,8 +44,10 @@ final class Progress: Sendable {
         FileHandle.standardError.write(Data(("\r\u{1B}[K" + line + "\n").utf8))
     }
 
-    /// "copied 1200/5000 agents, 340/s, 11 s left".
-    static func line(label: String, done: Int, total: Int, elapsed: Duration) -> String {
+    /// "copied agents 1200/5000, 340/s, 11 s left". A total that was an estimate and is passed
+    /// shows as the count done.
+    static func line(label: String, done: Int, total estimate: Int, elapsed: Duration) -> String {
+        let total = max(done, estimate)
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let rate = seconds > 0 ? Double(done) / seconds : 0
         var text = "\(label) \(done)/\(total), \(Int(rate.rounded()))/s"

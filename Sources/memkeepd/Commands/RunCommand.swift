@@ -51,12 +51,35 @@ struct RunCommand: AsyncParsableCommand {
             let runNow = clock.now()
             var reports: [JobReport] = []
             for job in target.jobs where job != .embed || target == .embed || app.runner.embedder != nil {
-                reports.append(await app.runner.run(job, trigger: .once, now: runNow, dryRun: dryRun, agent: agent))
+                let progress = Progress(label: "\(job.rawValue): rows", total: try await backlog(job, app: app, now: runNow))
+                reports.append(
+                    await app.runner.run(
+                        job, trigger: .once, now: runNow, dryRun: dryRun, agent: agent, progress: progress.advance(by:)))
+                progress.finish()
             }
             let report = RunReport(now: TimeFormat.rfc3339(runNow), dryRun: dryRun, jobs: reports)
             print(json ? report.json() : report.table())
             if reports.contains(where: { $0.status == .failed }) { throw Exit.jobFailed }
             if target != .all, reports.contains(where: { $0.status == .skipped }) { throw Exit.leaseHeld }
+        }
+    }
+}
+
+extension RunCommand {
+    /// About how many rows `job` will handle, for the progress line's total and time left
+    /// (only asked for on a terminal): the store's counts, which bound the job's work.
+    func backlog(_ job: JobName, app: App, now: UnixMillis) async throws -> Int {
+        guard Progress.isShown else { return 0 }
+        switch job {
+        case .orphans: return try await app.store.sessionsPastDeadline(now: now)
+        case .embed:
+            guard let model = app.runner.embedder?.vectorModel else { return 0 }
+            return try await app.store.embeddingBacklog(model: model).total
+        case .consolidate: return try await app.store.counts(now: now).unconsolidatedSessions
+        case .decay:
+            let counts = try await app.store.counts(now: now)
+            return counts.liveMemories + counts.archivedMemories
+        case .purge: return try await app.store.counts(now: now).expiredMemories
         }
     }
 }

@@ -134,7 +134,11 @@ struct ImportCommand: AsyncParsableCommand {
             }
             let text = String(decoding: data, as: UTF8.self)
             do {
-                let summary = try await app.store.importLines(text.split(separator: "\n", omittingEmptySubsequences: false))
+                var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+                if lines.last?.isEmpty == true { lines.removeLast() }
+                let progress = Progress(label: "import: lines read", total: lines.count)
+                let summary = try await app.store.importLines(lines, progress: progress.advance(by:))
+                progress.finish()
                 print("imported \(summary.sessions) sessions and \(summary.memories) memories")
             } catch let error as Interchange.ImportError {
                 throw dataError("\(file): \(error); nothing was imported")
@@ -159,8 +163,28 @@ struct ExportCommand: AsyncParsableCommand {
     func run() async throws {
         try await withApp(options, access: .readOnly) { app in
             let output = FileHandle.standardOutput
-            try await app.store.export(agentID: agent) { line in output.write(Data((line + "\n").utf8)) }
+            let progress = Progress(label: "export: lines written", total: try await exportSize(app))
+            try await app.store.export(agentID: agent) { line in
+                output.write(Data((line + "\n").utf8))
+                progress.advance()
+            }
+            progress.finish()
         }
+    }
+}
+
+extension ExportCommand {
+    /// The lines the export will write (asked only on a terminal): sessions and memories of
+    /// the agent, or of the store.
+    func exportSize(_ app: App) async throws -> Int {
+        guard Progress.isShown else { return 0 }
+        if let agent {
+            let stats = try await app.store.agentStats(agentID: agent)
+            return stats.map { $0.totalSessions + $0.totalMemories } ?? 0
+        }
+        let counts = try await app.store.counts(now: app.clock.now())
+        return counts.openSessions + counts.endedSessions + counts.liveMemories + counts.archivedMemories
+            + counts.expiredMemories
     }
 }
 
