@@ -51,22 +51,14 @@ extension PostgresEngine {
         ).records(Session.self).first
     }
 
-    /// One statement, outside any explicit transaction: the heartbeat is one round trip. The
-    /// update moves the deadline only of an open session the caller may see; the second branch
-    /// answers an ended one as it was.
+    /// One prepared statement, outside any explicit transaction: the heartbeat is one round
+    /// trip, and the server plans it once per connection.
     func touchSession(id: String, visibleTo agents: AgentPattern?, now: UnixMillis, defaultTimeout: Int64)
         async throws -> Session
     {
-        var statement = PostgresStatement("WITH touched AS (")
-        Self.activityUpdate(sessionID: id, visibleTo: agents, now: now, defaultTimeout: defaultTimeout, into: &statement)
-        statement.append(
-            ") SELECT \(Session.columns) FROM touched UNION ALL SELECT \(Session.columns) FROM sessions WHERE id = ")
-        statement.bind(id)
-        statement.append(" AND ended_at IS NOT NULL")
-        Self.visible(to: agents, into: &statement)
-        let query = statement.query
+        let statement = TouchSession(id: id, now: now, defaultTimeout: defaultTimeout, pattern: agents?.likePattern)
         let found = try await autocommit { connection in
-            try await connection.query(query, logger: self.logger).records(Session.self).first
+            try await connection.execute(statement, logger: self.logger).first { _ in true }
         }
         guard let found else { throw StoreError.sessionNotFound(id) }
         return found
@@ -78,36 +70,9 @@ extension PostgresEngine {
     func recordActivity(
         _ connection: PostgresConnection, sessionID: String, now: UnixMillis, defaultTimeout: Int64
     ) async throws -> Session? {
-        var statement = PostgresStatement()
-        Self.activityUpdate(sessionID: sessionID, visibleTo: nil, now: now, defaultTimeout: defaultTimeout, into: &statement)
-        return try await connection.query(statement.query, logger: logger).records(Session.self).first
-    }
-
-    /// `UPDATE … RETURNING` the session with its activity recorded.
-    private static func activityUpdate(
-        sessionID: String, visibleTo agents: AgentPattern?, now: UnixMillis, defaultTimeout: Int64,
-        into statement: inout PostgresStatement
-    ) {
-        statement.append("UPDATE sessions SET last_activity_at = greatest(last_activity_at, ")
-        statement.bind(now)
-        statement.append("), idle_deadline_at = CASE coalesce(idle_timeout_s, ")
-        statement.bind(defaultTimeout)
-        statement.append(") WHEN 0 THEN NULL ELSE greatest(last_activity_at, ")
-        statement.bind(now)
-        statement.append(") + coalesce(idle_timeout_s, ")
-        statement.bind(defaultTimeout)
-        statement.append(") * 1000 END WHERE id = ")
-        statement.bind(sessionID)
-        statement.append(" AND ended_at IS NULL")
-        visible(to: agents, into: &statement)
-        statement.append(" RETURNING \(Session.columns)")
-    }
-
-    /// Only rows of the agents a caller may see (nil: all).
-    private static func visible(to agents: AgentPattern?, into statement: inout PostgresStatement) {
-        guard let agents else { return }
-        statement.append(" AND agent_id LIKE ")
-        statement.bind(agents.likePattern)
+        try await connection.execute(
+            RecordActivity(id: sessionID, now: now, defaultTimeout: defaultTimeout), logger: logger
+        ).first { _ in true }
     }
 
     func endSession(id: String, reason: EndedReason, summary: String?, now: UnixMillis) async throws -> Session {
@@ -224,4 +189,59 @@ extension PostgresEngine {
             }
         }
     }
+}
+
+/// `$1` the session, `$2` now, `$3` the default idle timeout: the update that records activity,
+/// shared by the heartbeat and by every write into a session.
+private let activityUpdate = """
+    UPDATE sessions SET last_activity_at = greatest(last_activity_at, $2),
+        idle_deadline_at = CASE coalesce(idle_timeout_s, $3) WHEN 0 THEN NULL
+            ELSE greatest(last_activity_at, $2) + coalesce(idle_timeout_s, $3) * 1000 END
+    WHERE id = $1 AND ended_at IS NULL
+    """
+
+/// Activity on an open session, returned as updated.
+struct RecordActivity: PostgresPreparedStatement {
+    static let sql = activityUpdate + " RETURNING \(Session.columns)"
+    static let bindingDataTypes: [PostgresDataType] = [.text, .int8, .int8]
+
+    var id: String
+    var now: UnixMillis
+    var defaultTimeout: Int64
+
+    func makeBindings() -> PostgresBindings {
+        var bindings = PostgresBindings()
+        bindings.append(id)
+        bindings.append(now)
+        bindings.append(defaultTimeout)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Session { try Session(row.makeRandomAccess()) }
+}
+
+/// The heartbeat: the activity update of an open session whose agent matches `$4` (a LIKE
+/// pattern; NULL: any), else an ended one as it was, else no row.
+struct TouchSession: PostgresPreparedStatement {
+    static let sql = """
+        WITH touched AS (\(activityUpdate) AND ($4::text IS NULL OR agent_id LIKE $4) RETURNING \(Session.columns))
+        SELECT \(Session.columns) FROM touched
+        UNION ALL
+        SELECT \(Session.columns) FROM sessions
+        WHERE id = $1 AND ended_at IS NOT NULL AND ($4::text IS NULL OR agent_id LIKE $4)
+        """
+    static let bindingDataTypes: [PostgresDataType] = [.text, .int8, .int8, .text]
+
+    var id: String
+    var now: UnixMillis
+    var defaultTimeout: Int64
+    var pattern: String?
+
+    func makeBindings() -> PostgresBindings {
+        var bindings = RecordActivity(id: id, now: now, defaultTimeout: defaultTimeout).makeBindings()
+        if let pattern { bindings.append(pattern) } else { bindings.appendNull() }
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Session { try Session(row.makeRandomAccess()) }
 }
