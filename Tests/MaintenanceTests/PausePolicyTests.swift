@@ -79,4 +79,14 @@ import Testing
         #expect(report.status == .ok && report.deletedMemories == 10)
         #expect(pauses.count >= 9 && pauses.allSatisfy { $0 == Self.quiet })
     }
+
+    /// PostgreSQL's writers lock only the rows they change: there is no lock to hand over, so a
+    /// job's batches follow each other without a pause.
+    @Test func onPostgreSQLBatchesDoNotPause() async throws {
+        try await TestStore.with(.postgres) { t in
+            let (report, pauses) = try await Self.purge(t, rows: 10)
+            #expect(report.status == .ok && report.deletedMemories == 10)
+            #expect(pauses.isEmpty)
+        }
+    }
 }

@@ -114,8 +114,13 @@ public final class MemoryStore: Sendable {
 
     /// SQLite's `data_version` of the writer connection: it moves when another connection, that
     /// is another process, commits to the store, and never for this process's own writes. On
-    /// PostgreSQL it stays 0: writers take row locks, not one store-wide lock, so a job's batches
-    /// have no lock to hand over to foreground writers and pause only their usual pause.
+    /// PostgreSQL it stays 0: writers take row locks, not one store-wide lock.
+    /// Whether all writers take turns on one lock (SQLite), so a job's batches must pause to
+    /// hand it to foreground writers. PostgreSQL's writers lock only the rows they change.
+    public var writersShareOneLock: Bool {
+        if case .sqlite = engine { true } else { false }
+    }
+
     public func dataVersion() async throws -> Int64 {
         switch engine {
         case .sqlite(let pool):
