@@ -97,8 +97,11 @@ struct PostgresBenchmarks: Sendable {
             ratioToFloor: ours.seconds / max(floorSeconds, 1e-9))
     }
 
-    /// Two nodes on one database, heartbeats (`touch`) to both at once from two wrk processes.
-    func heartbeats(database name: String) async throws -> (perNode: [Double], latency: [Percentiles]) {
+    /// Two nodes on one database, heartbeats (`touch`) to both at once from two wrk processes,
+    /// and the CPU time the daemons and the PostgreSQL server spent on them.
+    func heartbeats(database name: String) async throws
+        -> (perNode: [Double], latency: [Percentiles], cpu: HeartbeatCPU)
+    {
         let wallNow = Int64(Date().timeIntervalSince1970 * 1000)
         var setup = ""
         for index in 0..<100 {
@@ -122,10 +125,17 @@ struct PostgresBenchmarks: Sendable {
         }
         let seconds = quick ? 3 : 10
         log("postgres: heartbeats to two nodes at once")
+        let daemons = [first.processIdentifier, second.processIdentifier]
+        let before = (daemons: CPUTime.seconds(of: daemons), server: CPUTime.seconds(of: CPUTime.processes(named: "postgres")))
         async let a = Task.detached { try daemon.heartbeats(base: "http://127.0.0.1:\(firstPort)", seconds: seconds) }.value
         async let b = Task.detached { try daemon.heartbeats(base: "http://127.0.0.1:\(secondPort)", seconds: seconds) }.value
         let results = try await [a, b]
-        return (results.map(\.rate), results.map(\.latency))
+        let heartbeats = Double(results.map(\.requests).reduce(0, +))
+        let cpu = HeartbeatCPU(
+            daemonMicroseconds: (CPUTime.seconds(of: daemons) - before.daemons) / heartbeats * 1e6,
+            serverMicroseconds: (CPUTime.seconds(of: CPUTime.processes(named: "postgres")) - before.server) / heartbeats * 1e6,
+            cores: ProcessInfo.processInfo.activeProcessorCount)
+        return (results.map(\.rate), results.map(\.latency), cpu)
     }
 
     func run(source: String, orphanSource: String, memories: Int) async throws -> PostgresReport {
@@ -136,13 +146,13 @@ struct PostgresBenchmarks: Sendable {
         for job in [JobName.purge, .decay] { jobs.append(try await measure(job, source: "memkeep_bench_source")) }
         jobs.append(try await measure(.orphans, source: "memkeep_bench_orphan_source"))
         try recreate("memkeep_bench_serve", from: "memkeep_bench_source")
-        let (perNode, latency) = try await heartbeats(database: "memkeep_bench_serve")
+        let (perNode, latency, cpu) = try await heartbeats(database: "memkeep_bench_serve")
         for name in ["memkeep_bench_serve", "memkeep_bench_source", "memkeep_bench_orphan_source"] {
             try psql("DROP DATABASE IF EXISTS \(name) WITH (FORCE);", database: server.database)
         }
         return PostgresReport(
             memories: memories, copyStoreSeconds: loadSeconds, orphanCopyStoreSeconds: orphanLoadSeconds, jobs: jobs,
-            heartbeatsPerNode: perNode, heartbeatLatency: latency)
+            heartbeatsPerNode: perNode, heartbeatLatency: latency, heartbeatCPU: cpu)
     }
 }
 
@@ -171,6 +181,8 @@ struct PostgresReport: Codable {
     var jobs: [PostgresJobFigures]
     var heartbeatsPerNode: [Double]
     var heartbeatLatency: [Percentiles]
+    /// Absent from figures measured before it was.
+    var heartbeatCPU: HeartbeatCPU?
 
     enum CodingKeys: String, CodingKey {
         case memories
@@ -179,6 +191,7 @@ struct PostgresReport: Codable {
         case jobs
         case heartbeatsPerNode = "heartbeats_per_node"
         case heartbeatLatency = "heartbeat_latency"
+        case heartbeatCPU = "heartbeat_cpu"
     }
 
     /// The PostgreSQL section of RESULTS.md: each job against its psql floor (target ≤ 2×), and
@@ -199,8 +212,66 @@ struct PostgresReport: Codable {
             "| heartbeats/s | \(Int(heartbeatsPerNode[0])) | \(Int(heartbeatsPerNode[1])) | ≥ 5,000 per node: "
                 + "\(heartbeatsPerNode.allSatisfy { $0 >= 5000 } ? "met" : "missed") |",
             "| p99 ms | \(String(format: "%.2f", heartbeatLatency[0].p99Ms)) | \(String(format: "%.2f", heartbeatLatency[1].p99Ms)) | |",
+        ]
+        if let cpu = heartbeatCPU {
+            let ceiling = Double(cpu.cores) / (cpu.daemonMicroseconds + cpu.serverMicroseconds) * 1e6
+            lines += [
+                "",
+                "Where the time goes: each heartbeat cost \(Int(cpu.daemonMicroseconds)) µs of CPU in memkeepd (HTTP, "
+                    + "the pool, the answer) and \(Int(cpu.serverMicroseconds)) µs in PostgreSQL (the prepared update, "
+                    + "which writes a new entry in each of the table's four indexes an open session is in, since moving "
+                    + "the deadline moves its index entry and so rules out a HOT update; and the commit). At that "
+                    + "cost the machine's \(cpu.cores) cores carry at most \(Int(ceiling)) heartbeats/s in all, "
+                    + "\(Int(ceiling / 2)) per node, before wrk takes its share: the target of 5,000 per node needs "
+                    + "10,000 in all. What would close it: more cores (the figure is CPU-bound on both sides), or "
+                    + "fewer index entries per heartbeat (a deadline index on coarse buckets, so most heartbeats "
+                    + "are HOT updates that touch no index).",
+            ]
+        }
+        lines += [
             "", "Copying the generated store in with `memkeepd copy-store` took \(String(format: "%.1f", copyStoreSeconds)) s.",
         ]
         return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// CPU per heartbeat with two nodes on one database: in the two daemons, in the server.
+struct HeartbeatCPU: Codable {
+    var daemonMicroseconds: Double
+    var serverMicroseconds: Double
+    var cores: Int
+
+    enum CodingKeys: String, CodingKey {
+        case daemonMicroseconds = "daemon_us"
+        case serverMicroseconds = "server_us"
+        case cores
+    }
+}
+
+/// User and system CPU time of processes, from /proc/PID/stat.
+enum CPUTime {
+    static func seconds(of pids: [Int32]) -> Double {
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return pids.reduce(0) { total, pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let end = stat.lastIndex(of: ")")
+            else { return total }
+            // After "pid (comm)": state is field 3, utime 14 and stime 15.
+            let fields = stat[stat.index(after: end)...].split(separator: " ")
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return total }
+            return total + (user + system) / ticks
+        }
+    }
+
+    /// Every process whose command is `name` (PostgreSQL's server and backends).
+    static func processes(named name: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry in
+            guard let pid = Int32(entry),
+                let command = try? String(contentsOfFile: "/proc/\(entry)/comm", encoding: .utf8),
+                command.trimmingCharacters(in: .whitespacesAndNewlines) == name
+            else { return nil }
+            return pid
+        }
     }
 }
