@@ -43,7 +43,8 @@ import Testing
     /// Purges `rows` expired memories in batches of one on a clock that records each pause;
     /// `onSleep` runs at each pause with its index.
     static func purge(
-        _ t: TestStore, rows: Int, onSleep: @escaping @Sendable (Int) async throws -> Void = { _ in }
+        _ t: TestStore, rows: Int, batchPause: Duration? = Self.quiet,
+        onSleep: @escaping @Sendable (Int) async throws -> Void = { _ in }
     ) async throws -> (JobReport, [Duration]) {
         for index in 0..<rows {
             _ = try await t.store.storeMemory(NewMemory(agentID: "a1", content: "transient \(index)", ttlSeconds: 60))
@@ -52,7 +53,7 @@ import Testing
         let clock = PauseRecordingClock(onSleep: onSleep)
         var runner = t.runner {
             $0.purge.batchSize = 1
-            $0.jobs.batchPause = Self.quiet
+            $0.jobs.batchPause = batchPause
             $0.jobs.contendedPause = Self.contended
         }
         runner.clock = AnyClock(clock)
@@ -80,13 +81,22 @@ import Testing
         #expect(pauses.count >= 9 && pauses.allSatisfy { $0 == Self.quiet })
     }
 
-    /// PostgreSQL's writers lock only the rows they change: there is no lock to hand over, so a
-    /// job's batches follow each other without a pause.
-    @Test func onPostgreSQLBatchesDoNotPause() async throws {
-        try await TestStore.with(.postgres) { t in
-            let (report, pauses) = try await Self.purge(t, rows: 10)
+    /// Unset, `jobs.batch_pause` is 2 ms on SQLite and none on PostgreSQL, whose writers lock
+    /// only the rows they change (there is no lock to hand over); set, it throttles either.
+    @Test(arguments: [
+        (TestBackend.sqlite, nil, Duration.milliseconds(2)), (.postgres, nil, nil), (.postgres, quiet, quiet),
+    ] as [(TestBackend, Duration?, Duration?)])
+    func theDefaultPauseIsTheStoresAndASetOneThrottlesEither(
+        backend: TestBackend, configured: Duration?, expected: Duration?
+    ) async throws {
+        try await TestStore.with(backend) { t in
+            let (report, pauses) = try await Self.purge(t, rows: 10, batchPause: configured)
             #expect(report.status == .ok && report.deletedMemories == 10)
-            #expect(pauses.isEmpty)
+            if let expected {
+                #expect(pauses.count >= 9 && pauses.allSatisfy { $0 == expected }, "\(pauses)")
+            } else {
+                #expect(pauses.isEmpty)
+            }
         }
     }
 }

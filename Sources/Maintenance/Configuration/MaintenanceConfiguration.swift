@@ -124,14 +124,22 @@ public struct MaintenanceConfiguration: Sendable, Equatable {
         /// `backoffMax`.
         public var backoffInitial: Duration = .seconds(5)
         public var backoffMax: Duration = .seconds(900)
-        /// Pause between batches so foreground writers get the lock.
-        public var batchPause: Duration = .milliseconds(2)
+        /// Pause between batches; nil: the store's default (see `batchPause(writersShareOneLock:)`).
+        /// Set, it throttles a job's batches on either backend.
+        public var batchPause: Duration?
         /// Pause between batches while another process writes to the store: longer than the
         /// 25 ms SQLite's busy handler sleeps at most, so its writer finds the lock free.
         public var contendedPause: Duration = .milliseconds(30)
         /// How long a lease lasts without renewal; renewed between batches.
         public var leaseTTL: Duration = .seconds(60)
         public init() {}
+
+        /// The pause between a job's batches: `batchPause` when set; else 2 ms where all writers
+        /// take turns on one lock (SQLite), so foreground writers get it, and none where they
+        /// lock only the rows they change (PostgreSQL).
+        public func batchPause(writersShareOneLock: Bool) -> Duration {
+            batchPause ?? (writersShareOneLock ? .milliseconds(2) : .zero)
+        }
     }
 }
 

@@ -90,9 +90,9 @@ public struct JobRunner: Sendable {
                 store: store, configuration: configuration, now: now, dryRun: dryRun, agent: agent, logger: logger,
                 pacer: Pacer(
                     clock: clock, deadline: started + (configuration.jobs.budget[job] ?? .seconds(60)),
-                    pauses: store.writersShareOneLock
-                        ? PausePolicy(quiet: configuration.jobs.batchPause, contended: configuration.jobs.contendedPause)
-                        : PausePolicy(quiet: .zero, contended: .zero),
+                    pauses: PausePolicy(
+                        quiet: configuration.jobs.batchPause(writersShareOneLock: store.writersShareOneLock),
+                        contended: configuration.jobs.contendedPause),
                     dataVersion: { [store] in try await store.dataVersion() }, keepLease: keeper.keep, shouldStop: shouldStop),
                 progress: progress)
             let summarizer = summarizer

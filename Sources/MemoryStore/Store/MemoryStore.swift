@@ -115,8 +115,8 @@ public final class MemoryStore: Sendable {
     /// SQLite's `data_version` of the writer connection: it moves when another connection, that
     /// is another process, commits to the store, and never for this process's own writes. On
     /// PostgreSQL it stays 0: writers take row locks, not one store-wide lock.
-    /// Whether all writers take turns on one lock (SQLite), so a job's batches must pause to
-    /// hand it to foreground writers. PostgreSQL's writers lock only the rows they change.
+    /// Whether all writers take turns on one lock (SQLite), so a job's batches pause to hand it
+    /// to foreground writers. PostgreSQL's writers lock only the rows they change.
     public var writersShareOneLock: Bool {
         if case .sqlite = engine { true } else { false }
     }
