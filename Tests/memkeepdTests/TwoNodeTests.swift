@@ -29,7 +29,7 @@ import TestSupport
     @Test func twoNodesShareSessionsJobsAndAKilledNodesPurge() async throws {
         let environment = ["MEMKEEP_EMBEDDINGS_PROVIDER": "none", "MEMKEEP_LOG_LEVEL": "warning"]
         try await Memkeepd.with(.postgres, environment) { m in
-            let seed = try m.write("seed.jsonl", seedLines(agents: 2, sessions: 1, facts: 1, expiredExtra: 5_000))
+            let seed = try m.write("seed.jsonl", seedLines(agents: 2, sessions: 1, facts: 1))
             #expect(try await m.run("import", seed).status == 0)
             let config = try m.write("memkeep.yaml", Self.configuration)
             let a = try await m.serve(["--config", config])
@@ -88,14 +88,18 @@ import TestSupport
                         #expect(late >= 0 && late <= 1000, "session \(id) closed \(late) ms after its deadline")
                     }
 
-                    // The purge of the seeded rows: kill whichever node holds it mid-run.
-                    // The holder as seen while it purges (read once: on a busy machine the run may
-                    // end, or its lease lapse between renewals, before a second read).
+                    // 5,000 expired rows written now (not at the start, when a purge could be over
+                    // before the sessions above are), purged 100 a batch with 200 ms pauses: kill
+                    // whichever node holds the purge mid-run. The holder as seen while it purges
+                    // (read once: on a busy machine the run may end, or its lease lapse between
+                    // renewals, before a second read).
+                    let expired = try m.write("expired.jsonl", seedLines(agents: 0, sessions: 0, facts: 0, expiredExtra: 5_000))
+                    #expect(try await m.run("import", expired).status == 0)
                     let seen = Mutex<String?>(nil)
                     let purging = try await m.waitUntil {
                         let holder = try await store.leaseHolder(job: "purge", now: SystemClock().now())
                         let left = try await store.counts(now: SystemClock().now()).expiredMemories
-                        guard let holder, left < 5_000 else { return false }
+                        guard let holder, (1..<5_000).contains(left) else { return false }
                         seen.withLock { $0 = holder }
                         return true
                     }
