@@ -75,9 +75,10 @@ struct DaemonBenchmarks: Sendable {
     /// A copy of `source` for `serve`, with the periodic jobs recorded as just run (the job
     /// figures are measured separately; here the API is measured alone) and the open sessions
     /// the heartbeat load touches.
-    func serveCopy(of source: String) throws -> String {
-        let copy = "\(workDirectory)/serve.db"
-        try Shell.copyStore(source, to: copy)
+    /// SQL for a store about to be served under load: the jobs' last runs just now (so the
+    /// daemon's own consolidation, decay and purge stay out of the figures) and the 100 open
+    /// sessions `wrk-0` … `wrk-99` the heartbeats go to. The same on both backends.
+    static func serveSetup() -> String {
         let wallNow = Int64(Date().timeIntervalSince1970 * 1000)
         var setup = ""
         for job in ["consolidate", "decay", "purge"] {
@@ -88,7 +89,13 @@ struct DaemonBenchmarks: Sendable {
             setup += "INSERT INTO sessions (id, agent_id, started_at, last_activity_at, idle_timeout_s, idle_deadline_at) "
                 + "VALUES ('wrk-\(index)', 'bench-wrk', \(wallNow), \(wallNow), 7200, \(wallNow + 7_200_000));\n"
         }
-        let prepared = try Shell.run("/usr/bin/sqlite3", [copy], input: setup)
+        return setup
+    }
+
+    func serveCopy(of source: String) throws -> String {
+        let copy = "\(workDirectory)/serve.db"
+        try Shell.copyStore(source, to: copy)
+        let prepared = try Shell.run("/usr/bin/sqlite3", [copy], input: Self.serveSetup())
         guard prepared.status == 0 else { throw BenchError.tool("sqlite3", prepared.output) }
         return copy
     }
