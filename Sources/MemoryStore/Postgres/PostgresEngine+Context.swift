@@ -5,8 +5,7 @@ extension PostgresEngine {
     func contextMaterial(
         _ query: RecallQuery, weights: RecallWeights, summaryLimit: Int, now: UnixMillis, vectors: VectorCache
     ) async throws -> ContextMaterial {
-        try await transaction { connection in
-            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger)
+        try await snapshot { connection in
             if let sessionID = query.sessionID {
                 guard let session = try await Self.fetchSession(connection, id: sessionID, logger: self.logger),
                     session.agentID == query.agentID

@@ -26,8 +26,7 @@ extension PostgresEngine {
     /// The export, streamed from one snapshot (a repeatable-read transaction): rows reach the
     /// sink as the server sends them, never all held at once.
     func export(agentID: String?, to sink: @Sendable (String) throws -> Void) async throws {
-        try await transaction { connection in
-            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger)
+        try await snapshot { connection in
             for try await row in try await connection.query(
                 """
                 SELECT \(unescaped: Session.columns) FROM sessions

@@ -15,12 +15,14 @@ extension MemoryStore.Candidate: PostgresRecord {
 
 extension PostgresEngine {
     /// Recall on PostgreSQL: the same candidates as on SQLite (nearest vectors, memories waiting
-    /// for one, full-text matches by `tsvector`), ranked by the same `MemoryStore.choose`; then
-    /// the access marks and the session's activity in one short transaction.
+    /// for one, full-text matches by `tsvector`), read in one snapshot so that a memory embedded
+    /// meanwhile is found once, by its vector or in the queue, and ranked by the same
+    /// `MemoryStore.choose`; then the access marks and the session's activity in one short
+    /// transaction.
     func recall(
         _ query: RecallQuery, weights: RecallWeights, now: UnixMillis, vectors: VectorCache, defaultTimeout: Int64
     ) async throws -> (hits: [RecallHit], session: Session?, supersededHidden: Int) {
-        let ranked = try await autocommit { connection in
+        let ranked = try await snapshot { connection in
             if let sessionID = query.sessionID {
                 guard let session = try await Self.fetchSession(connection, id: sessionID, logger: self.logger),
                     session.agentID == query.agentID
@@ -184,28 +186,31 @@ extension PostgresEngine {
         let generation = try await connection.query(
             "SELECT inserted, deleted FROM vector_generations WHERE agent_id = \(agent)", logger: logger
         ).decode((Int64, Int64).self).first { _ in true }
-        switch cache.refresh(agent: agent, model: model, inserted: generation?.0 ?? 0, deleted: generation?.1 ?? 0) {
-        case .current(let snapshot):
-            return snapshot
-        case .load(var loading):
-            for try await (seq, memoryID, vector) in try await connection.query(
-                """
-                SELECT seq, memory_id, vector FROM memory_vectors
-                WHERE agent_id = \(agent) AND model = \(model.name) AND dimensions = \(Int32(model.dimensions))
-                  AND seq > \(loading.maxRowID)
-                ORDER BY seq
-                """, logger: logger
-            ).decode((Int64, String, ByteBuffer).self) {
-                vector.withUnsafeReadableBytes { loading.add(rowID: seq, memoryID: memoryID, vector: $0) }
+        var step = cache.refresh(agent: agent, model: model, inserted: generation?.0 ?? 0, deleted: generation?.1 ?? 0)
+        while true {
+            switch step {
+            case .current(let snapshot):
+                return snapshot
+            case .load(var loading):
+                for try await (seq, memoryID, vector) in try await connection.query(
+                    """
+                    SELECT seq, memory_id, vector FROM memory_vectors
+                    WHERE agent_id = \(agent) AND model = \(model.name) AND dimensions = \(Int32(model.dimensions))
+                      AND seq > \(loading.maxRowID)
+                    ORDER BY seq
+                    """, logger: logger
+                ).decode((Int64, String, ByteBuffer).self) {
+                    vector.withUnsafeReadableBytes { loading.add(rowID: seq, memoryID: memoryID, vector: $0) }
+                }
+                step = cache.finish(loading)
             }
-            return cache.finish(loading)
         }
     }
 
     func filteredMemories(
         agentID: String, query: RecallQuery, maxImportance: Double?, limit: Int, now: UnixMillis
     ) async throws -> (memories: [Memory], total: Int, filtered: Int) {
-        try await autocommit { connection in
+        try await snapshot { connection in
             let total = try await connection.query(
                 """
                 SELECT count(*) FROM memories WHERE agent_id = \(agentID) AND archived_at IS NULL

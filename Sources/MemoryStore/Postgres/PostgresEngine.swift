@@ -76,10 +76,23 @@ final class PostgresEngine: Sendable {
     func transaction<T: Sendable>(
         dryRun: Bool = false, _ body: @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
+        try await transaction(begin: "BEGIN", dryRun: dryRun, body)
+    }
+
+    /// Runs `body` in one read-only transaction whose statements all see one snapshot: a read
+    /// made of several statements (a recall's vectors and its embed queue) must not see a
+    /// write commit between them.
+    func snapshot<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await transaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", body)
+    }
+
+    private func transaction<T: Sendable>(
+        begin: PostgresQuery, dryRun: Bool = false, _ body: @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         try await mapErrors {
             try await client.withConnection { connection in
                 let started = ContinuousClock.now
-                try await connection.query("BEGIN", logger: logger)
+                try await connection.query(begin, logger: logger)
                 do {
                     let result = try await body(connection)
                     try await connection.query(dryRun ? "ROLLBACK" : "COMMIT", logger: logger)

@@ -4,7 +4,10 @@ import Synchronization
 
 /// The vectors of recently recalled agents, in memory, bounded in bytes (least recently used
 /// out first). An agent's copy is checked against `vector_generations` on every use: unchanged,
-/// it is used as is; only inserts since, they are appended; any delete, it is reloaded.
+/// it is used as is; only inserts since, they are appended; any delete, it is reloaded. On
+/// PostgreSQL a row can commit after a row with a later `seq` (its transaction took the number
+/// first but committed second): appended rows that fall short of the inserts counted since mean
+/// such a row was passed over, and the copy is reloaded whole.
 final class VectorCache: Sendable {
     /// One agent's vectors of one model: row i of `matrix` is the vector of `ids[i]`.
     final class Snapshot: Sendable {
@@ -96,6 +99,9 @@ final class VectorCache: Sendable {
         var ids: [String]
         var matrix: [Float]
         var maxRowID: Int64
+        /// For rows appended to a cached copy: how many its agent's inserts since would add if
+        /// all were of this model.
+        let expectedAppended: (base: Int, count: Int64)?
 
         mutating func add(rowID: Int64, memoryID: String, vector: UnsafeRawBufferPointer) {
             maxRowID = max(maxRowID, rowID)
@@ -114,46 +120,59 @@ final class VectorCache: Sendable {
             state.entries[key]?.lastUse = state.tick
             return entry.snapshot
         }
-        if let cached, cached.inserted == inserted, cached.deleted == deleted { return .current(cached) }
+        // A copy read by a newer snapshot than the caller's serves it too: the rows it has
+        // beyond the caller's are of memories the caller cannot see or has queued.
+        if let cached, cached.inserted >= inserted, cached.deleted == deleted { return .current(cached) }
         let base = cached.flatMap { $0.deleted == deleted ? $0 : nil }
         return .load(
             Loading(
                 key: key, inserted: inserted, deleted: deleted, ids: base?.ids ?? [], matrix: base?.matrix ?? [],
-                maxRowID: base?.maxRowID ?? 0))
+                maxRowID: base?.maxRowID ?? 0, expectedAppended: base.map { ($0.ids.count, inserted - $0.inserted) }))
     }
 
-    /// The snapshot `loading` read, kept for the next recall.
-    func finish(_ loading: Loading) -> Snapshot {
+    /// The snapshot `loading` read, kept for the next recall; or, when the rows it appended
+    /// fall short of the inserts counted, a whole reload to read instead. Fewer rows also come
+    /// from inserts of another model: those agents are read whole while they have both.
+    func finish(_ loading: Loading) -> Refresh {
+        if let expected = loading.expectedAppended, loading.ids.count - expected.base < expected.count {
+            return .load(
+                Loading(
+                    key: loading.key, inserted: loading.inserted, deleted: loading.deleted, ids: [], matrix: [],
+                    maxRowID: 0, expectedAppended: nil))
+        }
         let fresh = Snapshot(
             ids: loading.ids, matrix: loading.matrix, dimensions: loading.key.model.dimensions,
             inserted: loading.inserted, deleted: loading.deleted, maxRowID: loading.maxRowID)
         store(fresh, key: loading.key)
-        return fresh
+        return .current(fresh)
     }
 
     /// The agent's current vectors of `model`, read through the cache.
     func snapshot(_ db: Database, agent: String, model: EmbeddingModel) throws -> Snapshot {
         let generation = try Row.fetchOne(
             db, sql: "SELECT inserted, deleted FROM vector_generations WHERE agent_id = ?", arguments: [agent])
-        switch refresh(agent: agent, model: model, inserted: generation?["inserted"] ?? 0, deleted: generation?["deleted"] ?? 0) {
-        case .current(let snapshot):
-            return snapshot
-        case .load(var loading):
-            let rows = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT rowid, memory_id, vector FROM memory_vectors
-                    WHERE agent_id = ? AND model = ? AND dimensions = ? AND rowid > ? ORDER BY rowid
-                    """,
-                arguments: [agent, model.name, model.dimensions, loading.maxRowID])
-            while let row = try rows.next() {
-                let rowID: Int64 = row["rowid"]
-                let memoryID: String = row["memory_id"]
-                try row.withUnsafeData(atIndex: 2) { data in
-                    data?.withUnsafeBytes { loading.add(rowID: rowID, memoryID: memoryID, vector: $0) }
+        var step = refresh(agent: agent, model: model, inserted: generation?["inserted"] ?? 0, deleted: generation?["deleted"] ?? 0)
+        while true {
+            switch step {
+            case .current(let snapshot):
+                return snapshot
+            case .load(var loading):
+                let rows = try Row.fetchCursor(
+                    db,
+                    sql: """
+                        SELECT rowid, memory_id, vector FROM memory_vectors
+                        WHERE agent_id = ? AND model = ? AND dimensions = ? AND rowid > ? ORDER BY rowid
+                        """,
+                    arguments: [agent, model.name, model.dimensions, loading.maxRowID])
+                while let row = try rows.next() {
+                    let rowID: Int64 = row["rowid"]
+                    let memoryID: String = row["memory_id"]
+                    try row.withUnsafeData(atIndex: 2) { data in
+                        data?.withUnsafeBytes { loading.add(rowID: rowID, memoryID: memoryID, vector: $0) }
+                    }
                 }
+                step = finish(loading)
             }
-            return finish(loading)
         }
     }
 
