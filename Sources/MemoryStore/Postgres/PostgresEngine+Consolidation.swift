@@ -253,8 +253,10 @@ extension PostgresEngine {
         }
     }
 
+    /// `MemoryStore.explain` on PostgreSQL, read in one snapshot: a restore running meanwhile
+    /// shows whole or not at all.
     func explain(id: String) async throws -> ConsolidationExplanation {
-        try await autocommit { connection in
+        try await snapshot { connection in
             var sources = try await self.sources(connection, where: "source_memory_id", is: id)
             let consolidationID: String
             if let source = sources.first {
