@@ -38,6 +38,34 @@ import Testing
         }
     }
 
+    /// Another node's sweep holds a session's row while it closes it; a touch waiting on that
+    /// row answers the ended session, as SQLite would, not "not found".
+    @Test func aTouchThatWaitedOnAnotherNodesCloseAnswersTheEndedSession() async throws {
+        try await TestPostgres.withDatabase { location in
+            try await MemoryStore.withStore(at: .postgres(location), clock: ManualClock(TestStore.t0)) { store in
+                let session = try await store.startSession(SessionStart(agentID: "a1", idleTimeoutSeconds: 2))
+                try await TestPostgres.withConnection(database: location.database) { sweep, logger in
+                    try await sweep.query("BEGIN", logger: logger)
+                    try await sweep.query(
+                        """
+                        UPDATE sessions SET ended_at = idle_deadline_at, ended_reason = 'idle', idle_since = last_activity_at,
+                            idle_deadline_at = NULL
+                        WHERE id = \(session.id)
+                        """, logger: logger)
+                    async let touched = store.touchSession(id: session.id, visibleTo: AgentPattern("a*"))
+                    let waited = try await TestPostgres.waitForALockWaiter(on: sweep, logger: logger)
+                    try await sweep.query("COMMIT", logger: logger)
+                    let answer = try await touched
+                    #expect(waited)
+                    #expect(answer.endedReason == .idle && answer.endedAt == TestStore.t0 + 2000)
+                }
+                await #expect(throws: StoreError.sessionNotFound(session.id)) {
+                    try await store.touchSession(id: session.id, visibleTo: AgentPattern("b*"))
+                }
+            }
+        }
+    }
+
     @Test func aReadOnlyOpenOfAnEmptyDatabaseSaysToMigrate() async throws {
         try await TestPostgres.withDatabase { location in
             await #expect {

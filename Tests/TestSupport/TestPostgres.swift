@@ -49,6 +49,20 @@ public enum TestPostgres {
     /// Runs statements on the cluster's `postgres` database (or `database`), in order, on a
     /// connection of their own. A server's refusal comes back with its message.
     public static func admin(_ statements: String..., database: String? = nil) async throws {
+        try await withConnection(database: database) { connection, logger in
+            do {
+                for sql in statements { try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) }
+            } catch let error as PSQLError {
+                throw AdminError(statement: statements.joined(separator: "; "), message: error.serverInfo?[.message] ?? "\(error.code)")
+            }
+        }
+    }
+
+    /// A connection of its own on the cluster's `postgres` database (or `database`) for the
+    /// duration of `body`: a test plays another node's transaction on it, statement by statement.
+    public static func withConnection<T: Sendable>(
+        database: String? = nil, _ body: (PostgresConnection, Logger) async throws -> T
+    ) async throws -> T {
         let location = server
         let logger = Logger(label: "memkeep.test.postgres")
         let connection = try await PostgresConnection.connect(
@@ -57,12 +71,31 @@ public enum TestPostgres {
                 database: database ?? location.database, tls: .disable),
             id: 1, logger: logger)
         do {
-            for sql in statements { try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) }
-        } catch let error as PSQLError {
+            let result = try await body(connection, logger)
+            try await connection.close()
+            return result
+        } catch {
             try? await connection.close()
-            throw AdminError(statement: statements.joined(separator: "; "), message: error.serverInfo?[.message] ?? "\(error.code)")
+            throw error
         }
-        try await connection.close()
+    }
+
+    /// Waits until a backend of `database` other than `connection`'s waits on a lock (a row
+    /// another transaction holds). The bound only ends a failed test.
+    public static func waitForALockWaiter(on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline {
+            // Statistics are read once per transaction unless cleared.
+            try await connection.query("SELECT pg_stat_clear_snapshot()", logger: logger)
+            let rows = try await connection.query(
+                """
+                SELECT count(*) FROM pg_stat_activity
+                WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'
+                """, logger: logger)
+            for try await count in rows.decode(Int64.self) where count > 0 { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return false
     }
 
     struct AdminError: Error, CustomStringConvertible {

@@ -70,7 +70,8 @@ import TestSupport
                 for _ in 0..<3 {
                     for id in sessions {
                         let node = nodes[Int.random(in: 0...1, using: &generator)]
-                        #expect(try await httpRequest(node.port, "POST", "/v1/sessions/\(id)/touch", "{}").status == 200)
+                        let touched = try await httpRequest(node.port, "POST", "/v1/sessions/\(id)/touch", "{}")
+                        #expect(touched.status == 200, "touch of session \(id): \(touched.body)")
                     }
                 }
 

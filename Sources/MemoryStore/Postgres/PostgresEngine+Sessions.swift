@@ -52,13 +52,20 @@ extension PostgresEngine {
     }
 
     /// One prepared statement, outside any explicit transaction: the heartbeat is one round
-    /// trip, and the server plans it once per connection.
+    /// trip, and the server plans it once per connection. Without a row, the session is unknown,
+    /// another tenant's, or was closed by another node while the statement waited on its row:
+    /// the statement's snapshot predates that close, so a second read, in a new one, tells.
     func touchSession(id: String, visibleTo agents: AgentPattern?, now: UnixMillis, defaultTimeout: Int64)
         async throws -> Session
     {
         let statement = TouchSession(id: id, now: now, defaultTimeout: defaultTimeout, pattern: agents?.likePattern)
-        let found = try await autocommit { connection in
-            try await connection.execute(statement, logger: self.logger).first { _ in true }
+        let found = try await autocommit { connection -> Session? in
+            if let touched = try await connection.execute(statement, logger: self.logger).first(where: { _ in true }) {
+                return touched
+            }
+            return try await Self.fetchSession(connection, id: id, logger: self.logger).flatMap { session in
+                session.endedAt != nil && agents?.matches(session.agentID) ?? true ? session : nil
+            }
         }
         guard let found else { throw StoreError.sessionNotFound(id) }
         return found
