@@ -113,6 +113,15 @@ func loopbackSocket() -> (fd: Int32, port: Int) {
 struct HTTPResult {
     var status: Int
     var body: String
+    var headers: [String: String] = [:]
+
+    init(_ response: URLResponse, _ data: Data) {
+        let http = response as! HTTPURLResponse
+        status = http.statusCode
+        body = String(decoding: data, as: UTF8.self)
+        for case (let name as String, let value as String) in http.allHeaderFields { headers[name] = value }
+    }
+
     var json: [String: Any]? {
         (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]
     }
@@ -120,19 +129,20 @@ struct HTTPResult {
 
 func httpGet(_ port: Int, _ path: String) async throws -> HTTPResult {
     let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
-    return HTTPResult(status: (response as! HTTPURLResponse).statusCode, body: String(decoding: data, as: UTF8.self))
+    return HTTPResult(response, data)
 }
 
-func httpRequest(_ port: Int, _ method: String, _ path: String, _ body: String? = nil, headers: [String: String] = [:])
-    async throws -> HTTPResult
-{
-    var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+func httpRequest(
+    _ port: Int, _ method: String, _ path: String, _ body: String? = nil, headers: [String: String] = [:],
+    timeout: TimeInterval = 60
+) async throws -> HTTPResult {
+    var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!, timeoutInterval: timeout)
     request.httpMethod = method
     request.httpBody = body.map { Data($0.utf8) }
     for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
     if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
     let (data, response) = try await URLSession.shared.data(for: request)
-    return HTTPResult(status: (response as! HTTPURLResponse).statusCode, body: String(decoding: data, as: UTF8.self))
+    return HTTPResult(response, data)
 }
 
 /// `memkeepd serve` as a subprocess with its notify socket and port.

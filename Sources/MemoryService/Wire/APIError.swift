@@ -47,6 +47,10 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
                     "the store's disk is full; nothing was written, retry once space is freed")
             case .unsupported:
                 return APIError(.init(code: 501, reasonPhrase: "Not Implemented"), code: "NOT_IMPLEMENTED", error.description)
+            case .unavailable:
+                return APIError(
+                    .serviceUnavailable, code: "STORE_UNAVAILABLE", "the store cannot be reached; retry shortly",
+                    headers: [.retryAfter: "1"])
             case .backend:
                 return nil
             }

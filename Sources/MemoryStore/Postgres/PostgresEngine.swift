@@ -1,6 +1,7 @@
 import Logging
 import NIOSSL
 import PostgresNIO
+import Synchronization
 
 /// The PostgreSQL side of the store: a pooled client and the statements that differ from
 /// SQLite's. What decides (validation, planners, ranking) stays in `MemoryStore`; this type only
@@ -9,6 +10,9 @@ final class PostgresEngine: Sendable {
     let client: PostgresClient
     let location: PostgresLocation
     let logger: Logger
+    /// Whether the last statement failed for want of the database, so that an outage is logged
+    /// once when it begins and once when it ends.
+    private let unreachable = Atomic<Bool>(false)
 
     /// The channel on which a node announces an idle deadline it set, so that the orphan sweep,
     /// wherever it runs, wakes for it.
@@ -65,9 +69,11 @@ final class PostgresEngine: Sendable {
             host: location.host, port: location.port, username: location.user, password: location.password,
             database: location.database, tls: tls)
         configuration.options.connectTimeout = .seconds(10)
-        try await mapErrors {
+        do {
             let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
             try await connection.close()
+        } catch let error as PSQLError {
+            throw StoreError.backend(Self.describe(error))
         }
     }
 
@@ -89,19 +95,17 @@ final class PostgresEngine: Sendable {
     private func transaction<T: Sendable>(
         begin: PostgresQuery, dryRun: Bool = false, _ body: @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        try await mapErrors {
-            try await client.withConnection { connection in
-                let started = ContinuousClock.now
-                try await connection.query(begin, logger: logger)
-                do {
-                    let result = try await body(connection)
-                    try await connection.query(dryRun ? "ROLLBACK" : "COMMIT", logger: logger)
-                    BatchTimes.current?.record(since: started)
-                    return result
-                } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
-                    throw error
-                }
+        try await withConnection { connection in
+            let started = ContinuousClock.now
+            try await connection.query(begin, logger: logger)
+            do {
+                let result = try await body(connection)
+                try await connection.query(dryRun ? "ROLLBACK" : "COMMIT", logger: logger)
+                BatchTimes.current?.record(since: started)
+                return result
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
             }
         }
     }
@@ -109,25 +113,119 @@ final class PostgresEngine: Sendable {
     /// Runs `body` on a pooled connection outside any explicit transaction (each statement
     /// commits on its own).
     func autocommit<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await mapErrors { try await client.withConnection { try await body($0) } }
+        try await withConnection { try await body($0) }
     }
 
-    /// Errors of the server that are the caller's (a CHECK failed) as `StoreError`s; the others
-    /// keep the server's message, which PSQLError's description hides.
-    private func mapErrors<T>(_ body: () async throws -> T) async throws -> T {
+    /// `body` on a pooled connection. The server's errors become `StoreError.backend` with the
+    /// server's message, which PSQLError's description hides. A database out of reach (no
+    /// connection to be had, or one cut mid-statement) is `StoreError.unavailable`.
+    func withConnection<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await body()
+            let result: T
+            if unreachable.load(ordering: .relaxed) {
+                result = try await leased(within: Self.outageLeaseLimit, body)
+            } else {
+                var leased = false
+                do {
+                    result = try await client.withConnection { connection in
+                        leased = true
+                        return try await body(connection)
+                    }
+                } catch where !leased && !(error is PSQLError) && !(error is CancellationError) {
+                    // The pool's own error: connecting has failed for a while (its circuit breaker).
+                    throw NoConnection(reason: "\(error)")
+                }
+            }
+            if unreachable.load(ordering: .relaxed), unreachable.exchange(false, ordering: .relaxed) {
+                logger.notice("PostgreSQL at \(location) is reachable again")
+            }
+            return result
         } catch let error as PSQLError {
-            throw StoreError.backend(Self.describe(error))
+            guard Self.isOutage(error) else { throw StoreError.backend(Self.describe(error)) }
+            throw outage(Self.describe(error))
+        } catch let error as NoConnection {
+            throw outage("no connection could be made: \(error.reason)")
+        }
+    }
+
+    /// How long a statement waits for a connection once the database was found out of reach.
+    /// The pool alone would queue it until its circuit breaker trips, about a minute; clients
+    /// would time out first, instead of getting a 503 to retry on.
+    static let outageLeaseLimit = Duration.seconds(5)
+
+    private struct NoConnection: Error {
+        var reason: String
+    }
+
+    private final class LeaseMark: Sendable {
+        let taken = Atomic<Bool>(false)
+    }
+
+    /// `body` on a pooled connection, or `NoConnection` when none is had within `limit`.
+    private func leased<T: Sendable>(
+        within limit: Duration, _ body: @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let mark = LeaseMark()
+        return try await withoutActuallyEscaping(body) { body in
+            try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask {
+                    try await self.client.withConnection { connection in
+                        mark.taken.store(true, ordering: .relaxed)
+                        return try await body(connection)
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: limit)
+                    return nil
+                }
+                while let next = try await group.next() {
+                    if let result = next {
+                        group.cancelAll()
+                        return result
+                    }
+                    if !mark.taken.load(ordering: .relaxed) {
+                        group.cancelAll()
+                        throw NoConnection(reason: "none within \(limit)")
+                    }
+                }
+                throw CancellationError()
+            }
+        }
+    }
+
+    private func outage(_ reason: String) -> StoreError {
+        if !unreachable.exchange(true, ordering: .relaxed) {
+            logger.error("cannot reach PostgreSQL at \(location), requests answer 503 until it is back: \(reason)")
+        }
+        return .unavailable(reason)
+    }
+
+    /// Whether `error` says the database is out of reach rather than refusing a statement: the
+    /// connection failed or was cut, or the server is shutting down, starting or full.
+    static func isOutage(_ error: PSQLError) -> Bool {
+        switch error.code {
+        case .clientClosedConnection, .serverClosedConnection, .connectionError, .uncleanShutdown, .poolClosed:
+            return true
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? ""
+            return state.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300"].contains(state)
+        default:
+            return false
         }
     }
 
     static func describe(_ error: PSQLError) -> String {
+        "PostgreSQL: " + detail(error)
+    }
+
+    private static func detail(_ error: PSQLError) -> String {
         if let message = error.serverInfo?[.message] {
-            let state = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
-            return "PostgreSQL: \(message)\(state)"
+            return message + (error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? "")
         }
-        return "PostgreSQL: \(error.code)" + (error.underlying.map { ": \($0)" } ?? "")
+        let cause = error.underlying.map { underlying in
+            ": " + ((underlying as? PSQLError).map(detail) ?? "\(underlying)")
+        }
+        return "\(error.code)" + (cause ?? "")
     }
 }
 

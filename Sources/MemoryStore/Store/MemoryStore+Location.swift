@@ -73,7 +73,7 @@ extension MemoryStore {
 
 extension PostgresEngine {
     func watchDeadlines(_ handler: @escaping @Sendable (IdleDeadlineEvent) -> Void) async throws {
-        try await client.withConnection { connection in
+        try await withConnection { connection in
             try await connection.listen(on: Self.deadlineChannel) { notifications in
                 handler(.listening)
                 for try await notification in notifications {

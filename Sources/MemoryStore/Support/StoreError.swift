@@ -18,6 +18,10 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case storageFull(path: String, newEpisode: Bool)
     /// The database refused or failed a statement for a reason of its own (PostgreSQL's message).
     case backend(String)
+    /// The database cannot be reached (PostgreSQL down, restarting or refusing connections).
+    /// Retrying is safe: what was refused changed nothing, and a write cut off at its commit
+    /// either happened or not, as after any lost connection.
+    case unavailable(String)
     /// An operation this build runs on SQLite only so far.
     case unsupported(operation: String, backend: String)
 
@@ -32,6 +36,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .alreadyExists(let kind, let id): "\(kind) \(id) already exists"
         case .storageFull(let path, _): "the store's disk is full (\(path)); nothing was written"
         case .backend(let message): message
+        case .unavailable(let reason): "the store cannot be reached: \(reason)"
         case .unsupported(let operation, let backend):
             "\(operation) is not available on the \(backend) store in this version of memkeepd"
         }
