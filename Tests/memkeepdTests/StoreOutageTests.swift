@@ -12,8 +12,8 @@ import TestSupport
         let process: Process
         let port: Int
 
-        static func start(port: Int, target: Int, in directory: URL) async throws -> Proxy {
-            let portFile = directory.appendingPathComponent("proxy-port-\(UUID().uuidString)").path
+        static func start(port: Int, target: Int, for m: Memkeepd) async throws -> Proxy {
+            let portFile = m.directory.appendingPathComponent("proxy-port-\(UUID().uuidString)").path
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
             process.arguments = [
@@ -21,10 +21,8 @@ import TestSupport
                 portFile,
             ]
             try process.run()
-            let deadline = ContinuousClock.now + .seconds(120)
-            while !FileManager.default.fileExists(atPath: portFile), process.isRunning, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(10))
-            }
+            let listening = try await m.waitUntil { FileManager.default.fileExists(atPath: portFile) || !process.isRunning }
+            try #require(listening && process.isRunning, "the proxy did not start listening on port \(port)")
             let text = try String(contentsOfFile: portFile, encoding: .utf8)
             return Proxy(process: process, port: try #require(Int(text)))
         }
@@ -39,7 +37,8 @@ import TestSupport
         let environment = ["MEMKEEP_EMBEDDINGS_PROVIDER": "none", "MEMKEEP_ORPHANS_MAX_SLEEP": "1h", "MEMKEEP_LOG_LEVEL": "notice"]
         try await Memkeepd.with(.postgres, environment) { m in
             guard case .postgres(var viaProxy) = m.location else { return }
-            var proxy = try await Proxy.start(port: 0, target: viaProxy.port, in: m.directory)
+            let databasePort = viaProxy.port
+            var proxy = try await Proxy.start(port: 0, target: databasePort, for: m)
             viaProxy.port = proxy.port
             viaProxy.password = nil
             var node = m
@@ -67,7 +66,7 @@ import TestSupport
                 #expect(refused.json?["code"] as? String == "STORE_UNAVAILABLE")
                 #expect(refused.headers["Retry-After"] == "1")
 
-                proxy = try await Proxy.start(port: proxy.port, target: m.location.postgresPort, in: m.directory)
+                proxy = try await Proxy.start(port: proxy.port, target: databasePort, for: m)
                 let served = try await m.waitUntil { try await touch().status == 200 }
                 #expect(served)
                 // A deadline set by another process (this one, connected directly) reaches the
@@ -93,12 +92,5 @@ import TestSupport
             }
             #expect(!stderr.contains("Generic description"), "PSQLError's own description hides the reason: \(stderr)")
         }
-    }
-}
-
-extension StoreLocation {
-    fileprivate var postgresPort: Int {
-        guard case .postgres(let location) = self else { return 0 }
-        return location.port
     }
 }
