@@ -79,15 +79,32 @@ extension MemoryService {
         return query
     }
 
+    /// How many of an agent's memories still waiting for a vector a recall embeds before it
+    /// ranks (read-your-writes on one scale); past that the embed job is behind, and recall
+    /// ranks the rest at the median similarity (see `MemoryStore.choose`).
+    static let embeddedAtRecall = 16
+
     /// The queries with their vectors, embedded in one batch; without an embedder (or with a
     /// failing one: recall then degrades to full text, and says so in the log) as they are.
+    /// The agents' memories still waiting for a vector are embedded first (a few), so that a
+    /// memory stored a moment ago ranks by its vector like every other.
     func embedded(_ queries: [RecallQuery], logger: Logger) async -> [RecallQuery] {
         guard let embedder else { return queries }
         let texts = queries.map(\.query)
         guard texts.contains(where: { !$0.isEmpty }) else { return queries }
+        let model = embedder.vectorModel
+        for agent in Set(queries.map(\.agentID)) {
+            do {
+                let waiting = try await store.memoriesToEmbed(model: model, limit: Self.embeddedAtRecall, agent: agent)
+                guard !waiting.isEmpty else { continue }
+                let vectors = try await embedder.embed(waiting.map(\.content))
+                _ = try await store.storeVectors(Array(zip(waiting, vectors)), model: model)
+            } catch {
+                logger.warning("cannot embed agent \(agent)'s new memories at recall, the embed job will: \(error)")
+            }
+        }
         do {
             let vectors = try await queryVectors.vectors(texts, embedder: embedder)
-            let model = embedder.vectorModel
             return zip(queries, vectors).map { query, vector in
                 var query = query
                 if !query.query.isEmpty { query.embedding = QueryEmbedding(model: model, vector: vector) }

@@ -14,6 +14,9 @@ public struct JobReport: Sendable, Equatable, Codable {
     public var durationMs = 0.0
     /// False when the run stopped at its time budget with work left for the next run.
     public var complete = true
+    /// For a run that stopped at its budget: about how many rows the job still has to handle
+    /// (the store's count of its backlog), so that a one-shot run can say how much is left.
+    public var left: Int?
     public var runID: Int64?
     public var error: String?
     /// Who holds the lease when the job was skipped.
@@ -59,6 +62,37 @@ public struct JobReport: Sendable, Equatable, Codable {
         self.status = status
     }
 
+    /// One report for two runs of the job in a row (`memkeepd run --until-done`): counts added,
+    /// lists joined, the status, completeness and run id of the later run.
+    public mutating func absorb(_ next: JobReport) {
+        func sum(_ a: Int?, _ b: Int?) -> Int? { a == nil && b == nil ? nil : (a ?? 0) + (b ?? 0) }
+        func join<T>(_ a: [T]?, _ b: [T]?) -> [T]? { a == nil && b == nil ? nil : (a ?? []) + (b ?? []) }
+        status = next.status
+        complete = next.complete
+        runID = next.runID ?? runID
+        error = next.error
+        heldBy = next.heldBy
+        examined += next.examined
+        changed += next.changed
+        durationMs += next.durationMs
+        closedSessions = join(closedSessions, next.closedSessions)
+        summaries = join(summaries, next.summaries)
+        consolidations = join(consolidations, next.consolidations)
+        previews = join(previews, next.previews)
+        if let more = next.fates { fates = (fates ?? [:]).merging(more, uniquingKeysWith: +) }
+        if let more = next.llmFallbacks { llmFallbacks = (llmFallbacks ?? [:]).merging(more, uniquingKeysWith: +) }
+        llmCalls = sum(llmCalls, next.llmCalls)
+        llmPromptTokens = sum(llmPromptTokens, next.llmPromptTokens)
+        llmCompletionTokens = sum(llmCompletionTokens, next.llmCompletionTokens)
+        sessionsConsolidated = sum(sessionsConsolidated, next.sessionsConsolidated)
+        decayed = sum(decayed, next.decayed)
+        archived = sum(archived, next.archived)
+        deletedMemories = sum(deletedMemories, next.deletedMemories)
+        deletedArchived = sum(deletedArchived, next.deletedArchived)
+        embedded = sum(embedded, next.embedded)
+        batches = BatchSummary(merging: batches, next.batches)
+    }
+
     /// What the LLM summarizer spent in the run, also on batches not written (changed
     /// meanwhile, prepared when the run stopped or failed): they were paid for.
     mutating func recordLLM(_ spent: LLMUsage, fallbacks: [String: Int]) {
@@ -70,7 +104,7 @@ public struct JobReport: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case job, status, examined, changed, complete, error
+        case job, status, examined, changed, complete, left, error
         case durationMs = "duration_ms"
         case runID = "run_id"
         case heldBy = "held_by"
@@ -105,6 +139,20 @@ public struct BatchSummary: Sendable, Equatable, Codable {
         p50Ms = rank(0.5)
         p99Ms = rank(0.99)
         maxMs = sorted.last!
+    }
+
+    /// Two runs' summaries as one: counts added, the worst p99 and longest batch kept, the p50
+    /// of the run with more batches (the exact median would need every batch).
+    init?(merging first: BatchSummary?, _ second: BatchSummary?) {
+        guard let first, let second else {
+            guard let one = first ?? second else { return nil }
+            self = one
+            return
+        }
+        count = first.count + second.count
+        p50Ms = first.count >= second.count ? first.p50Ms : second.p50Ms
+        p99Ms = max(first.p99Ms, second.p99Ms)
+        maxMs = max(first.maxMs, second.maxMs)
     }
 
     enum CodingKeys: String, CodingKey {

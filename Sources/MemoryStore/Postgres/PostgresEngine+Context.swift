@@ -3,7 +3,8 @@ import PostgresNIO
 extension PostgresEngine {
     /// `MemoryStore.contextMaterial` on PostgreSQL, read in one repeatable-read snapshot.
     func contextMaterial(
-        _ query: RecallQuery, weights: RecallWeights, summaryLimit: Int, now: UnixMillis, vectors: VectorCache
+        _ query: RecallQuery, weights: RecallWeights, summaryLimit: Int, now: UnixMillis, vectors: VectorCache,
+        lexical: LexicalCache
     ) async throws -> ContextMaterial {
         try await snapshot { connection in
             if let sessionID = query.sessionID {
@@ -21,7 +22,8 @@ extension PostgresEngine {
                 statement.bind(factQuery.topK)
                 facts = try await connection.query(statement.query, logger: self.logger).records(Memory.self)
             } else {
-                facts = try await self.rank(connection, query: factQuery, weights: weights, now: now, vectors: vectors)
+                facts = try await self.rank(
+                    connection, query: factQuery, weights: weights, now: now, vectors: vectors, lexical: lexical)
                     .hits.map(\.memory).filter { !$0.tags.contains(Memory.summaryTag) }
             }
             var statement = PostgresStatement("SELECT \(Memory.columns) FROM memories WHERE ")

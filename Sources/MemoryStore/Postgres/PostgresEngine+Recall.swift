@@ -5,22 +5,20 @@ extension MemoryStore.Candidate: PostgresRecord {
     init(_ row: PostgresRandomAccessRow) throws {
         self.init(
             id: try row.value("id"), importance: try row.value("importance"), createdAt: try row.value("created_at"),
-            lastAccessedAt: try row.value("last_accessed_at"), superseded: try row.value("superseded"),
-            lexical: row.contains("lexical") ? try row.value("lexical") : 0)
+            superseded: try row.value("superseded"))
     }
 
     static let postgresColumns =
-        "memories.id, memories.importance, memories.created_at, memories.last_accessed_at, memories.superseded_by IS NOT NULL AS superseded"
+        "memories.id, memories.importance, memories.created_at, memories.superseded_by IS NOT NULL AS superseded"
 }
 
 extension PostgresEngine {
-    /// Recall on PostgreSQL: the same candidates as on SQLite (nearest vectors, memories waiting
-    /// for one, full-text matches by `tsvector`), read in one snapshot so that a memory embedded
-    /// meanwhile is found once, by its vector or in the queue, and ranked by the same
-    /// `MemoryStore.choose`; then the access marks and the session's activity in one short
+    /// Recall on PostgreSQL: the same candidates and decision as on SQLite (`MemoryStore.rank`),
+    /// read in one snapshot so that a memory embedded meanwhile is ranked once; then the access marks and the session's activity in one short
     /// transaction.
     func recall(
-        _ query: RecallQuery, weights: RecallWeights, now: UnixMillis, vectors: VectorCache, defaultTimeout: Int64
+        _ query: RecallQuery, weights: RecallWeights, now: UnixMillis, vectors: VectorCache, lexical: LexicalCache,
+        defaultTimeout: Int64
     ) async throws -> (hits: [RecallHit], session: Session?, supersededHidden: Int) {
         let ranked = try await snapshot { connection in
             if let sessionID = query.sessionID {
@@ -28,7 +26,8 @@ extension PostgresEngine {
                     session.agentID == query.agentID
                 else { throw StoreError.sessionNotFound(sessionID) }
             }
-            return try await self.rank(connection, query: query, weights: weights, now: now, vectors: vectors)
+            return try await self.rank(
+                connection, query: query, weights: weights, now: now, vectors: vectors, lexical: lexical)
         }
         return try await transaction { connection in
             try await self.markAccessed(ranked.hits.map(\.memory.id), now: now, on: connection)
@@ -44,16 +43,40 @@ extension PostgresEngine {
     /// The ranking of one recall, best first, at most `topK` (see `MemoryStore.rank`).
     func rank(
         _ connection: PostgresConnection, query: RecallQuery, weights: RecallWeights, now: UnixMillis,
-        vectors: VectorCache
+        vectors: VectorCache, lexical: LexicalCache
     ) async throws -> (hits: [RecallHit], supersededHidden: Int) {
-        var nearest: NearestVectors?
+        var snapshot: VectorCache.Snapshot?
         if let embedding = query.embedding {
-            let snapshot = try await vectorSnapshot(connection, agent: query.agentID, model: embedding.model, cache: vectors)
-            nearest = NearestVectors(snapshot: snapshot, query: embedding.vector)
+            snapshot = try await vectorSnapshot(connection, agent: query.agentID, model: embedding.model, cache: vectors)
         }
-        let candidates = try await self.candidates(connection, query: query, nearest: nearest, weights: weights, now: now)
-        let (winners, supersededHidden) = MemoryStore.choose(
-            candidates, query: query, nearest: nearest, weights: weights, now: now)
+        let signals = MemoryStore.RecallSignals(
+            query: query, vectors: snapshot,
+            lexicalIndex: try await lexicalIndex(connection, agent: query.agentID, cache: lexical))
+        var ranking = query
+        ranking.includeSuperseded = true
+        var search = MemoryStore.CandidateSearch(query: query, signals: signals)
+        while let ids = search.next() {
+            var statement = PostgresStatement(
+                "SELECT \(MemoryStore.Candidate.postgresColumns) FROM memories WHERE memories.id = ANY(")
+            statement.bind(ids)
+            statement.append(") AND ")
+            Self.recallFilter(ranking, now: now, into: &statement)
+            search.received(try await connection.query(statement.query, logger: logger).records(MemoryStore.Candidate.self))
+        }
+        var (winners, supersededHidden) = MemoryStore.choose(
+            search.candidates, query: query, signals: signals, weights: weights, now: now)
+        if winners.count < query.topK {
+            var statement = PostgresStatement(
+                "SELECT \(MemoryStore.Candidate.postgresColumns) FROM memories WHERE NOT (memories.id = ANY(")
+            statement.bind(winners.map(\.candidate.id))
+            statement.append(")) AND ")
+            Self.recallFilter(query, now: now, into: &statement)
+            statement.append(" ORDER BY memories.importance DESC, memories.created_at DESC, memories.id LIMIT ")
+            statement.bind(query.topK - winners.count)
+            winners += MemoryStore.followers(
+                try await connection.query(statement.query, logger: logger).records(MemoryStore.Candidate.self),
+                weights: weights, now: now)
+        }
         let memories = try await connection.query(
             "SELECT \(unescaped: Memory.columns) FROM memories WHERE id = ANY(\(winners.map(\.candidate.id)))",
             logger: logger
@@ -61,65 +84,29 @@ extension PostgresEngine {
         return (MemoryStore.hits(winners, memories: memories), supersededHidden)
     }
 
-    /// The candidates of one recall (see `MemoryStore.rank` for which and why).
-    private func candidates(
-        _ connection: PostgresConnection, query: RecallQuery, nearest: NearestVectors?, weights: RecallWeights,
-        now: UnixMillis
-    ) async throws -> [String: MemoryStore.Candidate] {
-        var ranking = query
-        ranking.includeSuperseded = true
-        var candidates: [String: MemoryStore.Candidate] = [:]
-        func add(_ found: [MemoryStore.Candidate]) {
-            for candidate in found where candidates[candidate.id] == nil { candidates[candidate.id] = candidate }
-        }
-        if let nearest {
-            var pool = max(query.topK * 10, 100)
-            while true {
-                let ids = nearest.top(pool)
-                var statement = PostgresStatement(
-                    "SELECT \(MemoryStore.Candidate.postgresColumns) FROM memories WHERE memories.id = ANY(")
-                statement.bind(ids)
-                statement.append(") AND ")
-                Self.recallFilter(ranking, now: now, into: &statement)
-                let found = try await connection.query(statement.query, logger: logger).records(MemoryStore.Candidate.self)
-                add(found)
-                // Widened while the filters leave too few of the nearest.
-                if found.count >= pool / 4 || ids.count < pool { break }
-                pool *= 8
-            }
-            var waiting = PostgresStatement(
-                """
-                SELECT \(MemoryStore.Candidate.postgresColumns) FROM memories
-                WHERE memories.id IN (SELECT memory_id FROM embed_queue WHERE agent_id = 
-                """)
-            waiting.bind(query.agentID)
-            waiting.append(" LIMIT 1000) AND ")
-            Self.recallFilter(ranking, now: now, into: &waiting)
-            add(try await connection.query(waiting.query, logger: logger).records(MemoryStore.Candidate.self))
-        }
-        if let words = MemoryStore.ftsWords(query.query) {
-            // With a query vector, only the selective words (see `MemoryStore.selectiveTerms`).
-            let terms = nearest == nil ? words : try await selectiveTerms(connection, words)
-            if !terms.isEmpty {
-                var matches = PostgresStatement(
+    /// The agent's current full-text index, read through the cache.
+    func lexicalIndex(_ connection: PostgresConnection, agent: String, cache: LexicalCache) async throws
+        -> LexicalCache.Index
+    {
+        let generation = try await connection.query(
+            "SELECT inserted, deleted FROM memory_generations WHERE agent_id = \(agent)", logger: logger
+        ).decode((Int64, Int64).self).first { _ in true }
+        var step = cache.refresh(agent: agent, inserted: generation?.0 ?? 0, deleted: generation?.1 ?? 0)
+        while true {
+            switch step {
+            case .current(let index):
+                return index
+            case .load(var loading):
+                for try await (seq, memoryID, content) in try await connection.query(
                     """
-                    SELECT \(MemoryStore.Candidate.postgresColumns), ts_rank(memories.content_search, terms) AS rank
-                    FROM memories, to_tsquery('simple', 
-                    """)
-                matches.bind(Self.tsQuery(terms))
-                matches.append(") AS terms WHERE memories.content_search @@ terms AND ")
-                Self.recallFilter(ranking, now: now, into: &matches)
-                matches.append(" ORDER BY rank DESC LIMIT ")
-                matches.bind(max(query.topK * 20, 200))
-                for try await row in try await connection.query(matches.query, logger: logger) {
-                    let columns = row.makeRandomAccess()
-                    var candidate = try MemoryStore.Candidate(columns)
-                    candidate.lexical = weights.lexicalRelevance(tsRank: Double(try columns.value("rank", as: Float.self)))
-                    candidates[candidate.id] = candidate
+                    SELECT seq, id, content FROM memories WHERE agent_id = \(agent) AND seq > \(loading.maxRowID) ORDER BY seq
+                    """, logger: logger
+                ).decode((Int64, String, String).self) {
+                    loading.add(rowID: seq, memoryID: memoryID, content: content)
                 }
+                step = cache.finish(loading)
             }
         }
-        return candidates
     }
 
     /// An OR of the words as a `tsquery`, each quoted as one lexeme.
@@ -127,20 +114,6 @@ extension PostgresEngine {
         words.map { word in
             "'" + word.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "''") + "'"
         }.joined(separator: " | ")
-    }
-
-    private func selectiveTerms(_ connection: PostgresConnection, _ words: [String]) async throws -> [String] {
-        var selective: [String] = []
-        for word in words {
-            let count = try await connection.query(
-                """
-                SELECT count(*) FROM (SELECT 1 FROM memories WHERE content_search @@ to_tsquery('simple', \(Self.tsQuery([word])))
-                    LIMIT \(MemoryStore.selectiveTermLimit + 1)) AS found
-                """, logger: logger
-            ).scalar(Int64.self) ?? 0
-            if count > 0 && count <= MemoryStore.selectiveTermLimit { selective.append(word) }
-        }
-        return selective
     }
 
     /// The conditions every recall applies (`MemoryStore.recallFilter` on SQLite).

@@ -2,17 +2,18 @@ import NIOCore
 import PostgresNIO
 
 extension PostgresEngine {
-    func memoriesToEmbed(model: EmbeddingModel, limit: Int, now: UnixMillis) async throws -> [EmbeddingTask] {
+    func memoriesToEmbed(model: EmbeddingModel, limit: Int, agent: String?, now: UnixMillis) async throws -> [EmbeddingTask] {
         try await autocommit { connection in
             var tasks = try await self.embeddingTasks(
                 connection.query(
                     """
                     SELECT memories.id, memories.agent_id, memories.content FROM embed_queue
                     JOIN memories ON memories.id = embed_queue.memory_id
-                    WHERE memories.expires_at IS NULL OR memories.expires_at > \(now)
+                    WHERE (memories.expires_at IS NULL OR memories.expires_at > \(now))
+                      AND (\(agent)::text IS NULL OR embed_queue.agent_id = \(agent))
                     ORDER BY embed_queue.memory_id LIMIT \(limit)
                     """, logger: self.logger))
-            if tasks.count < limit {
+            if tasks.count < limit, agent == nil {
                 tasks += try await self.embeddingTasks(
                     connection.query(
                         """

@@ -194,6 +194,39 @@ enum PostgresSchema {
             );
             CREATE INDEX llm_answers_by_time ON llm_answers(created_at);
             """),
+        // Recall's per-agent full-text index in memory (`LexicalCache`), as "v6-memory-generations"
+        // on SQLite.
+        ("v2-memory-generations", """
+            CREATE TABLE memory_generations (
+                agent_id text COLLATE "C" PRIMARY KEY,
+                inserted bigint NOT NULL DEFAULT 0,
+                deleted bigint NOT NULL DEFAULT 0
+            );
+            INSERT INTO memory_generations(agent_id, inserted) SELECT agent_id, count(*) FROM memories GROUP BY agent_id;
+            CREATE INDEX memories_by_agent_seq ON memories(agent_id, seq);
+            CREATE FUNCTION memories_generation() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'INSERT' THEN
+                    INSERT INTO memory_generations(agent_id, inserted) VALUES (NEW.agent_id, 1)
+                        ON CONFLICT (agent_id) DO UPDATE SET inserted = memory_generations.inserted + 1;
+                    RETURN NEW;
+                ELSIF TG_OP = 'UPDATE' THEN
+                    IF OLD.content IS DISTINCT FROM NEW.content OR OLD.agent_id IS DISTINCT FROM NEW.agent_id THEN
+                        INSERT INTO memory_generations(agent_id, deleted) VALUES (OLD.agent_id, 1)
+                            ON CONFLICT (agent_id) DO UPDATE SET deleted = memory_generations.deleted + 1;
+                        INSERT INTO memory_generations(agent_id, deleted) VALUES (NEW.agent_id, 1)
+                            ON CONFLICT (agent_id) DO UPDATE SET deleted = memory_generations.deleted + 1;
+                    END IF;
+                    RETURN NEW;
+                ELSE
+                    INSERT INTO memory_generations(agent_id, deleted) VALUES (OLD.agent_id, 1)
+                        ON CONFLICT (agent_id) DO UPDATE SET deleted = memory_generations.deleted + 1;
+                    RETURN OLD;
+                END IF;
+            END $$;
+            CREATE TRIGGER memories_generation AFTER INSERT OR UPDATE OF content, agent_id OR DELETE ON memories
+                FOR EACH ROW EXECUTE FUNCTION memories_generation();
+            """),
     ]
 
     /// A key of `pg_advisory_xact_lock` that serializes migrations: two nodes started at once

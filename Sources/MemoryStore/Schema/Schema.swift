@@ -247,6 +247,34 @@ enum Schema {
                 CREATE INDEX llm_answers_by_time ON llm_answers(created_at);
                 """)
         }
+        // Recall's full-text index lives in memory per agent (`LexicalCache`): each agent's
+        // memory inserts and deletes (a changed content counts as a delete) are counted, so a
+        // process's copy knows by one primary-key read whether it is current.
+        migrator.registerMigration("v6-memory-generations") { db in
+            try db.execute(sql: """
+                CREATE TABLE memory_generations (
+                    agent_id TEXT PRIMARY KEY NOT NULL,
+                    inserted INTEGER NOT NULL DEFAULT 0,
+                    deleted INTEGER NOT NULL DEFAULT 0
+                ) WITHOUT ROWID;
+                INSERT INTO memory_generations(agent_id, inserted) SELECT agent_id, count(*) FROM memories GROUP BY agent_id;
+                CREATE TRIGGER memories_generation_insert AFTER INSERT ON memories BEGIN
+                    INSERT INTO memory_generations(agent_id, inserted) VALUES (new.agent_id, 1)
+                        ON CONFLICT(agent_id) DO UPDATE SET inserted = inserted + 1;
+                END;
+                CREATE TRIGGER memories_generation_delete AFTER DELETE ON memories BEGIN
+                    INSERT INTO memory_generations(agent_id, deleted) VALUES (old.agent_id, 1)
+                        ON CONFLICT(agent_id) DO UPDATE SET deleted = deleted + 1;
+                END;
+                CREATE TRIGGER memories_generation_update AFTER UPDATE OF content, agent_id ON memories
+                    WHEN old.content IS NOT new.content OR old.agent_id IS NOT new.agent_id BEGIN
+                    INSERT INTO memory_generations(agent_id, deleted) VALUES (old.agent_id, 1)
+                        ON CONFLICT(agent_id) DO UPDATE SET deleted = deleted + 1;
+                    INSERT INTO memory_generations(agent_id, deleted) VALUES (new.agent_id, 1)
+                        ON CONFLICT(agent_id) DO UPDATE SET deleted = deleted + 1;
+                END;
+                """)
+        }
         return migrator
     }
 }

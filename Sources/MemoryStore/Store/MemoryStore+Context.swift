@@ -28,9 +28,9 @@ extension MemoryStore {
         let now = clock.now()
         if case .postgres(let postgres) = engine {
             return try await postgres.contextMaterial(
-                query, weights: weights, summaryLimit: summaryLimit, now: now, vectors: vectors)
+                query, weights: weights, summaryLimit: summaryLimit, now: now, vectors: vectors, lexical: lexical)
         }
-        return try await read { [vectors] db in
+        return try await read { [vectors, lexical] db in
             if let sessionID = query.sessionID {
                 guard let session = try Self.fetchSession(db, id: sessionID), session.agentID == query.agentID else {
                     throw StoreError.sessionNotFound(sessionID)
@@ -51,11 +51,8 @@ extension MemoryStore {
                         """,
                     arguments: StatementArguments(arguments))
             } else {
-                let nearest = try factQuery.embedding.map { embedding in
-                    NearestVectors(
-                        snapshot: try vectors.snapshot(db, agent: factQuery.agentID, model: embedding.model), query: embedding.vector)
-                }
-                facts = try Self.rank(db, query: factQuery, nearest: nearest, weights: weights, now: now).hits.map(\.memory)
+                facts = try Self.rank(db, query: factQuery, vectors: vectors, lexical: lexical, weights: weights, now: now)
+                    .hits.map(\.memory)
                     .filter { !$0.tags.contains(Memory.summaryTag) }
             }
             var (conditions, arguments) = Self.recallFilter(RecallQuery(agentID: query.agentID, query: ""), now: now)

@@ -1,48 +1,18 @@
 import Foundation
 import GRDB
 
-/// How recall ranks: a blend of full-text relevance, importance and recency.
+/// How recall ranks: a blend of relevance, importance and recency.
 public struct RecallWeights: Sendable, Equatable {
     public var relevance = 0.6
     public var importance = 0.3
     public var recency = 0.1
-    /// Recency halves every this many milliseconds of age.
+    /// Recency halves every this many milliseconds of the memory's age (since it was created).
     public var recencyHalfLife: UnixMillis = 7 * 86_400_000
-    /// How much a full-text match lifts a semantic match towards 1.
-    public var lexicalBoost = 0.3
-    /// The bm25 value at which full-text relevance is 0.5.
-    public var bm25HalfPoint = 4.0
-    /// PostgreSQL's `ts_rank` at which full-text relevance is 0.5 (one match of a short text
-    /// ranks about 0.06: ts_rank weighs frequency and position, not rarity as bm25 does).
-    public var tsRankHalfPoint = 0.06
+    /// The share of full-text relevance (BM25) in relevance; the rest is semantic similarity.
+    /// Chosen on LoCoMo's development half (Benchmarks/QUALITY.md).
+    public var lexical = 0.5
 
     public init() {}
-
-    /// Full-text relevance in 0…1 from FTS5's bm25 (negative; more negative is better). A
-    /// fixed saturation, not "relative to the best match": a match on a common word stays weak
-    /// even when it is the best the query has.
-    public func lexicalRelevance(bm25: Double) -> Double {
-        let strength = max(0, -bm25)
-        return strength / (strength + bm25HalfPoint)
-    }
-
-    /// Full-text relevance in 0…1 from PostgreSQL's `ts_rank` (positive; larger is better),
-    /// saturating as `lexicalRelevance(bm25:)` does.
-    public func lexicalRelevance(tsRank: Double) -> Double {
-        let strength = max(0, tsRank)
-        return strength / (strength + tsRankHalfPoint)
-    }
-
-    /// The relevance recall ranks by. A normalised blend rather than reciprocal rank fusion:
-    /// cosine similarity is calibrated (a weak nearest neighbour stays weak), and ranks would
-    /// let a full-text match on a stop word outrank the semantic answer to a paraphrase. With
-    /// a similarity, a full-text match lifts it towards 1 by `lexicalBoost` of the rest; without
-    /// one (no vector yet, or no query vector), full-text relevance alone.
-    public func fuse(similarity: Float?, lexical: Double) -> Double {
-        guard let similarity else { return lexical }
-        let semantic = min(1, max(0, Double(similarity)))
-        return semantic + lexicalBoost * lexical * (1 - semantic)
-    }
 }
 
 public struct RecallQuery: Sendable {
@@ -92,8 +62,9 @@ extension MemoryStore {
     public static let maxTopK = 100
 
     /// Ranked recall for one agent: the agent's nearest vectors (with `query.embedding`) and
-    /// its full-text matches, fused (see `RecallWeights.fuse`), then weighted by importance and
-    /// recency. The ranking is a read, concurrent with other recalls; what it returns then
+    /// its best BM25 matches, fused on one normalised scale (see `choose`), then weighted by
+    /// importance and recency; when fewer match than `topK`, the agent's most important, newest
+    /// memories follow. The ranking is a read, concurrent with other recalls; what it returns then
     /// counts as accessed (access reinforcement) and, with a session, as activity of that
     /// session, in one short write transaction that also returns the session with its moved
     /// deadline. `supersededHidden` counts the superseded memories that ranked among the
@@ -110,18 +81,16 @@ extension MemoryStore {
         let now = clock.now()
         if case .postgres(let postgres) = engine {
             return try await postgres.recall(
-                query, weights: weights, now: now, vectors: vectors, defaultTimeout: configuration.defaultIdleTimeoutSeconds)
+                query, weights: weights, now: now, vectors: vectors, lexical: lexical,
+                defaultTimeout: configuration.defaultIdleTimeoutSeconds)
         }
-        let ranked = try await read { [vectors] db in
+        let ranked = try await read { [vectors, lexical] db in
             if let sessionID = query.sessionID {
                 guard let session = try Self.fetchSession(db, id: sessionID), session.agentID == query.agentID else {
                     throw StoreError.sessionNotFound(sessionID)
                 }
             }
-            let nearest = try query.embedding.map { embedding in
-                NearestVectors(snapshot: try vectors.snapshot(db, agent: query.agentID, model: embedding.model), query: embedding.vector)
-            }
-            return try Self.rank(db, query: query, nearest: nearest, weights: weights, now: now)
+            return try Self.rank(db, query: query, vectors: vectors, lexical: lexical, weights: weights, now: now)
         }
         return try await groupWrite { db in
             try Self.markAccessed(db, ids: ranked.hits.map(\.memory.id), now: now)
@@ -135,36 +104,26 @@ extension MemoryStore {
     }
 
     /// A candidate of one recall: what ranking needs (whole memories are read for the winners
-    /// only) and its full-text relevance (0 without a match).
+    /// only).
     struct Candidate {
         var id: String
         var importance: Double
         var createdAt: UnixMillis
-        var lastAccessedAt: UnixMillis?
         var superseded: Bool
-        var lexical: Double = 0
 
         static let columns = """
-            memories.id, memories.importance, memories.created_at, memories.last_accessed_at, \
-            memories.superseded_by IS NOT NULL
+            memories.id, memories.importance, memories.created_at, memories.superseded_by IS NOT NULL
             """
 
-        init(row: Row, lexical: Double = 0) {
-            self.init(
-                id: row[0], importance: row[1], createdAt: row[2], lastAccessedAt: row[3], superseded: row[4],
-                lexical: lexical)
+        init(row: Row) {
+            self.init(id: row[0], importance: row[1], createdAt: row[2], superseded: row[3])
         }
 
-        init(
-            id: String, importance: Double, createdAt: UnixMillis, lastAccessedAt: UnixMillis?, superseded: Bool,
-            lexical: Double
-        ) {
+        init(id: String, importance: Double, createdAt: UnixMillis, superseded: Bool) {
             self.id = id
             self.importance = importance
             self.createdAt = createdAt
-            self.lastAccessedAt = lastAccessedAt
             self.superseded = superseded
-            self.lexical = lexical
         }
     }
 
@@ -175,21 +134,59 @@ extension MemoryStore {
         var rank: Double
     }
 
-    /// The decision of recall, the same on every backend: each candidate's relevance (its
-    /// similarity fused with its full-text relevance), weighted by importance and recency; the
-    /// best `topK`, with the superseded ones ranked among them left out and counted.
+    /// What one recall ranks by, from the agent's in-memory copies: each memory's cosine
+    /// similarity to the query vector (when there is one) and its BM25 for the query's terms.
+    struct RecallSignals {
+        let nearest: NearestVectors?
+        let lexicalIndex: LexicalCache.Index
+        let lexical: [Float]
+
+        init(query: RecallQuery, vectors: VectorCache.Snapshot?, lexicalIndex: LexicalCache.Index) {
+            if let vectors, let embedding = query.embedding {
+                nearest = NearestVectors(snapshot: vectors, query: embedding.vector)
+            } else {
+                nearest = nil
+            }
+            self.lexicalIndex = lexicalIndex
+            lexical = lexicalIndex.scores(for: LexicalText.terms(query.query))
+        }
+
+        func lexical(of id: String) -> Float { lexicalIndex.position[id].map { lexical[$0] } ?? 0 }
+
+        /// The best `count` full-text matches (BM25 above 0), best first.
+        func lexicalTop(_ count: Int) -> [String] {
+            TopScores.indices(of: lexical, count: count).prefix { lexical[$0] > 0 }.map { lexicalIndex.ids[$0] }
+        }
+    }
+
+    /// The decision of recall, the same on every backend. Relevance fuses the two sides on one
+    /// scale: similarity min-max normalised over the candidates, BM25 divided by the best
+    /// candidate's, mixed by `weights.lexical`. A memory with no vector yet takes the median
+    /// normalised similarity of the candidates that have one, so lacking a vector neither lifts
+    /// nor sinks it. Then importance and recency (of the memory's own time, never of its use: a
+    /// recall must not move the next). The best `topK`, with the superseded ones ranked among
+    /// them left out and counted.
     static func choose(
-        _ candidates: [String: Candidate], query: RecallQuery, nearest: NearestVectors?, weights: RecallWeights,
+        _ candidates: [String: Candidate], query: RecallQuery, signals: RecallSignals, weights: RecallWeights,
         now: UnixMillis
     ) -> (winners: [Ranked], supersededHidden: Int) {
+        let similarities = candidates.keys.compactMap { id in signals.nearest?.similarity(of: id).map { (id, Double($0)) } }
+        let lowest = similarities.map(\.1).min() ?? 0
+        let spread = (similarities.map(\.1).max() ?? 0) - lowest
+        func normalised(_ similarity: Double) -> Double { spread > 0 ? (similarity - lowest) / spread : 1 }
+        let sortedNormalised = similarities.map { normalised($0.1) }.sorted()
+        let imputed = sortedNormalised.isEmpty ? 0 : sortedNormalised[sortedNormalised.count / 2]
+        let bestLexical = Double(candidates.keys.map(signals.lexical(of:)).max() ?? 0)
+        let lexicalShare = signals.nearest == nil ? 1 : min(1, max(0, weights.lexical))
         let ranked = candidates.values.map { candidate in
-            let similarity = nearest?.similarity(of: candidate.id)
-            let relevance = weights.fuse(similarity: similarity, lexical: candidate.lexical)
-            let age = Double(max(0, now - (candidate.lastAccessedAt ?? candidate.createdAt)))
+            let similarity = signals.nearest?.similarity(of: candidate.id).map(Double.init)
+            let lexical = bestLexical > 0 ? Double(signals.lexical(of: candidate.id)) / bestLexical : 0
+            let semantic = similarity.map(normalised) ?? imputed
+            let relevance = lexicalShare * lexical + (1 - lexicalShare) * semantic
+            let age = Double(max(0, now - candidate.createdAt))
             let recency = pow(0.5, age / Double(weights.recencyHalfLife))
             let rank = weights.relevance * relevance + weights.importance * candidate.importance + weights.recency * recency
-            return Ranked(
-                candidate: candidate, score: similarity.map { min(1, max(0, Double($0))) } ?? candidate.lexical, rank: rank)
+            return Ranked(candidate: candidate, score: similarity.map { min(1, max(0, $0)) } ?? lexical, rank: rank)
         }
         .sorted {
             ($0.rank, $0.candidate.createdAt, $0.candidate.id) > ($1.rank, $1.candidate.createdAt, $1.candidate.id)
@@ -204,6 +201,17 @@ extension MemoryStore {
             }
         }
         return (winners, supersededHidden)
+    }
+
+    /// The memories that follow the matches when fewer than `topK` match (no model, or a
+    /// query that shares no word with the agent's memories): most important, newest first,
+    /// ranked by importance and recency alone, with score 0.
+    static func followers(_ candidates: [Candidate], weights: RecallWeights, now: UnixMillis) -> [Ranked] {
+        candidates.map { candidate in
+            let recency = pow(0.5, Double(max(0, now - candidate.createdAt)) / Double(weights.recencyHalfLife))
+            return Ranked(
+                candidate: candidate, score: 0, rank: weights.importance * candidate.importance + weights.recency * recency)
+        }
     }
 
     /// The hits of `winners`, in their order, from their memories read afterwards.
@@ -228,115 +236,93 @@ extension MemoryStore {
         }
     }
 
-    /// The ranking of one recall, best first, at most `topK`. Candidates: the nearest visible
-    /// vectors, the agent's memories still waiting for a vector, and full-text matches: of
-    /// every word without a query vector; with one, of the query's selective words (names,
-    /// ids, rare terms), as the vectors cover meaning and bm25 over a common word costs a walk
-    /// of its whole doclist. Superseded memories are ranked too, so that those left out of the
-    /// answer can be counted.
+    /// The candidates of one recall, on any backend: the best `max(10 × topK, 100)` of each side
+    /// (nearest vectors, then full-text matches) that pass the filters, widened while the
+    /// filters leave too few. The backend reads the ids `next()` names and hands the rows that
+    /// pass to `received`.
+    struct CandidateSearch {
+        private(set) var candidates: [String: Candidate] = [:]
+        private let sides: [(Int) -> [String]]
+        private let initialPool: Int
+        private var side = 0
+        private var pool: Int
+        private var asked: [String] = []
+
+        init(query: RecallQuery, signals: RecallSignals) {
+            var sides: [(Int) -> [String]] = []
+            if let nearest = signals.nearest { sides.append(nearest.top) }
+            sides.append(signals.lexicalTop)
+            self.sides = sides
+            initialPool = max(query.topK * 10, 100)
+            pool = initialPool
+        }
+
+        /// The ids to read next (those not read already), or nil when the search is over.
+        mutating func next() -> [String]? {
+            guard side < sides.count else { return nil }
+            asked = sides[side](pool)
+            return asked.filter { candidates[$0] == nil }
+        }
+
+        mutating func received(_ found: [Candidate]) {
+            for candidate in found { candidates[candidate.id] = candidate }
+            let passing = asked.count { candidates[$0] != nil }
+            if passing >= pool / 4 || asked.count < pool {
+                side += 1
+                pool = initialPool
+            } else {
+                pool *= 8
+            }
+        }
+    }
+
+    /// The ranking of one recall, best first, at most `topK`: the decision of `choose` over the
+    /// candidates of `CandidateSearch`, then `followers` when fewer than `topK` were found.
+    /// Superseded memories are ranked too, so that those left out of the answer can be counted.
     static func rank(
-        _ db: Database, query: RecallQuery, nearest: NearestVectors?, weights: RecallWeights, now: UnixMillis
+        _ db: Database, query: RecallQuery, vectors: VectorCache, lexical: LexicalCache, weights: RecallWeights,
+        now: UnixMillis
     ) throws -> (hits: [RecallHit], supersededHidden: Int) {
+        let signals = RecallSignals(
+            query: query, vectors: try query.embedding.map { try vectors.snapshot(db, agent: query.agentID, model: $0.model) },
+            lexicalIndex: try lexical.index(db, agent: query.agentID))
         var ranking = query
         ranking.includeSuperseded = true
         let (conditions, arguments) = recallFilter(ranking, now: now)
         let predicate = conditions.joined(separator: " AND ")
-        var candidates: [String: Candidate] = [:]
-        func add(_ rows: [Row]) {
-            for row in rows {
-                let candidate = Candidate(row: row)
-                if candidates[candidate.id] == nil { candidates[candidate.id] = candidate }
-            }
-        }
-        if let nearest {
-            var pool = max(query.topK * 10, 100)
-            while true {
-                let ids = nearest.top(pool)
-                var arguments = arguments
-                arguments["ids"] = Memory.tagsText(ids)
-                let rows = try Row.fetchAll(
+        var search = CandidateSearch(query: query, signals: signals)
+        while let ids = search.next() {
+            var arguments = arguments
+            arguments["ids"] = Memory.tagsText(ids)
+            search.received(
+                try Row.fetchAll(
                     db,
                     sql: """
                         SELECT \(Candidate.columns) FROM memories
                         WHERE memories.id IN (SELECT value FROM json_each(:ids)) AND \(predicate)
                         """,
-                    arguments: StatementArguments(arguments))
-                add(rows)
-                // Widened while the filters leave too few of the nearest.
-                if rows.count >= pool / 4 || ids.count < pool { break }
-                pool *= 8
-            }
-            add(try Row.fetchAll(
+                    arguments: StatementArguments(arguments)
+                ).map(Candidate.init(row:)))
+        }
+        var (winners, supersededHidden) = choose(search.candidates, query: query, signals: signals, weights: weights, now: now)
+        if winners.count < query.topK {
+            var (conditions, arguments) = recallFilter(query, now: now)
+            arguments["ids"] = Memory.tagsText(winners.map(\.candidate.id))
+            arguments["limit"] = query.topK - winners.count
+            let rows = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT \(Candidate.columns) FROM memories
-                    WHERE memories.id IN (SELECT memory_id FROM embed_queue WHERE agent_id = :agent LIMIT 1000)
-                        AND \(predicate)
+                    WHERE memories.id NOT IN (SELECT value FROM json_each(:ids)) AND \(conditions.joined(separator: " AND "))
+                    ORDER BY memories.importance DESC, memories.created_at DESC, memories.id LIMIT :limit
                     """,
-                arguments: StatementArguments(arguments)))
+                arguments: StatementArguments(arguments))
+            winners += followers(rows.map(Candidate.init(row:)), weights: weights, now: now)
         }
-        if let words = ftsWords(query.query) {
-            let agentToken = agentToken(query.agentID)
-            if nearest == nil {
-                try addMatches(
-                    db, terms: words, agentToken: agentToken, predicate: predicate, arguments: arguments,
-                    pool: max(query.topK * 20, 200), into: &candidates, weights: weights)
-            } else {
-                // bm25 needs each term's document count, a walk of its whole doclist: only the
-                // selective terms are ranked, and their matches carry the full-text relevance.
-                let selective = try selectiveTerms(db, words)
-                if !selective.isEmpty {
-                    try addMatches(
-                        db, terms: selective, agentToken: agentToken, predicate: predicate, arguments: arguments,
-                        pool: max(query.topK * 20, 200), into: &candidates, weights: weights)
-                }
-            }
-        }
-        let (winners, supersededHidden) = choose(candidates, query: query, nearest: nearest, weights: weights, now: now)
         let memories = try Memory.fetchAll(
             db, sql: "SELECT \(Memory.columns) FROM memories WHERE id IN (SELECT value FROM json_each(?))",
             arguments: [Memory.tagsText(winners.map(\.candidate.id))])
         return (hits(winners, memories: memories), supersededHidden)
-    }
-
-    /// The agent's best `pool` full-text matches of `terms` (bm25 ranked inside FTS5).
-    static func addMatches(
-        _ db: Database, terms: [String], agentToken: String, predicate: String,
-        arguments: [String: (any DatabaseValueConvertible)?], pool: Int, into candidates: inout [String: Candidate],
-        weights: RecallWeights
-    ) throws {
-        var arguments = arguments
-        arguments["match"] = ftsMatch(terms, agentToken: agentToken)
-        arguments["pool"] = pool
-        let rows = try Row.fetchAll(
-            db,
-            sql: """
-                WITH matches AS (
-                    SELECT rowid, bm25(memories_fts, 1.0, 0.0) AS rank FROM memories_fts
-                    WHERE memories_fts MATCH :match ORDER BY rank LIMIT :pool)
-                SELECT \(Candidate.columns), matches.rank AS rank FROM memories JOIN matches
-                    ON matches.rowid = memories.rowid
-                WHERE \(predicate)
-                """,
-            arguments: StatementArguments(arguments))
-        for row in rows {
-            let candidate = Candidate(row: row, lexical: weights.lexicalRelevance(bm25: row["rank"]))
-            candidates[candidate.id] = candidate
-        }
-    }
-
-    /// Terms in at most this many memories (all agents) are probed in full with a query vector.
-    static let selectiveTermLimit = 2000
-
-    /// The query's terms that few memories hold. Counting stops at the limit, so a common
-    /// word costs a bounded walk of its doclist, not all of it.
-    static func selectiveTerms(_ db: Database, _ words: [String]) throws -> [String] {
-        let statement = try db.cachedStatement(
-            sql: "SELECT count(*) FROM (SELECT rowid FROM memories_fts WHERE memories_fts MATCH ? LIMIT ?)")
-        return try words.filter { word in
-            let count = try Int.fetchOne(statement, arguments: ["{content}: \"\(word)\"", selectiveTermLimit + 1]) ?? 0
-            return count > 0 && count <= selectiveTermLimit
-        }
     }
 
     /// The WHERE conditions every recall applies.
@@ -370,19 +356,6 @@ extension MemoryStore {
             arguments["until"] = until
         }
         return (conditions, arguments)
-    }
-
-    /// The distinct words of a query, at most 32; nil when it has none.
-    static func ftsWords(_ text: String) -> [String]? {
-        let words = text.lowercased().split { !($0.isLetter || $0.isNumber) }.map(String.init)
-        var seen = Set<String>()
-        let terms = Array(words.filter { seen.insert($0).inserted }.prefix(32))
-        return terms.isEmpty ? nil : terms
-    }
-
-    /// An FTS5 query: the agent's token AND any of the terms (quoted) in the content.
-    static func ftsMatch(_ terms: [String], agentToken: String) -> String {
-        "{agent}: \(agentToken) AND {content}: (\(terms.map { "\"\($0)\"" }.joined(separator: " OR ")))"
     }
 
     /// The agent's token in the full-text index: 'a' + upper-case hex of the id, as the triggers

@@ -44,6 +44,7 @@ public final class MemoryStore: Sendable {
     /// its password.
     public let path: String
     let vectors: VectorCache
+    let lexical: LexicalCache
     /// The hot API writes' shared transactions.
     let group = GroupCommit()
     private let accesses = Atomic<Int>(0)
@@ -70,6 +71,7 @@ public final class MemoryStore: Sendable {
         self.configuration = configuration
         self.path = path
         self.vectors = VectorCache(capacityBytes: configuration.vectorCacheBytes)
+        self.lexical = LexicalCache(capacityBytes: configuration.vectorCacheBytes)
     }
 
     /// Opens the SQLite store at `path`.

@@ -21,19 +21,23 @@ public struct EmbeddingBacklog: Sendable, Equatable {
 extension MemoryStore {
     /// Up to `limit` memories that need a vector of `model`: queued ones first (new or changed
     /// content), then those with a vector of another model. Expired memories are left to purge.
-    public func memoriesToEmbed(model: EmbeddingModel, limit: Int) async throws -> [EmbeddingTask] {
+    /// With `agent`, only that agent's queued memories (what recall embeds before it ranks).
+    public func memoriesToEmbed(model: EmbeddingModel, limit: Int, agent: String? = nil) async throws -> [EmbeddingTask] {
         let now = clock.now()
-        if case .postgres(let postgres) = engine { return try await postgres.memoriesToEmbed(model: model, limit: limit, now: now) }
+        if case .postgres(let postgres) = engine {
+            return try await postgres.memoriesToEmbed(model: model, limit: limit, agent: agent, now: now)
+        }
         return try await read { db in
             var tasks = try Self.embeddingTasks(
                 db,
                 sql: """
                     SELECT memories.id, memories.agent_id, memories.content FROM embed_queue
                     JOIN memories ON memories.id = embed_queue.memory_id
-                    WHERE \(visibleMemory) ORDER BY embed_queue.memory_id LIMIT :limit
+                    WHERE \(visibleMemory) AND (:agent IS NULL OR embed_queue.agent_id = :agent)
+                    ORDER BY embed_queue.memory_id LIMIT :limit
                     """,
-                arguments: ["now": now, "limit": limit])
-            if tasks.count < limit {
+                arguments: ["now": now, "limit": limit, "agent": agent])
+            if tasks.count < limit, agent == nil {
                 // Two ranges instead of `<>`, so the model index answers.
                 tasks += try Self.embeddingTasks(
                     db,

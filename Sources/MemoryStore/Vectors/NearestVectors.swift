@@ -13,11 +13,19 @@ struct NearestVectors: Sendable {
         snapshot.index[id].map { scores[$0] }
     }
 
-    /// The ids of the `count` nearest vectors, nearest first. Keeps a buffer of twice the
-    /// count and cuts it back when full: O(n log count), not a sort of all n.
+    /// The ids of the `count` nearest vectors, nearest first.
     func top(_ count: Int) -> [String] {
+        TopScores.indices(of: scores, count: count).map { snapshot.ids[$0] }
+    }
+}
+
+/// The positions of the highest scores.
+enum TopScores {
+    /// The positions of the `count` highest of `scores`, highest first. Keeps a buffer of twice
+    /// the count and cuts it back when full: O(n log count), not a sort of all n.
+    static func indices(of scores: [Float], count: Int) -> [Int] {
         guard count < scores.count else {
-            return scores.indices.sorted { scores[$0] > scores[$1] }.map { snapshot.ids[$0] }
+            return scores.indices.sorted { scores[$0] > scores[$1] }
         }
         var best: [Int] = []
         best.reserveCapacity(2 * count)
@@ -31,6 +39,6 @@ struct NearestVectors: Sendable {
             }
         }
         best.sort { scores[$0] > scores[$1] }
-        return best.prefix(count).map { snapshot.ids[$0] }
+        return Array(best.prefix(count))
     }
 }

@@ -33,6 +33,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Consolidate this agent's ended sessions now, whatever the thresholds.")
     var agent: String?
 
+    @Flag(help: "Run each job again until it has nothing left, instead of stopping at its time budget.")
+    var untilDone = false
+
     @OptionGroup var options: GlobalOptions
 
     func validate() throws {
@@ -51,11 +54,19 @@ struct RunCommand: AsyncParsableCommand {
             let runNow = clock.now()
             var reports: [JobReport] = []
             for job in target.jobs where job != .embed || target == .embed || app.runner.embedder != nil {
-                let progress = Progress(label: "\(job.rawValue): rows", total: try await backlog(job, app: app, now: runNow))
-                reports.append(
-                    await app.runner.run(
-                        job, trigger: .once, now: runNow, dryRun: dryRun, agent: agent, progress: progress.advance(by:)))
+                let progress = Progress(
+                    label: "\(job.rawValue): rows", total: Progress.isShown ? try await backlog(job, app: app, now: runNow) : 0)
+                var report = await app.runner.run(
+                    job, trigger: .once, now: runNow, dryRun: dryRun, agent: agent, progress: progress.advance(by:))
+                // A dry run changes nothing, so running it again would find the same work.
+                while untilDone, !dryRun, report.status == .ok, !report.complete {
+                    let next = await app.runner.run(
+                        job, trigger: .once, now: runNow, dryRun: dryRun, agent: agent, progress: progress.advance(by:))
+                    report.absorb(next)
+                }
+                if report.status == .ok, !report.complete { report.left = try await backlog(job, app: app, now: runNow) }
                 progress.finish()
+                reports.append(report)
             }
             let report = RunReport(now: TimeFormat.rfc3339(runNow), dryRun: dryRun, jobs: reports)
             print(json ? report.json() : report.table())
@@ -66,10 +77,10 @@ struct RunCommand: AsyncParsableCommand {
 }
 
 extension RunCommand {
-    /// About how many rows `job` will handle, for the progress line's total and time left
-    /// (only asked for on a terminal): the store's counts, which bound the job's work.
+    /// About how many rows `job` will handle, for the progress line's total and time left (on a
+    /// terminal) and for what a run stopped at its budget left: the store's counts, which bound
+    /// the job's work.
     func backlog(_ job: JobName, app: App, now: UnixMillis) async throws -> Int {
-        guard Progress.isShown else { return 0 }
         switch job {
         case .orphans: return try await app.store.sessionsPastDeadline(now: now)
         case .embed:
@@ -116,6 +127,11 @@ struct RunReport: Codable {
             lines.append(
                 zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
                     .trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        for job in jobs where !job.complete && job.status == .ok {
+            lines.append(
+                "\(job.job.rawValue) stopped at its time budget with about \(job.left ?? 0) rows left: "
+                    + "run it again, or with --until-done to run to the end")
         }
         for preview in jobs.flatMap({ $0.previews ?? [] }) {
             lines.append("")

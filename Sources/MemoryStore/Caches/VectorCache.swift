@@ -1,13 +1,8 @@
 import Foundation
 import GRDB
-import Synchronization
 
-/// The vectors of recently recalled agents, in memory, bounded in bytes (least recently used
-/// out first). An agent's copy is checked against `vector_generations` on every use: unchanged,
-/// it is used as is; only inserts since, they are appended; any delete, it is reloaded. On
-/// PostgreSQL a row can commit after a row with a later `seq` (its transaction took the number
-/// first but committed second): appended rows that fall short of the inserts counted since mean
-/// such a row was passed over, and the copy is reloaded whole.
+/// The vectors of recently recalled agents, in memory, kept current by `vector_generations`
+/// (see `GenerationCache`).
 final class VectorCache: Sendable {
     /// One agent's vectors of one model: row i of `matrix` is the vector of `ids[i]`.
     final class Snapshot: Sendable {
@@ -16,18 +11,12 @@ final class VectorCache: Sendable {
         let index: [String: Int]
         let matrix: [Float]
         let dimensions: Int
-        let inserted: Int64
-        let deleted: Int64
-        let maxRowID: Int64
 
-        init(ids: [String], matrix: [Float], dimensions: Int, inserted: Int64, deleted: Int64, maxRowID: Int64) {
+        init(ids: [String], matrix: [Float], dimensions: Int) {
             self.ids = ids
             self.index = Dictionary(ids.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
             self.matrix = matrix
             self.dimensions = dimensions
-            self.inserted = inserted
-            self.deleted = deleted
-            self.maxRowID = maxRowID
         }
 
         var bytes: Int { matrix.count * 4 + ids.count * 96 }
@@ -69,39 +58,29 @@ final class VectorCache: Sendable {
         var model: EmbeddingModel
     }
 
-    struct State {
-        var entries: [Key: (snapshot: Snapshot, lastUse: UInt64)] = [:]
-        var bytes = 0
-        var tick: UInt64 = 0
-    }
-
-    let capacity: Int
-    private let state = Mutex(State())
+    let cache: GenerationCache<Key, Snapshot>
 
     init(capacityBytes: Int) {
-        capacity = capacityBytes
+        cache = GenerationCache(capacityBytes: capacityBytes)
     }
 
-    var residentBytes: Int { state.withLock { $0.bytes } }
+    var residentBytes: Int { cache.residentBytes }
 
-    /// What a snapshot read needs: the cached copy as it is, or the rows after `base`'s last
-    /// (all of them when `base` is nil) added to it.
+    /// What a snapshot read needs: the cached copy as it is, or rows to read.
     enum Refresh {
         case current(Snapshot)
         case load(Loading)
     }
 
-    /// A snapshot being read: the rows of `memory_vectors` in row order, appended.
+    /// A snapshot being read: the rows of `memory_vectors` in row order, appended to `base`'s.
     struct Loading {
         let key: Key
         let inserted: Int64
         let deleted: Int64
+        let base: GenerationCache<Key, Snapshot>.Entry?
         var ids: [String]
         var matrix: [Float]
         var maxRowID: Int64
-        /// For rows appended to a cached copy: how many its agent's inserts since would add if
-        /// all were of this model.
-        let expectedAppended: (base: Int, count: Int64)?
 
         mutating func add(rowID: Int64, memoryID: String, vector: UnsafeRawBufferPointer) {
             maxRowID = max(maxRowID, rowID)
@@ -110,40 +89,30 @@ final class VectorCache: Sendable {
         }
     }
 
-    /// Decides from the agent's vector generation (inserted and deleted counts) whether its
-    /// cached copy is current, can be extended by the rows inserted since, or must be reloaded.
     func refresh(agent: String, model: EmbeddingModel, inserted: Int64, deleted: Int64) -> Refresh {
         let key = Key(agent: agent, model: model)
-        let cached = state.withLock { state -> Snapshot? in
-            state.tick += 1
-            guard let entry = state.entries[key] else { return nil }
-            state.entries[key]?.lastUse = state.tick
-            return entry.snapshot
-        }
-        // A copy read by a newer snapshot than the caller's serves it too: the rows it has
-        // beyond the caller's are of memories the caller cannot see or has queued.
-        if let cached, cached.inserted >= inserted, cached.deleted == deleted { return .current(cached) }
-        let base = cached.flatMap { $0.deleted == deleted ? $0 : nil }
-        return .load(
-            Loading(
-                key: key, inserted: inserted, deleted: deleted, ids: base?.ids ?? [], matrix: base?.matrix ?? [],
-                maxRowID: base?.maxRowID ?? 0, expectedAppended: base.map { ($0.ids.count, inserted - $0.inserted) }))
-    }
-
-    /// The snapshot `loading` read, kept for the next recall; or, when the rows it appended
-    /// fall short of the inserts counted, a whole reload to read instead. Fewer rows also come
-    /// from inserts of another model: those agents are read whole while they have both.
-    func finish(_ loading: Loading) -> Refresh {
-        if let expected = loading.expectedAppended, loading.ids.count - expected.base < expected.count {
+        switch cache.lookup(key, inserted: inserted, deleted: deleted) {
+        case .current(let snapshot): return .current(snapshot)
+        case .extend(let base):
             return .load(
                 Loading(
-                    key: loading.key, inserted: loading.inserted, deleted: loading.deleted, ids: [], matrix: [],
-                    maxRowID: 0, expectedAppended: nil))
+                    key: key, inserted: inserted, deleted: deleted, base: base, ids: base?.value.ids ?? [],
+                    matrix: base?.value.matrix ?? [], maxRowID: base?.maxRowID ?? 0))
         }
-        let fresh = Snapshot(
-            ids: loading.ids, matrix: loading.matrix, dimensions: loading.key.model.dimensions,
-            inserted: loading.inserted, deleted: loading.deleted, maxRowID: loading.maxRowID)
-        store(fresh, key: loading.key)
+    }
+
+    /// The snapshot `loading` read, kept for the next recall; or a whole read to do instead.
+    func finish(_ loading: Loading) -> Refresh {
+        let fresh = Snapshot(ids: loading.ids, matrix: loading.matrix, dimensions: loading.key.model.dimensions)
+        let entry = GenerationCache<Key, Snapshot>.Entry(
+            value: fresh, inserted: loading.inserted, deleted: loading.deleted, maxRowID: loading.maxRowID,
+            rows: fresh.ids.count, bytes: fresh.bytes)
+        guard cache.keep(entry, key: loading.key, base: loading.base) else {
+            return .load(
+                Loading(
+                    key: loading.key, inserted: loading.inserted, deleted: loading.deleted, base: nil, ids: [],
+                    matrix: [], maxRowID: 0))
+        }
         return .current(fresh)
     }
 
@@ -172,20 +141,6 @@ final class VectorCache: Sendable {
                     }
                 }
                 step = finish(loading)
-            }
-        }
-    }
-
-    private func store(_ snapshot: Snapshot, key: Key) {
-        state.withLock { state in
-            if let old = state.entries.removeValue(forKey: key) { state.bytes -= old.snapshot.bytes }
-            guard snapshot.bytes <= capacity else { return }
-            state.tick += 1
-            state.entries[key] = (snapshot, state.tick)
-            state.bytes += snapshot.bytes
-            while state.bytes > capacity, let victim = state.entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
-                state.entries.removeValue(forKey: victim.key)
-                state.bytes -= victim.value.snapshot.bytes
             }
         }
     }
