@@ -70,10 +70,11 @@ import TestSupport
                 contents.map { NewMemory(agentID: "a1", content: $0) }, vectors: (old, contents.map { _ in [1, 0, 0] }))
             let model = Self.model(builtin)
             #expect(try await test.store.embeddingBacklog(model: model) == EmbeddingBacklog(queued: 0, stale: 3, current: 0))
-            // Before the re-embedding, recall by the new model ranks by full text alone.
+            // Before the re-embedding, recall by the new model ranks by full text alone: no word
+            // matches, so the agent's memories follow with score 0.
             var query = RecallQuery(agentID: "a1", query: "which database do they use")
             query.embedding = QueryEmbedding(model: model, vector: try await builtin.embed([query.query])[0])
-            #expect(try await test.store.recall(query, weights: RecallWeights()).hits.isEmpty)
+            #expect(try await test.store.recall(query, weights: RecallWeights()).hits.map(\.score) == [0, 0, 0])
             let report = await Self.runner(test, embedder: builtin).run(.embed, trigger: .once, now: test.clock.now(), dryRun: false)
             #expect(report.embedded == 3)
             #expect(try await test.store.embeddingBacklog(model: model) == EmbeddingBacklog(queued: 0, stale: 0, current: 3))

@@ -89,6 +89,8 @@ import TestSupport
             "recall@3\(strip ? " (periods removed)" : "") over \(facts.count) facts among \(scenario.distractors.count) lines: paraphrased lexical \(lexicalParaphrased) hybrid \(hybridParaphrased); literal lexical \(lexicalLiteral) hybrid \(hybridLiteral)"
         )
         #expect(hybridParaphrased >= lexicalParaphrased + 0.3)
+        // 0.77 with and 0.68 without periods before the BM25 ranking; 0.83 both ways since.
+        #expect(hybridParaphrased >= 0.77)
         #expect(hybridLiteral >= lexicalLiteral)
     }
 }

@@ -17,7 +17,25 @@ public enum TestModel {
 /// A Python virtual environment with `packages`, kept in the temporary directory between runs
 /// on one machine (CI builds it fresh).
 public enum PythonEnvironment {
+    /// The environment's python, built once per process: test cases that run side by side
+    /// (one per argument) share one build instead of clearing each other's.
     public static func python(name: String, packages: [String], probe: String) async throws -> String {
+        try await Builds.shared.python(name: name) { try await build(name: name, packages: packages, probe: probe) }
+    }
+
+    private actor Builds {
+        static let shared = Builds()
+        var tasks: [String: Task<String, any Error>] = [:]
+
+        func python(name: String, _ build: @escaping @Sendable () async throws -> String) async throws -> String {
+            if let task = tasks[name] { return try await task.value }
+            let task = Task { try await build() }
+            tasks[name] = task
+            return try await task.value
+        }
+    }
+
+    private static func build(name: String, packages: [String], probe: String) async throws -> String {
         let venv = FileManager.default.temporaryDirectory.appendingPathComponent("memkeep-\(name)").path
         let python = venv + "/bin/python"
         if FileManager.default.isExecutableFile(atPath: python), try await Process.tool(python, ["-c", probe]).status == 0 {

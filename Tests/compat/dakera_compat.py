@@ -56,6 +56,11 @@ for content, importance, tags in facts:
 low = client.store_memory(agent, "customer said hello on the AWS stack call", importance=0.3, session_id=sid)
 step("store_memory x4")
 
+# Right after storing, before any embed job has run: one scale for embedded and waiting memories.
+top = client.recall(agent, "rate limiting", top_k=1)
+assert [m.id for m in top.memories] == [ids[1]], [m.content for m in top.memories]
+step("recall right after storing: the fact that says it, first")
+
 ended = client.end_session(sid)
 assert ended["session"]["ended_reason"] == "client"
 again = client.end_session(sid)

@@ -12,13 +12,15 @@ import TestSupport
         try await PythonEnvironment.python(name: "dakera-\(sdkVersion)", packages: ["dakera==\(sdkVersion)"], probe: "import dakera")
     }
 
-    @Test(arguments: TestBackend.allCases)
-    func theOfficialPythonSDKRunsUnchangedAgainstMemkeepd(backend: TestBackend) async throws {
+    /// With the built-in model and without one: recall serves the script's session-start and
+    /// just-stored questions either way.
+    @Test(arguments: TestBackend.allCases, ["builtin", "none"])
+    func theOfficialPythonSDKRunsUnchangedAgainstMemkeepd(backend: TestBackend, provider: String) async throws {
         let python = try await Self.python()
         let key = "compat-key-\(UUID().uuidString)"
         let digest = try await Process.tool("/usr/bin/sh", ["-c", "printf %s '\(key)' | sha256sum"]).output.prefix(64)
         let environment = [
-            "MEMKEEP_ORPHANS_MAX_SLEEP": "1h", "MEMKEEP_EMBEDDINGS_PROVIDER": "builtin",
+            "MEMKEEP_ORPHANS_MAX_SLEEP": "1h", "MEMKEEP_EMBEDDINGS_PROVIDER": provider,
             "MEMKEEP_EMBEDDINGS_MODEL_DIR": TestModel.directory,
         ]
         try await Memkeepd.with(backend, environment) { m in

@@ -33,16 +33,25 @@ final class LexicalCache: Sendable {
         static let k1: Float = 1.2
         static let b: Float = 0.75
 
+        func idf(_ term: String) -> Float {
+            let n = Float(ids.count)
+            let df = Float(postings[term]?.count ?? 0)
+            return Float(Foundation.log(Double(1 + (n - df + 0.5) / (df + 0.5))))
+        }
+
+        /// The BM25 of a memory of average length that holds each of the query's terms once:
+        /// what a full match scores, so that a match on a few common words of the query stays
+        /// a weak one (a term no memory holds counts at its highest rarity).
+        func fullMatch(of terms: [String]) -> Float { Set(terms).reduce(0) { $0 + idf($1) } }
+
         /// BM25 of every memory for the query's terms (0 where none matches), in `ids` order.
         func scores(for terms: [String]) -> [Float] {
             var scores = [Float](repeating: 0, count: ids.count)
             guard !ids.isEmpty else { return scores }
-            let n = Float(ids.count)
-            let average = Float(totalLength) / n
+            let average = Float(totalLength) / Float(ids.count)
             for term in Set(terms) {
                 guard let list = postings[term] else { continue }
-                let df = Float(list.count)
-                let idf = Float(Foundation.log(Double(1 + (n - df + 0.5) / (df + 0.5))))
+                let idf = idf(term)
                 for posting in list {
                     let tf = Float(posting.count)
                     let norm = Self.k1 * (1 - Self.b + Self.b * Float(lengths[Int(posting.document)]) / max(average, 1))

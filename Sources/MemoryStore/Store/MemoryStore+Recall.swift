@@ -140,6 +140,8 @@ extension MemoryStore {
         let nearest: NearestVectors?
         let lexicalIndex: LexicalCache.Index
         let lexical: [Float]
+        /// What a memory matching the whole query would score (`LexicalCache.Index.fullMatch`).
+        let fullMatch: Float
 
         init(query: RecallQuery, vectors: VectorCache.Snapshot?, lexicalIndex: LexicalCache.Index) {
             if let vectors, let embedding = query.embedding {
@@ -148,7 +150,9 @@ extension MemoryStore {
                 nearest = nil
             }
             self.lexicalIndex = lexicalIndex
-            lexical = lexicalIndex.scores(for: LexicalText.terms(query.query))
+            let terms = LexicalText.terms(query.query)
+            lexical = lexicalIndex.scores(for: terms)
+            fullMatch = lexicalIndex.fullMatch(of: terms)
         }
 
         func lexical(of id: String) -> Float { lexicalIndex.position[id].map { lexical[$0] } ?? 0 }
@@ -160,8 +164,9 @@ extension MemoryStore {
     }
 
     /// The decision of recall, the same on every backend. Relevance fuses the two sides on one
-    /// scale: similarity min-max normalised over the candidates, BM25 divided by the best
-    /// candidate's, mixed by `weights.lexical`. A memory with no vector yet takes the median
+    /// scale: similarity min-max normalised over the candidates, BM25 as a share of a full
+    /// match's (at most 1: a match on a few common words of a paraphrase stays weak), mixed by
+    /// `weights.lexical`. A memory with no vector yet takes the median
     /// normalised similarity of the candidates that have one, so lacking a vector neither lifts
     /// nor sinks it. Then importance and recency (of the memory's own time, never of its use: a
     /// recall must not move the next). The best `topK`, with the superseded ones ranked among
@@ -176,11 +181,11 @@ extension MemoryStore {
         func normalised(_ similarity: Double) -> Double { spread > 0 ? (similarity - lowest) / spread : 1 }
         let sortedNormalised = similarities.map { normalised($0.1) }.sorted()
         let imputed = sortedNormalised.isEmpty ? 0 : sortedNormalised[sortedNormalised.count / 2]
-        let bestLexical = Double(candidates.keys.map(signals.lexical(of:)).max() ?? 0)
+        let fullMatch = Double(signals.fullMatch)
         let lexicalShare = signals.nearest == nil ? 1 : min(1, max(0, weights.lexical))
         let ranked = candidates.values.map { candidate in
             let similarity = signals.nearest?.similarity(of: candidate.id).map(Double.init)
-            let lexical = bestLexical > 0 ? Double(signals.lexical(of: candidate.id)) / bestLexical : 0
+            let lexical = fullMatch > 0 ? min(1, Double(signals.lexical(of: candidate.id)) / fullMatch) : 0
             let semantic = similarity.map(normalised) ?? imputed
             let relevance = lexicalShare * lexical + (1 - lexicalShare) * semantic
             let age = Double(max(0, now - candidate.createdAt))
