@@ -91,6 +91,31 @@ import TestSupport
         }
     }
 
+    /// Matches (score above 0) of a full-text recall, best first.
+    static func matches(_ store: MemoryStore, agent: String, _ text: String) async throws -> [String] {
+        var query = RecallQuery(agentID: agent, query: text)
+        query.topK = 10
+        return try await store.recall(query, weights: RecallWeights()).hits.filter { $0.score > 0 }.map(\.memory.id)
+    }
+
+    @Test(arguments: TestBackend.allCases)
+    func theFullTextIndexFollowsInsertsContentChangesAndDeletes(backend: TestBackend) async throws {
+        try await TestStore.with(backend) { test in
+            let store = test.store
+            let a = try await store.storeMemories([NewMemory(agentID: "idx", content: "alpha bravo")]).memories[0].id
+            #expect(try await Self.matches(store, agent: "idx", "bravo") == [a])
+            let b = try await store.storeMemories([NewMemory(agentID: "idx", content: "bravo charlie")]).memories[0].id
+            #expect(try await Self.matches(store, agent: "idx", "charlie") == [b], "an insert is appended")
+            _ = try await store.updateMemory(id: a, MemoryUpdate(content: "delta echo"))
+            #expect(try await Self.matches(store, agent: "idx", "delta") == [a], "a changed content is read again")
+            #expect(try await Self.matches(store, agent: "idx", "bravo") == [b])
+            _ = try await store.forget(ids: [b], agentID: "idx")
+            #expect(try await Self.matches(store, agent: "idx", "charlie").isEmpty, "a delete is read again")
+            _ = try await store.storeMemories([NewMemory(agentID: "other", content: "charlie")])
+            #expect(try await Self.matches(store, agent: "idx", "charlie").isEmpty, "another agent's memory is not this one's")
+        }
+    }
+
     @Test(arguments: [
         ("caresses", "caress"), ("ponies", "poni"), ("ties", "ti"), ("cats", "cat"), ("feed", "feed"), ("agreed", "agre"),
         ("plastered", "plaster"), ("motoring", "motor"), ("sing", "sing"), ("conflated", "conflat"), ("troubled", "troubl"),

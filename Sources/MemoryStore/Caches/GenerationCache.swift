@@ -1,5 +1,19 @@
 import Synchronization
 
+/// What a `GenerationCache` keeps per key: an immutable copy built from rows read in row order.
+protocol CachedRows: Sendable {
+    var rowCount: Int { get }
+    var bytes: Int { get }
+}
+
+/// Builds a `CachedRows` from rows appended in row order, starting from a kept copy or empty.
+protocol RowsBuilder {
+    associatedtype Key: Hashable & Sendable
+    associatedtype Built: CachedRows
+    init(key: Key, base: Built?)
+    func build() -> Built
+}
+
 /// Per-agent copies of rows that recall reads on every call (vectors, full-text postings), in
 /// memory, bounded in bytes (least recently used out first). A copy is checked against the
 /// agent's generation, counts of the rows inserted and deleted that triggers keep in the store:
@@ -7,8 +21,12 @@ import Synchronization
 /// delete (or changed content), it is read again whole. On PostgreSQL a row can commit after a
 /// row with a later `seq` (its transaction took the number first but committed second):
 /// appended rows that fall short of the inserts counted since mean such a row was passed over,
-/// and the copy is read again whole.
-final class GenerationCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+/// and the copy is read again whole. Fewer rows also come from inserts the copy does not hold
+/// (vectors of another model): those agents are read whole each time.
+final class GenerationCache<Builder: RowsBuilder>: Sendable {
+    typealias Key = Builder.Key
+    typealias Value = Builder.Built
+
     /// A kept copy and what it was read at.
     struct Entry: Sendable {
         let value: Value
@@ -16,15 +34,34 @@ final class GenerationCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         let deleted: Int64
         /// The last row read (SQLite rowid, PostgreSQL seq).
         let maxRowID: Int64
-        let rows: Int
-        let bytes: Int
     }
 
-    /// What a read needs: the kept copy as it is, or the rows after `base`'s last appended to it
-    /// (every row when `base` is nil).
-    enum Lookup {
+    /// What a read needs: the kept copy as it is, or rows to read into `Loading`.
+    private enum Refresh {
         case current(Value)
-        case extend(base: Entry?)
+        case load(Loading)
+    }
+
+    /// A copy being read: the rows after `maxRowID`, in row order, added to `rows`.
+    struct Loading {
+        let key: Key
+        let inserted: Int64
+        let deleted: Int64
+        let base: Entry?
+        var rows: Builder
+        private(set) var maxRowID: Int64
+
+        init(key: Key, inserted: Int64, deleted: Int64, base: Entry?) {
+            self.key = key
+            self.inserted = inserted
+            self.deleted = deleted
+            self.base = base
+            rows = Builder(key: key, base: base?.value)
+            maxRowID = base?.maxRowID ?? 0
+        }
+
+        /// Notes that the row `rowID` was added to `rows`.
+        mutating func read(rowID: Int64) { maxRowID = max(maxRowID, rowID) }
     }
 
     private struct State: ~Copyable {
@@ -42,7 +79,38 @@ final class GenerationCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
 
     var residentBytes: Int { state.withLock { $0.bytes } }
 
-    func lookup(_ key: Key, inserted: Int64, deleted: Int64) -> Lookup {
+    /// The key's current copy at this generation: the kept one, or one that `rows` adds the
+    /// rows after `loading.maxRowID` to (in row order, calling `loading.read(rowID:)` for each).
+    func read(_ key: Key, inserted: Int64, deleted: Int64, rows: (inout Loading) throws -> Void) rethrows -> Value {
+        var step = refresh(key, inserted: inserted, deleted: deleted)
+        while true {
+            switch step {
+            case .current(let value): return value
+            case .load(var loading):
+                try rows(&loading)
+                step = finish(loading)
+            }
+        }
+    }
+
+    /// `read` with rows that come from an asynchronous query (PostgreSQL).
+    func read(_ key: Key, inserted: Int64, deleted: Int64, rows: (inout Loading) async throws -> Void) async rethrows
+        -> Value
+    {
+        var step = refresh(key, inserted: inserted, deleted: deleted)
+        while true {
+            switch step {
+            case .current(let value): return value
+            case .load(var loading):
+                try await rows(&loading)
+                step = finish(loading)
+            }
+        }
+    }
+
+    /// Decides from the key's generation whether its kept copy is current, can be extended by the
+    /// rows inserted since, or must be read whole.
+    private func refresh(_ key: Key, inserted: Int64, deleted: Int64) -> Refresh {
         let cached = state.withLock { state -> Entry? in
             state.tick += 1
             guard let entry = state.entries[key] else { return nil }
@@ -52,26 +120,32 @@ final class GenerationCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         // A copy read by a newer snapshot than the caller's serves it too: the rows it has
         // beyond the caller's are of memories the caller cannot see or has queued.
         if let cached, cached.inserted >= inserted, cached.deleted == deleted { return .current(cached.value) }
-        return .extend(base: cached.flatMap { $0.deleted == deleted ? $0 : nil })
+        return .load(
+            Loading(key: key, inserted: inserted, deleted: deleted, base: cached.flatMap { $0.deleted == deleted ? $0 : nil }))
     }
 
-    /// Keeps `entry`, read on top of `base`; false when the rows it appended fall short of the
-    /// inserts counted since (the caller reads the agent again whole). Fewer rows also come from
-    /// inserts the copy does not hold (vectors of another model): those agents are read whole
-    /// each time.
-    func keep(_ entry: Entry, key: Key, base: Entry?) -> Bool {
-        if let base, Int64(entry.rows - base.rows) < entry.inserted - base.inserted { return false }
+    /// The copy `loading` read, kept for the next read; or, when its appended rows fall short of
+    /// the inserts counted, a whole read to do instead.
+    private func finish(_ loading: Loading) -> Refresh {
+        let value = loading.rows.build()
+        if let base = loading.base, Int64(value.rowCount - base.value.rowCount) < loading.inserted - base.inserted {
+            return .load(Loading(key: loading.key, inserted: loading.inserted, deleted: loading.deleted, base: nil))
+        }
+        keep(Entry(value: value, inserted: loading.inserted, deleted: loading.deleted, maxRowID: loading.maxRowID), key: loading.key)
+        return .current(value)
+    }
+
+    private func keep(_ entry: Entry, key: Key) {
         state.withLock { state in
-            if let old = state.entries.removeValue(forKey: key) { state.bytes -= old.entry.bytes }
-            guard entry.bytes <= capacity else { return }
+            if let old = state.entries.removeValue(forKey: key) { state.bytes -= old.entry.value.bytes }
+            guard entry.value.bytes <= capacity else { return }
             state.tick += 1
             state.entries[key] = (entry, state.tick)
-            state.bytes += entry.bytes
+            state.bytes += entry.value.bytes
             while state.bytes > capacity, let victim = state.entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
                 state.entries.removeValue(forKey: victim.key)
-                state.bytes -= victim.value.entry.bytes
+                state.bytes -= victim.value.entry.value.bytes
             }
         }
-        return true
     }
 }

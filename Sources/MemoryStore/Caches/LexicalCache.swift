@@ -7,7 +7,7 @@ import GRDB
 /// `memory_generations` (see `GenerationCache`).
 final class LexicalCache: Sendable {
     /// One agent's inverted index.
-    final class Index: Sendable {
+    final class Index: CachedRows {
         struct Posting: Sendable {
             var document: Int32
             var count: Int32
@@ -28,6 +28,7 @@ final class LexicalCache: Sendable {
             self.totalLength = totalLength
         }
 
+        var rowCount: Int { ids.count }
         var bytes: Int { ids.count * 104 + postings.count * 64 + postings.values.reduce(0) { $0 + $1.count * 8 } }
 
         static let k1: Float = 1.2
@@ -62,20 +63,21 @@ final class LexicalCache: Sendable {
         }
     }
 
-    /// An index being read: rows in row order, appended to a kept copy's.
-    struct Loading {
-        let agent: String
-        let inserted: Int64
-        let deleted: Int64
-        let base: GenerationCache<String, Index>.Entry?
+    /// An index being built: memories appended.
+    struct Rows: RowsBuilder {
         var ids: [String]
         var lengths: [Int32]
         var postings: [String: [Index.Posting]]
         var totalLength: Int
-        var maxRowID: Int64
 
-        mutating func add(rowID: Int64, memoryID: String, content: String) {
-            maxRowID = max(maxRowID, rowID)
+        init(key: String, base: Index?) {
+            ids = base?.ids ?? []
+            lengths = base?.lengths ?? []
+            postings = base?.postings ?? [:]
+            totalLength = base?.totalLength ?? 0
+        }
+
+        mutating func add(memoryID: String, content: String) {
             let document = Int32(ids.count)
             ids.append(memoryID)
             let terms = LexicalText.terms(content)
@@ -85,63 +87,27 @@ final class LexicalCache: Sendable {
             for term in terms { counts[term, default: 0] += 1 }
             for (term, count) in counts { postings[term, default: []].append(Index.Posting(document: document, count: count)) }
         }
+
+        func build() -> Index { Index(ids: ids, lengths: lengths, postings: postings, totalLength: totalLength) }
     }
 
-    enum Refresh {
-        case current(Index)
-        case load(Loading)
-    }
-
-    let cache: GenerationCache<String, Index>
+    let cache: GenerationCache<Rows>
 
     init(capacityBytes: Int) {
         cache = GenerationCache(capacityBytes: capacityBytes)
-    }
-
-    func refresh(agent: String, inserted: Int64, deleted: Int64) -> Refresh {
-        switch cache.lookup(agent, inserted: inserted, deleted: deleted) {
-        case .current(let index): return .current(index)
-        case .extend(let base): return .load(Self.loading(agent, inserted: inserted, deleted: deleted, base: base))
-        }
-    }
-
-    static func loading(
-        _ agent: String, inserted: Int64, deleted: Int64, base: GenerationCache<String, Index>.Entry?
-    ) -> Loading {
-        Loading(
-            agent: agent, inserted: inserted, deleted: deleted, base: base, ids: base?.value.ids ?? [],
-            lengths: base?.value.lengths ?? [], postings: base?.value.postings ?? [:],
-            totalLength: base?.value.totalLength ?? 0, maxRowID: base?.maxRowID ?? 0)
-    }
-
-    func finish(_ loading: Loading) -> Refresh {
-        let index = Index(ids: loading.ids, lengths: loading.lengths, postings: loading.postings, totalLength: loading.totalLength)
-        let entry = GenerationCache<String, Index>.Entry(
-            value: index, inserted: loading.inserted, deleted: loading.deleted, maxRowID: loading.maxRowID,
-            rows: index.ids.count, bytes: index.bytes)
-        guard cache.keep(entry, key: loading.agent, base: loading.base) else {
-            return .load(Self.loading(loading.agent, inserted: loading.inserted, deleted: loading.deleted, base: nil))
-        }
-        return .current(index)
     }
 
     /// The agent's current index, read through the cache.
     func index(_ db: Database, agent: String) throws -> Index {
         let generation = try Row.fetchOne(
             db, sql: "SELECT inserted, deleted FROM memory_generations WHERE agent_id = ?", arguments: [agent])
-        var step = refresh(agent: agent, inserted: generation?["inserted"] ?? 0, deleted: generation?["deleted"] ?? 0)
-        while true {
-            switch step {
-            case .current(let index):
-                return index
-            case .load(var loading):
-                let rows = try Row.fetchCursor(
-                    db, sql: "SELECT rowid, id, content FROM memories WHERE agent_id = ? AND rowid > ? ORDER BY rowid",
-                    arguments: [agent, loading.maxRowID])
-                while let row = try rows.next() {
-                    loading.add(rowID: row[0], memoryID: row[1], content: row[2])
-                }
-                step = finish(loading)
+        return try cache.read(agent, inserted: generation?["inserted"] ?? 0, deleted: generation?["deleted"] ?? 0) { loading in
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT rowid, id, content FROM memories WHERE agent_id = ? AND rowid > ? ORDER BY rowid",
+                arguments: [agent, loading.maxRowID])
+            while let row = try rows.next() {
+                loading.rows.add(memoryID: row[1], content: row[2])
+                loading.read(rowID: row[0])
             }
         }
     }

@@ -5,7 +5,7 @@ import GRDB
 /// (see `GenerationCache`).
 final class VectorCache: Sendable {
     /// One agent's vectors of one model: row i of `matrix` is the vector of `ids[i]`.
-    final class Snapshot: Sendable {
+    final class Snapshot: CachedRows {
         let ids: [String]
         /// Row of each id.
         let index: [String: Int]
@@ -20,6 +20,7 @@ final class VectorCache: Sendable {
         }
 
         var bytes: Int { matrix.count * 4 + ids.count * 96 }
+        var rowCount: Int { ids.count }
 
         /// Cosine similarity (the vectors are unit length) of `query` with every row.
         func similarities(to query: [Float]) -> [Float] {
@@ -58,7 +59,27 @@ final class VectorCache: Sendable {
         var model: EmbeddingModel
     }
 
-    let cache: GenerationCache<Key, Snapshot>
+    /// A snapshot being built: rows of `memory_vectors` appended.
+    struct Rows: RowsBuilder {
+        let dimensions: Int
+        var ids: [String]
+        var matrix: [Float]
+
+        init(key: Key, base: Snapshot?) {
+            dimensions = key.model.dimensions
+            ids = base?.ids ?? []
+            matrix = base?.matrix ?? []
+        }
+
+        mutating func add(memoryID: String, vector: UnsafeRawBufferPointer) {
+            ids.append(memoryID)
+            VectorCoding.append(blob: vector, to: &matrix)
+        }
+
+        func build() -> Snapshot { Snapshot(ids: ids, matrix: matrix, dimensions: dimensions) }
+    }
+
+    let cache: GenerationCache<Rows>
 
     init(capacityBytes: Int) {
         cache = GenerationCache(capacityBytes: capacityBytes)
@@ -66,81 +87,26 @@ final class VectorCache: Sendable {
 
     var residentBytes: Int { cache.residentBytes }
 
-    /// What a snapshot read needs: the cached copy as it is, or rows to read.
-    enum Refresh {
-        case current(Snapshot)
-        case load(Loading)
-    }
-
-    /// A snapshot being read: the rows of `memory_vectors` in row order, appended to `base`'s.
-    struct Loading {
-        let key: Key
-        let inserted: Int64
-        let deleted: Int64
-        let base: GenerationCache<Key, Snapshot>.Entry?
-        var ids: [String]
-        var matrix: [Float]
-        var maxRowID: Int64
-
-        mutating func add(rowID: Int64, memoryID: String, vector: UnsafeRawBufferPointer) {
-            maxRowID = max(maxRowID, rowID)
-            ids.append(memoryID)
-            VectorCoding.append(blob: vector, to: &matrix)
-        }
-    }
-
-    func refresh(agent: String, model: EmbeddingModel, inserted: Int64, deleted: Int64) -> Refresh {
-        let key = Key(agent: agent, model: model)
-        switch cache.lookup(key, inserted: inserted, deleted: deleted) {
-        case .current(let snapshot): return .current(snapshot)
-        case .extend(let base):
-            return .load(
-                Loading(
-                    key: key, inserted: inserted, deleted: deleted, base: base, ids: base?.value.ids ?? [],
-                    matrix: base?.value.matrix ?? [], maxRowID: base?.maxRowID ?? 0))
-        }
-    }
-
-    /// The snapshot `loading` read, kept for the next recall; or a whole read to do instead.
-    func finish(_ loading: Loading) -> Refresh {
-        let fresh = Snapshot(ids: loading.ids, matrix: loading.matrix, dimensions: loading.key.model.dimensions)
-        let entry = GenerationCache<Key, Snapshot>.Entry(
-            value: fresh, inserted: loading.inserted, deleted: loading.deleted, maxRowID: loading.maxRowID,
-            rows: fresh.ids.count, bytes: fresh.bytes)
-        guard cache.keep(entry, key: loading.key, base: loading.base) else {
-            return .load(
-                Loading(
-                    key: loading.key, inserted: loading.inserted, deleted: loading.deleted, base: nil, ids: [],
-                    matrix: [], maxRowID: 0))
-        }
-        return .current(fresh)
-    }
-
     /// The agent's current vectors of `model`, read through the cache.
     func snapshot(_ db: Database, agent: String, model: EmbeddingModel) throws -> Snapshot {
         let generation = try Row.fetchOne(
             db, sql: "SELECT inserted, deleted FROM vector_generations WHERE agent_id = ?", arguments: [agent])
-        var step = refresh(agent: agent, model: model, inserted: generation?["inserted"] ?? 0, deleted: generation?["deleted"] ?? 0)
-        while true {
-            switch step {
-            case .current(let snapshot):
-                return snapshot
-            case .load(var loading):
-                let rows = try Row.fetchCursor(
-                    db,
-                    sql: """
-                        SELECT rowid, memory_id, vector FROM memory_vectors
-                        WHERE agent_id = ? AND model = ? AND dimensions = ? AND rowid > ? ORDER BY rowid
-                        """,
-                    arguments: [agent, model.name, model.dimensions, loading.maxRowID])
-                while let row = try rows.next() {
-                    let rowID: Int64 = row["rowid"]
-                    let memoryID: String = row["memory_id"]
-                    try row.withUnsafeData(atIndex: 2) { data in
-                        data?.withUnsafeBytes { loading.add(rowID: rowID, memoryID: memoryID, vector: $0) }
-                    }
+        return try cache.read(
+            Key(agent: agent, model: model), inserted: generation?["inserted"] ?? 0, deleted: generation?["deleted"] ?? 0
+        ) { loading in
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT rowid, memory_id, vector FROM memory_vectors
+                    WHERE agent_id = ? AND model = ? AND dimensions = ? AND rowid > ? ORDER BY rowid
+                    """,
+                arguments: [agent, model.name, model.dimensions, loading.maxRowID])
+            while let row = try rows.next() {
+                let memoryID: String = row["memory_id"]
+                try row.withUnsafeData(atIndex: 2) { data in
+                    data?.withUnsafeBytes { loading.rows.add(memoryID: memoryID, vector: $0) }
                 }
-                step = finish(loading)
+                loading.read(rowID: row["rowid"])
             }
         }
     }

@@ -91,20 +91,13 @@ extension PostgresEngine {
         let generation = try await connection.query(
             "SELECT inserted, deleted FROM memory_generations WHERE agent_id = \(agent)", logger: logger
         ).decode((Int64, Int64).self).first { _ in true }
-        var step = cache.refresh(agent: agent, inserted: generation?.0 ?? 0, deleted: generation?.1 ?? 0)
-        while true {
-            switch step {
-            case .current(let index):
-                return index
-            case .load(var loading):
-                for try await (seq, memoryID, content) in try await connection.query(
-                    """
-                    SELECT seq, id, content FROM memories WHERE agent_id = \(agent) AND seq > \(loading.maxRowID) ORDER BY seq
-                    """, logger: logger
-                ).decode((Int64, String, String).self) {
-                    loading.add(rowID: seq, memoryID: memoryID, content: content)
-                }
-                step = cache.finish(loading)
+        return try await cache.cache.read(agent, inserted: generation?.0 ?? 0, deleted: generation?.1 ?? 0) { loading in
+            for try await (seq, memoryID, content) in try await connection.query(
+                "SELECT seq, id, content FROM memories WHERE agent_id = \(agent) AND seq > \(loading.maxRowID) ORDER BY seq",
+                logger: logger
+            ).decode((Int64, String, String).self) {
+                loading.rows.add(memoryID: memoryID, content: content)
+                loading.read(rowID: seq)
             }
         }
     }
@@ -159,23 +152,19 @@ extension PostgresEngine {
         let generation = try await connection.query(
             "SELECT inserted, deleted FROM vector_generations WHERE agent_id = \(agent)", logger: logger
         ).decode((Int64, Int64).self).first { _ in true }
-        var step = cache.refresh(agent: agent, model: model, inserted: generation?.0 ?? 0, deleted: generation?.1 ?? 0)
-        while true {
-            switch step {
-            case .current(let snapshot):
-                return snapshot
-            case .load(var loading):
-                for try await (seq, memoryID, vector) in try await connection.query(
-                    """
-                    SELECT seq, memory_id, vector FROM memory_vectors
-                    WHERE agent_id = \(agent) AND model = \(model.name) AND dimensions = \(Int32(model.dimensions))
-                      AND seq > \(loading.maxRowID)
-                    ORDER BY seq
-                    """, logger: logger
-                ).decode((Int64, String, ByteBuffer).self) {
-                    vector.withUnsafeReadableBytes { loading.add(rowID: seq, memoryID: memoryID, vector: $0) }
-                }
-                step = cache.finish(loading)
+        return try await cache.cache.read(
+            VectorCache.Key(agent: agent, model: model), inserted: generation?.0 ?? 0, deleted: generation?.1 ?? 0
+        ) { loading in
+            for try await (seq, memoryID, vector) in try await connection.query(
+                """
+                SELECT seq, memory_id, vector FROM memory_vectors
+                WHERE agent_id = \(agent) AND model = \(model.name) AND dimensions = \(Int32(model.dimensions))
+                  AND seq > \(loading.maxRowID)
+                ORDER BY seq
+                """, logger: logger
+            ).decode((Int64, String, ByteBuffer).self) {
+                vector.withUnsafeReadableBytes { loading.rows.add(memoryID: memoryID, vector: $0) }
+                loading.read(rowID: seq)
             }
         }
     }

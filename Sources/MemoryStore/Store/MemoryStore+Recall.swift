@@ -175,12 +175,11 @@ extension MemoryStore {
         _ candidates: [String: Candidate], query: RecallQuery, signals: RecallSignals, weights: RecallWeights,
         now: UnixMillis
     ) -> (winners: [Ranked], supersededHidden: Int) {
-        let similarities = candidates.keys.compactMap { id in signals.nearest?.similarity(of: id).map { (id, Double($0)) } }
-        let lowest = similarities.map(\.1).min() ?? 0
-        let spread = (similarities.map(\.1).max() ?? 0) - lowest
+        let similarities = candidates.keys.compactMap { signals.nearest?.similarity(of: $0).map(Double.init) }.sorted()
+        let lowest = similarities.first ?? 0
+        let spread = (similarities.last ?? 0) - lowest
         func normalised(_ similarity: Double) -> Double { spread > 0 ? (similarity - lowest) / spread : 1 }
-        let sortedNormalised = similarities.map { normalised($0.1) }.sorted()
-        let imputed = sortedNormalised.isEmpty ? 0 : sortedNormalised[sortedNormalised.count / 2]
+        let imputed = similarities.isEmpty ? 0 : normalised(similarities[similarities.count / 2])
         let fullMatch = Double(signals.fullMatch)
         let lexicalShare = signals.nearest == nil ? 1 : min(1, max(0, weights.lexical))
         let ranked = candidates.values.map { candidate in

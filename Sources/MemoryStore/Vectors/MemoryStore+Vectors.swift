@@ -27,13 +27,14 @@ extension MemoryStore {
         if case .postgres(let postgres) = engine {
             return try await postgres.memoriesToEmbed(model: model, limit: limit, agent: agent, now: now)
         }
+        // One agent's queue by its index (`:agent IS NULL OR …` would scan the whole queue).
         return try await read { db in
             var tasks = try Self.embeddingTasks(
                 db,
                 sql: """
                     SELECT memories.id, memories.agent_id, memories.content FROM embed_queue
                     JOIN memories ON memories.id = embed_queue.memory_id
-                    WHERE \(visibleMemory) AND (:agent IS NULL OR embed_queue.agent_id = :agent)
+                    WHERE \(visibleMemory) \(agent == nil ? "" : "AND embed_queue.agent_id = :agent")
                     ORDER BY embed_queue.memory_id LIMIT :limit
                     """,
                 arguments: ["now": now, "limit": limit, "agent": agent])
