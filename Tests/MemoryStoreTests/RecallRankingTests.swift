@@ -91,6 +91,27 @@ import TestSupport
         }
     }
 
+    /// Of two equally matching memories, the one whose conversation also holds the query's best
+    /// match ranks first, though the other is newer (which would win a tie).
+    @Test(arguments: TestBackend.allCases)
+    func aMemoryWhoseSessionHoldsTheBestMatchOutranksAnEqualOne(backend: TestBackend) async throws {
+        try await TestStore.with(backend) { test in
+            let store = test.store
+            let launch = try await store.startSession(SessionStart(agentID: "lift"))
+            let other = try await store.startSession(SessionStart(agentID: "lift"))
+            let ids = try await store.storeMemories([
+                NewMemory(agentID: "lift", sessionID: launch.id, content: "we planned the billing service launch"),
+                NewMemory(agentID: "lift", sessionID: launch.id, content: "it finished on Friday"),
+            ]).memories.map(\.id)
+            test.clock.advance(seconds: 60)
+            _ = try await store.storeMemories([NewMemory(agentID: "lift", sessionID: other.id, content: "it finished on Monday")])
+            var query = RecallQuery(agentID: "lift", query: "when was the billing service launch finished")
+            query.topK = 3
+            let hits = try await store.recall(query, weights: RecallWeights()).hits.map(\.memory.id)
+            #expect(Array(hits.prefix(2)) == ids)
+        }
+    }
+
     /// Matches (score above 0) of a full-text recall, best first.
     static func matches(_ store: MemoryStore, agent: String, _ text: String) async throws -> [String] {
         var query = RecallQuery(agentID: agent, query: text)

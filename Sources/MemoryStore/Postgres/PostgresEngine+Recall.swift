@@ -5,11 +5,11 @@ extension MemoryStore.Candidate: PostgresRecord {
     init(_ row: PostgresRandomAccessRow) throws {
         self.init(
             id: try row.value("id"), importance: try row.value("importance"), createdAt: try row.value("created_at"),
-            superseded: try row.value("superseded"))
+            superseded: try row.value("superseded"), sessionID: try row.value("session_id"))
     }
 
     static let postgresColumns =
-        "memories.id, memories.importance, memories.created_at, memories.superseded_by IS NOT NULL AS superseded"
+        "memories.id, memories.importance, memories.created_at, memories.superseded_by IS NOT NULL AS superseded, memories.session_id"
 }
 
 extension PostgresEngine {

@@ -9,8 +9,11 @@ public struct RecallWeights: Sendable, Equatable {
     /// Recency halves every this many milliseconds of the memory's age (since it was created).
     public var recencyHalfLife: UnixMillis = 7 * 86_400_000
     /// The share of full-text relevance (BM25) in relevance; the rest is semantic similarity.
-    /// Chosen on LoCoMo's development half (Benchmarks/QUALITY.md).
+    /// This and `session` were chosen on LoCoMo's development half (Benchmarks/QUALITY.md).
     public var lexical = 0.5
+    /// The share of relevance that comes from the best match among the memory's session's
+    /// candidates: facts of one conversation support each other.
+    public var session = 0.4
 
     public init() {}
 }
@@ -110,20 +113,22 @@ extension MemoryStore {
         var importance: Double
         var createdAt: UnixMillis
         var superseded: Bool
+        var sessionID: String?
 
         static let columns = """
-            memories.id, memories.importance, memories.created_at, memories.superseded_by IS NOT NULL
+            memories.id, memories.importance, memories.created_at, memories.superseded_by IS NOT NULL, memories.session_id
             """
 
         init(row: Row) {
-            self.init(id: row[0], importance: row[1], createdAt: row[2], superseded: row[3])
+            self.init(id: row[0], importance: row[1], createdAt: row[2], superseded: row[3], sessionID: row[4])
         }
 
-        init(id: String, importance: Double, createdAt: UnixMillis, superseded: Bool) {
+        init(id: String, importance: Double, createdAt: UnixMillis, superseded: Bool, sessionID: String?) {
             self.id = id
             self.importance = importance
             self.createdAt = createdAt
             self.superseded = superseded
+            self.sessionID = sessionID
         }
     }
 
@@ -182,11 +187,22 @@ extension MemoryStore {
         let imputed = similarities.isEmpty ? 0 : normalised(similarities[similarities.count / 2])
         let fullMatch = Double(signals.fullMatch)
         let lexicalShare = signals.nearest == nil ? 1 : min(1, max(0, weights.lexical))
-        let ranked = candidates.values.map { candidate in
+        let own = candidates.mapValues { candidate in
             let similarity = signals.nearest?.similarity(of: candidate.id).map(Double.init)
             let lexical = fullMatch > 0 ? min(1, Double(signals.lexical(of: candidate.id)) / fullMatch) : 0
             let semantic = similarity.map(normalised) ?? imputed
-            let relevance = lexicalShare * lexical + (1 - lexicalShare) * semantic
+            return (relevance: lexicalShare * lexical + (1 - lexicalShare) * semantic, similarity: similarity, lexical: lexical)
+        }
+        var sessionBest: [String: Double] = [:]
+        for (id, scored) in own {
+            guard let session = candidates[id]?.sessionID else { continue }
+            sessionBest[session] = max(sessionBest[session] ?? 0, scored.relevance)
+        }
+        let sessionShare = min(1, max(0, weights.session))
+        let ranked = candidates.values.map { candidate in
+            let (ownRelevance, similarity, lexical) = own[candidate.id]!
+            let context = candidate.sessionID.flatMap { sessionBest[$0] } ?? ownRelevance
+            let relevance = (1 - sessionShare) * ownRelevance + sessionShare * context
             let age = Double(max(0, now - candidate.createdAt))
             let recency = pow(0.5, age / Double(weights.recencyHalfLife))
             let rank = weights.relevance * relevance + weights.importance * candidate.importance + weights.recency * recency

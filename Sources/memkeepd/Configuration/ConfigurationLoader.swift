@@ -137,6 +137,7 @@ struct ConfigurationLoader {
         ("recall.importance_weight", { c, v throws(ConfigReason) in c.http.recall.importance = try ConfigValue.nonNegative(v) }),
         ("recall.recency_weight", { c, v throws(ConfigReason) in c.http.recall.recency = try ConfigValue.nonNegative(v) }),
         ("recall.lexical_weight", { c, v throws(ConfigReason) in c.http.recall.lexical = try ConfigValue.fraction(v) }),
+        ("recall.session_weight", { c, v throws(ConfigReason) in c.http.recall.session = try ConfigValue.fraction(v) }),
         ("recall.recency_half_life", { c, v throws(ConfigReason) in
             c.http.recall.recencyHalfLife = try ConfigValue.positiveDuration(v).milliseconds
         }),
