@@ -27,12 +27,15 @@ public struct APIDependencies: Sendable {
     public var mcp: MemoryMCP
     /// `mcp.default_agent`.
     public var mcpDefaultAgent: String?
+    /// Which recall is in force (`/health`, `/metrics`).
+    public var recallMode: RecallMode
 
     public init(
         store: MemoryStore, maintenance: any MaintenanceControl, registry: PrometheusCollectorRegistry, state: ServiceState,
         clock: any WallClock, logger: Logger, http: HTTPConfiguration, embedder: (any TextEmbedder)? = nil,
-        mcpDefaultAgent: String? = nil
+        recallMode: RecallMode? = nil, mcpDefaultAgent: String? = nil
     ) {
+        self.recallMode = recallMode ?? embedder.map { .vectors(model: $0.modelID) } ?? .fullText(reason: "no embedding model")
         service = MemoryService(
             store: store, maintenance: maintenance, embedder: embedder, recallWeights: http.recall, clock: clock)
         mcp = MemoryMCP(service: service, version: Self.version, logger: logger)

@@ -10,8 +10,33 @@ import Testing
 
     func load(_ yaml: String) throws(ConfigurationError) -> AppConfiguration { try loadTestYAML(yaml) }
 
+    /// But for the provider: the shipped file asks for the built-in model, so that an install
+    /// without it fails at start instead of serving full-text recall unawares.
     @Test func theShippedFileStatesExactlyTheBuiltInDefaults() async throws {
-        #expect(try ConfigurationLoader.load(path: Self.shipped, environment: [:]) == AppConfiguration())
+        var defaults = AppConfiguration()
+        defaults.embeddings.provider = .builtin
+        #expect(try ConfigurationLoader.load(path: Self.shipped, environment: [:]) == defaults)
+    }
+
+    @Test func relativePathsResolveAgainstTheStateDirectoryWhenSystemdSetsOne() async throws {
+        let yaml = """
+            store:
+              path: ./var/memkeep.db
+            embeddings:
+              model_dir: models/minilm
+            purge:
+              export_dir: /srv/exports
+            """
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("memkeep-\(UUID().uuidString).yaml").path
+        try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let served = try ConfigurationLoader.load(path: file, environment: ["STATE_DIRECTORY": "/var/lib/memkeep:/var/lib/other"])
+        #expect(served.storeLocation == .sqlite(path: "/var/lib/memkeep/var/memkeep.db"))
+        #expect(served.embeddings.modelDirectory == "/var/lib/memkeep/models/minilm")
+        #expect(served.maintenance.purge.exportDirectory == "/srv/exports")
+        let byHand = try ConfigurationLoader.load(path: file, environment: [:])
+        #expect(byHand.storeLocation == .sqlite(path: "./var/memkeep.db"))
+        #expect(byHand.embeddings.modelDirectory == "models/minilm")
     }
 
     @Test func daemonKeysAreRead() async throws {

@@ -6,6 +6,9 @@ import TestSupport
 struct Memkeepd {
     private(set) var directory: URL
     var environment: [String: String]
+    /// Where commands run: the scratch directory unless a test moves it (an installed service
+    /// runs from `/`).
+    var workingDirectory: URL?
 
     static let binary: String = {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
@@ -70,7 +73,7 @@ struct Memkeepd {
         process.executableURL = URL(fileURLWithPath: launcher.first ?? Self.binary)
         process.arguments = launcher.isEmpty ? arguments : launcher.dropFirst() + [Self.binary] + arguments
         process.environment = environment
-        process.currentDirectoryURL = directory
+        process.currentDirectoryURL = workingDirectory ?? directory
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -96,7 +99,7 @@ struct Memkeepd {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
         process.arguments = ["--quiet", "--return", "--command", quoted.joined(separator: " ") + " > '\(output)'", "/dev/null"]
         process.environment = environment
-        process.currentDirectoryURL = directory
+        process.currentDirectoryURL = workingDirectory ?? directory
         let terminal = Pipe()
         process.standardOutput = terminal
         process.standardInput = FileHandle.nullDevice

@@ -19,9 +19,10 @@ struct OperationsRoutes: Sendable {
         var configurationGeneration: Int
         var configurationLoadedAt: Int64
         var scheduler: String
+        var recall: RecallMode
 
         enum CodingKeys: String, CodingKey {
-            case status, version, scheduler
+            case status, version, scheduler, recall
             case uptimeSeconds = "uptime_seconds"
             case configurationGeneration = "config_generation"
             case configurationLoadedAt = "config_loaded_at"
@@ -46,6 +47,9 @@ struct OperationsRoutes: Sendable {
     static var groupTransactions: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "memkeep", subsystem: "store", metricName: "group_transactions", unitName: "total",
         helpText: "Transactions that carried them: writes per transaction is what group commit saved.") }
+    static var recallVectors: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "memkeep", subsystem: "recall", metricName: "vectors", unitName: "",
+        helpText: "1 while recall ranks by vectors (label model), 0 while by full text only (see /health for why).") }
     static var wakeUps: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "memkeep", subsystem: "scheduler", metricName: "wakeups", unitName: "total",
         helpText: "Times the scheduler's loops woke up from a sleep.") }
@@ -72,7 +76,7 @@ struct OperationsRoutes: Sendable {
             status: dependencies.state.isStopping ? "stopping" : "healthy", version: APIDependencies.version,
             uptimeSeconds: (now - dependencies.state.startedAt) / 1000,
             configurationGeneration: configuration.generation, configurationLoadedAt: configuration.loadedAt / 1000,
-            scheduler: dependencies.maintenance.statusLine)
+            scheduler: dependencies.maintenance.statusLine, recall: dependencies.recallMode)
     }
 
     /// Prometheus text: the registry (jobs, HTTP) plus the store's sizes, counted at scrape time.
@@ -89,6 +93,10 @@ struct OperationsRoutes: Sendable {
             }
         } catch {
             dependencies.logger.error("metrics: cannot count the store: \(error)")
+        }
+        switch dependencies.recallMode {
+        case .vectors(let model): registry.makeGauge(descriptor: Self.recallVectors, labels: [("model", model)]).set(1.0)
+        case .fullText: registry.makeGauge(descriptor: Self.recallVectors, labels: [("model", "")]).set(0.0)
         }
         sampler.report(
             dependencies.store.accessCount, as: registry.makeCounter(descriptor: Self.storeAccesses), key: "store")

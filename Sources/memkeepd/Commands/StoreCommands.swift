@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Maintenance
+import MemoryService
 import MemoryStore
 
 struct StatusCommand: AsyncParsableCommand {
@@ -16,6 +17,8 @@ struct StatusCommand: AsyncParsableCommand {
         var store: String
         var now: String
         var counts: StoreCounts
+        /// Which recall a daemon on this configuration serves.
+        var recall: RecallMode
         var llm: LLMSpend?
         var lastRuns: [Run]
 
@@ -66,7 +69,7 @@ struct StatusCommand: AsyncParsableCommand {
         }
 
         enum CodingKeys: String, CodingKey {
-            case store, now, counts, llm
+            case store, now, counts, recall, llm
             case lastRuns = "last_runs"
         }
     }
@@ -89,8 +92,8 @@ struct StatusCommand: AsyncParsableCommand {
                     maxTokensPerRun: llm.maxTokensPerRun)
                 : nil
             let report = Report(
-                store: app.store.path, now: TimeFormat.rfc3339(now), counts: try await app.store.counts(now: now), llm: spend,
-                lastRuns: runs)
+                store: app.store.path, now: TimeFormat.rfc3339(now), counts: try await app.store.counts(now: now),
+                recall: app.configuration.embeddings.recallMode, llm: spend, lastRuns: runs)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -101,6 +104,7 @@ struct StatusCommand: AsyncParsableCommand {
             print("store      \(report.store)")
             print("sessions   \(c.openSessions) open, \(c.endedSessions) ended (\(c.unconsolidatedSessions) not consolidated)")
             print("memories   \(c.liveMemories) live, \(c.archivedMemories) archived, \(c.expiredMemories) expired awaiting purge")
+            print("recall     \(report.recall.line)")
             print("next       idle deadline \(c.nextIdleDeadline.map(TimeFormat.rfc3339) ?? "none"), expiry \(c.nextExpiry.map(TimeFormat.rfc3339) ?? "none")")
             if let spend = report.llm { print("llm        \(spend.line)") }
             for run in runs {

@@ -31,6 +31,25 @@ struct AppConfiguration: Sendable, Equatable {
 
     /// Where the file comes from when `--config` is not given.
     static let defaultPath = "config/memkeep.yaml"
+
+    /// Relative paths of the configuration (the SQLite file, the model's directory, the purge
+    /// export directory) resolved against the service's state directory: systemd's
+    /// `StateDirectory=` sets `$STATE_DIRECTORY` (the first of a colon-separated list counts).
+    /// Without it they stay relative to the working directory, as for `memkeepd serve` run by
+    /// hand from a checkout.
+    func resolvingPaths(environment: [String: String]) -> AppConfiguration {
+        guard let state = environment["STATE_DIRECTORY"]?.split(separator: ":").first.map(String.init), !state.isEmpty
+        else { return self }
+        func resolve(_ path: String) -> String {
+            path.hasPrefix("/") ? path : state + "/" + (path.hasPrefix("./") ? String(path.dropFirst(2)) : path)
+        }
+        var resolved = self
+        if case .sqlite(let path) = storePath { resolved.storePath = .sqlite(path: resolve(path)) }
+        if case .sqlite(let path)? = storeURL { resolved.storeURL = .sqlite(path: resolve(path)) }
+        resolved.embeddings.modelDirectory = resolve(embeddings.modelDirectory)
+        resolved.maintenance.purge.exportDirectory = maintenance.purge.exportDirectory.map(resolve)
+        return resolved
+    }
 }
 
 struct ConfigurationError: Error, Equatable, CustomStringConvertible {

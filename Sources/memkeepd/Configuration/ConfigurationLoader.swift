@@ -228,7 +228,7 @@ struct ConfigurationLoader {
         }
         try applyEnvironment(environment, to: &configuration)
         try validate(configuration, source: filePath ?? "configuration")
-        return configuration
+        return configuration.resolvingPaths(environment: environment)
     }
 
     /// The file a load reads: `path`, else `config/memkeep.yaml` when it exists, else none.

@@ -1,6 +1,7 @@
 import Embeddings
 import Foundation
 import Logging
+import MemoryService
 
 /// `embeddings.*`: where vectors come from.
 struct EmbeddingsConfiguration: Sendable, Equatable {
@@ -36,15 +37,27 @@ struct EmbeddingsConfiguration: Sendable, Equatable {
 
 
 extension EmbeddingsConfiguration {
+    /// Which recall this configuration puts in force, read from the files alone (`status`
+    /// loads no model): a builtin model that is missing fails start-up instead.
+    var recallMode: RecallMode {
+        switch provider {
+        case .none: .fullText(reason: "embeddings.provider is none")
+        case .auto where !BuiltinEmbedder.isPresent(in: modelDirectory):
+            .fullText(
+                reason: "no embedding model in \(modelDirectory) (embeddings.provider auto); fetch it with \(BuiltinEmbedder.fetchCommand) or set embeddings.provider")
+        case .auto, .builtin: .vectors(model: BuiltinEmbedder.defaultModelName)
+        case .openai: .vectors(model: model ?? "")
+        }
+    }
+
     /// The embedder this configuration asks for; nil for lexical-only recall.
     func makeEmbedder(logger: Logger, environment: [String: String]) throws -> (any TextEmbedder)? {
         switch provider {
         case .none:
             return nil
         case .auto:
-            guard BuiltinEmbedder.isPresent(in: modelDirectory) else {
-                logger.warning(
-                    "no embedding model in \(modelDirectory): recall ranks by full text only; fetch the model with \(BuiltinEmbedder.fetchCommand) or set embeddings.provider")
+            if case .fullText(let reason) = recallMode {
+                logger.warning("recall ranks by full text only: \(reason)")
                 return nil
             }
             return try builtin()

@@ -31,7 +31,9 @@ func buildDaemon(
     let http = app.configuration.http
     let dependencies = APIDependencies(
         store: app.store, maintenance: scheduler, registry: registry, state: state, clock: app.clock, logger: logger,
-        http: http, embedder: app.runner.embedder, mcpDefaultAgent: app.configuration.mcpDefaultAgent)
+        http: http, embedder: app.runner.embedder,
+        recallMode: app.runner.embedder.map { .vectors(model: $0.modelID) } ?? app.configuration.embeddings.recallMode,
+        mcpDefaultAgent: app.configuration.mcpDefaultAgent)
     if http.keys.isEmpty {
         logger.notice("no auth.keys configured: the API is open and listens on loopback only (\(http.host))")
     }
