@@ -8,6 +8,26 @@ import TestSupport
 @Suite struct EmbeddingCommandTests {
     static let withModel = ["MEMKEEP_EMBEDDINGS_PROVIDER": "builtin", "MEMKEEP_EMBEDDINGS_MODEL_DIR": TestModel.directory]
 
+    /// A run that stops at its time budget says so and how much is left; `--until-done` runs
+    /// the job again until nothing is.
+    @Test func aRunStoppedAtItsBudgetSaysWhatIsLeftAndUntilDoneFinishes() async throws {
+        var m = try Memkeepd(Self.withModel)
+        let lines = (0..<6).map { #"{"type":"memory","id":"m\#($0)","agent_id":"budget","content":"fact number \#($0)"}"# }
+        #expect(try await m.run("import", try m.write("facts.jsonl", lines.joined(separator: "\n") + "\n")).status == 0)
+        // One memory a batch and a budget shorter than any batch: each run embeds one.
+        m.environment["MEMKEEP_EMBEDDINGS_BATCH_SIZE"] = "1"
+        m.environment["MEMKEEP_JOBS_EMBED_BUDGET"] = "1ms"
+        let text = try await m.run("run", "embed")
+        #expect(text.status == 0)
+        #expect(text.stdout.contains("embed stopped at its time budget with about 5 rows left"), "\(text.stdout)")
+        let stopped = try await m.run("run", "embed", "--json")
+        #expect(stopped.stdout.contains(#""complete":false"#) && stopped.stdout.contains(#""left":4"#), "\(stopped.stdout)")
+        let finished = try await m.run("run", "embed", "--until-done", "--json")
+        #expect(finished.status == 0)
+        #expect(finished.stdout.contains(#""complete":true"#) && finished.stdout.contains(#""embedded":4"#), "\(finished.stdout)")
+        #expect(!finished.stdout.contains(#""left""#))
+    }
+
     @Test func builtinWithTheModelMissingExits78NamingTheFetchScript() async throws {
         let m = try Memkeepd(["MEMKEEP_EMBEDDINGS_PROVIDER": "builtin", "MEMKEEP_EMBEDDINGS_MODEL_DIR": "/nonexistent/minilm"])
         for command in ["serve", "run"] {
