@@ -149,6 +149,31 @@ import TestSupport
         #expect(PorterStemmer.stem(word) == stem)
     }
 
+    static func index(_ texts: [(String, String)], previous: LexicalCache.Index? = nil) -> LexicalCache.Index {
+        var rows = LexicalCache.Rows(key: "agent", base: nil, previous: previous)
+        for (id, content) in texts { rows.add(memoryID: id, content: content) }
+        return rows.build()
+    }
+
+    /// A whole read after deletes and a changed content reuses the earlier index's analysis of
+    /// the unchanged memories: it must rank exactly as an index built from nothing.
+    @Test func anIndexReadAgainOverAnEarlierOneScoresAsAFreshOne() {
+        let earlier = Self.index([
+            ("a", "we moved billing to PostgreSQL"), ("b", "billing runs on AWS"), ("c", "the migration finished"),
+            ("d", "PostgreSQL upgrade planned"),
+        ])
+        let now = [("b", "billing runs on AWS"), ("c", "the billing migration slipped"), ("d", "PostgreSQL upgrade planned"),
+                   ("e", "AWS credits for the migration")]
+        let reread = Self.index(now, previous: earlier)
+        let fresh = Self.index(now)
+        for query in ["postgresql billing", "migration", "aws credits", "finished", "we moved"] {
+            let terms = LexicalText.terms(query)
+            #expect(reread.scores(for: terms) == fresh.scores(for: terms), "\(query)")
+            #expect(reread.fullMatch(of: terms) == fresh.fullMatch(of: terms), "\(query)")
+        }
+        #expect(reread.scores(for: ["finish"]) == [0, 0, 0, 0], "c's old content is gone")
+    }
+
     @Test func queriesLoseTheirStopWords() {
         #expect(LexicalText.terms("When did Caroline go to the LGBTQ support group?") == ["carolin", "go", "lgbtq", "support", "group"])
     }

@@ -6,11 +6,13 @@ protocol CachedRows: Sendable {
     var bytes: Int { get }
 }
 
-/// Builds a `CachedRows` from rows appended in row order, starting from a kept copy or empty.
+/// Builds a `CachedRows` from rows appended in row order, starting from a kept copy (`base`) or
+/// empty; a whole read is handed the copy it replaces (`previous`), whose work it may reuse for
+/// rows it finds unchanged.
 protocol RowsBuilder {
     associatedtype Key: Hashable & Sendable
     associatedtype Built: CachedRows
-    init(key: Key, base: Built?)
+    init(key: Key, base: Built?, previous: Built?)
     func build() -> Built
 }
 
@@ -51,12 +53,12 @@ final class GenerationCache<Builder: RowsBuilder>: Sendable {
         var rows: Builder
         private(set) var maxRowID: Int64
 
-        init(key: Key, inserted: Int64, deleted: Int64, base: Entry?) {
+        init(key: Key, inserted: Int64, deleted: Int64, base: Entry?, previous: Value? = nil) {
             self.key = key
             self.inserted = inserted
             self.deleted = deleted
             self.base = base
-            rows = Builder(key: key, base: base?.value)
+            rows = Builder(key: key, base: base?.value, previous: previous)
             maxRowID = base?.maxRowID ?? 0
         }
 
@@ -120,8 +122,10 @@ final class GenerationCache<Builder: RowsBuilder>: Sendable {
         // A copy read by a newer snapshot than the caller's serves it too: the rows it has
         // beyond the caller's are of memories the caller cannot see or has queued.
         if let cached, cached.inserted >= inserted, cached.deleted == deleted { return .current(cached.value) }
-        return .load(
-            Loading(key: key, inserted: inserted, deleted: deleted, base: cached.flatMap { $0.deleted == deleted ? $0 : nil }))
+        guard let cached, cached.deleted == deleted else {
+            return .load(Loading(key: key, inserted: inserted, deleted: deleted, base: nil, previous: cached?.value))
+        }
+        return .load(Loading(key: key, inserted: inserted, deleted: deleted, base: cached))
     }
 
     /// The copy `loading` read, kept for the next read; or, when its appended rows fall short of
@@ -129,7 +133,8 @@ final class GenerationCache<Builder: RowsBuilder>: Sendable {
     private func finish(_ loading: Loading) -> Refresh {
         let value = loading.rows.build()
         if let base = loading.base, Int64(value.rowCount - base.value.rowCount) < loading.inserted - base.inserted {
-            return .load(Loading(key: loading.key, inserted: loading.inserted, deleted: loading.deleted, base: nil))
+            return .load(
+                Loading(key: loading.key, inserted: loading.inserted, deleted: loading.deleted, base: nil, previous: base.value))
         }
         keep(Entry(value: value, inserted: loading.inserted, deleted: loading.deleted, maxRowID: loading.maxRowID), key: loading.key)
         return .current(value)

@@ -65,7 +65,7 @@ final class VectorCache: Sendable {
         var ids: [String]
         var matrix: [Float]
 
-        init(key: Key, base: Snapshot?) {
+        init(key: Key, base: Snapshot?, previous: Snapshot?) {
             dimensions = key.model.dimensions
             ids = base?.ids ?? []
             matrix = base?.matrix ?? []
