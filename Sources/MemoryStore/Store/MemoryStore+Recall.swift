@@ -314,12 +314,16 @@ extension MemoryStore {
         while let ids = search.next() {
             var arguments = arguments
             arguments["ids"] = Memory.tagsText(ids)
+            // CROSS JOIN keeps the ids the outer loop: one primary-key probe each, where the
+            // planner would otherwise walk the agent's whole index (every memory of the agent,
+            // twice per recall).
             search.received(
                 try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT \(Candidate.columns) FROM memories
-                        WHERE memories.id IN (SELECT value FROM json_each(:ids)) AND \(predicate)
+                        SELECT \(Candidate.columns) FROM json_each(:ids) AS candidate
+                        CROSS JOIN memories ON memories.id = candidate.value
+                        WHERE \(predicate)
                         """,
                     arguments: StatementArguments(arguments)
                 ).map(Candidate.init(row:)))
