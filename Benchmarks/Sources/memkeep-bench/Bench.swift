@@ -43,7 +43,7 @@ struct Bench: AsyncParsableCommand {
     @Flag(help: "Only generate the stores (source.db, orphans-source.db in --work) and stop: for profiling.")
     var generateOnly = false
 
-    @Option(help: "Measure only these jobs (comma-separated, e.g. consolidate) and update their figures in --output and --results.")
+    @Option(help: "Measure only these (comma-separated: jobs such as consolidate, or http for the API and idle figures) and update their figures in --output and --results.")
     var only: String?
 
     @Flag(help: "Only the scaling curve (--scale-sizes, --scale-agents), merged into --output, --results and --chart. --quick runs a small one after its other figures.")
@@ -65,7 +65,16 @@ struct Bench: AsyncParsableCommand {
         guard ["sqlite", "postgres"].contains(backend) else {
             throw ValidationError("--backend must be sqlite or postgres, not \(backend)")
         }
+        for name in onlyNames where JobName(rawValue: name) == nil && name != Self.httpFigures {
+            throw ValidationError(
+                "--only names \(name), which is neither a job (\(JobName.allCases.map(\.rawValue).joined(separator: ", "))) nor \(Self.httpFigures)")
+        }
     }
+
+    /// What `--only` names for the daemon's API and idle figures.
+    static let httpFigures = "http"
+
+    var onlyNames: [String] { only?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? [] }
 
     func run() async throws {
         if let render {
@@ -136,9 +145,23 @@ struct Bench: AsyncParsableCommand {
             return
         }
 
-        if let only {
-            try await measureOnly(only.split(separator: ",").compactMap { JobName(rawValue: String($0)) }, jobs: jobs,
-                source: source, orphanSource: orphanSource)
+        let embedding = EmbeddingBenchmarks(
+            memkeepd: binary, modelDirectory: modelDirectory, workDirectory: work, quick: quick, log: log)
+        if only != nil {
+            try await measureOnly(onlyNames.compactMap(JobName.init(rawValue:)), jobs: jobs, source: source, orphanSource: orphanSource)
+            if onlyNames.contains(Self.httpFigures) {
+                guard var report = try previousReport() else { throw BenchError.missing("\(output) of a full run (--only updates it)") }
+                let (embedded, _, http, idle) = try await served(
+                    embedding: embedding, daemon: daemon, source: source, heavyAgentMemories: summary.heavyAgentMemories, log: log)
+                report.http = http
+                report.idle = idle
+                report.remeasured = (report.remeasured ?? [:]).merging(
+                    [Self.httpFigures: ISO8601DateFormatter().string(from: Date())]) { $1 }
+                try write(report)
+                Shell.removeStore(embedded)
+                print(report.markdown())
+            }
+            [source, orphanSource].forEach(Shell.removeStore)
             return
         }
         var figures: [JobFigures] = []
@@ -148,22 +171,14 @@ struct Bench: AsyncParsableCommand {
         figures.append(try await jobs.measure(.orphans, source: orphanSource, interference: false))
         figures.append(try await jobs.measure(.consolidate, source: source, interference: false))
 
-        let embedding = EmbeddingBenchmarks(
-            memkeepd: binary, modelDirectory: modelDirectory, workDirectory: work, quick: quick, log: log)
         let texts = try Shell.run("/usr/bin/sqlite3", [source, "SELECT content FROM memories LIMIT \(quick ? 640 : 3200);"])
             .output.split(separator: "\n").map(String.init)
         var embeddings = try await embedding.measureModel(texts: texts)
-        let embedded = "\(work)/embedded.db"
-        try Shell.copyStore(source, to: embedded)
-        let backfill = try embedding.backfill(store: embedded, others: quick ? 0 : 10_000)
+        let (embedded, backfill, http, idle) = try await served(
+            embedding: embedding, daemon: daemon, source: source, heavyAgentMemories: summary.heavyAgentMemories, log: log)
         embeddings.backfillMemories = backfill.memories
         embeddings.backfillSeconds = backfill.seconds
         embeddings.backfillPerSecond = Double(backfill.memories) / backfill.seconds
-        log("embedding: \(backfill.memories) memories backfilled in \(String(format: "%.1f", backfill.seconds)) s")
-
-        let builtin = ["MEMKEEP_EMBEDDINGS_PROVIDER": "builtin", "MEMKEEP_EMBEDDINGS_MODEL_DIR": modelDirectory]
-        let (http, idle) = try await daemon.run(
-            source: embedded, heavyAgentMemories: summary.heavyAgentMemories, environment: builtin)
         log("idle: resident memory without the model")
         let withoutModel = try await daemon.residentAtStart(store: embedded, environment: ["MEMKEEP_EMBEDDINGS_PROVIDER": "none"])
 
@@ -208,6 +223,21 @@ struct Bench: AsyncParsableCommand {
         let chartName = URL(fileURLWithPath: chart).lastPathComponent
         if !results.isEmpty { try report.markdown(chart: chartName).write(toFile: results, atomically: true, encoding: .utf8) }
         if let scale = report.scale { try ScaleChart.svg(scale).write(toFile: chart, atomically: true, encoding: .utf8) }
+    }
+
+    /// The daemon's API and idle figures: on a copy of `source` whose heavy agent (and 10,000
+    /// more memories) `memkeepd run embed` has embedded, served with the built-in model.
+    func served(
+        embedding: EmbeddingBenchmarks, daemon: DaemonBenchmarks, source: String, heavyAgentMemories: Int,
+        log: @escaping @Sendable (String) -> Void
+    ) async throws -> (embedded: String, backfill: (memories: Int, seconds: Double), DaemonBenchmarks.HTTPFigures, DaemonBenchmarks.IdleFigures) {
+        let embedded = "\(URL(fileURLWithPath: work).standardizedFileURL.path)/embedded.db"
+        try Shell.copyStore(source, to: embedded)
+        let backfill = try embedding.backfill(store: embedded, others: quick ? 0 : 10_000)
+        log("embedding: \(backfill.memories) memories backfilled in \(String(format: "%.1f", backfill.seconds)) s")
+        let builtin = ["MEMKEEP_EMBEDDINGS_PROVIDER": "builtin", "MEMKEEP_EMBEDDINGS_MODEL_DIR": embedding.modelDirectory]
+        let (http, idle) = try await daemon.run(source: embedded, heavyAgentMemories: heavyAgentMemories, environment: builtin)
+        return (embedded, backfill, http, idle)
     }
 
     /// Measures `names` and replaces their figures in the report at --output.
