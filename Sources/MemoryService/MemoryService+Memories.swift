@@ -4,7 +4,7 @@ import MemoryStore
 extension MemoryService {
     static let storeFields: Set<String> = [
         "agent_id", "content", "memory_type", "importance", "metadata", "session_id", "tags", "ttl_seconds",
-        "expires_at", "id", "supersedes",
+        "expires_at", "id", "supersedes", "created_at",
     ]
 
     /// Stores one memory: `{memory, superseded?, session_state?, warnings?}`.
@@ -94,7 +94,8 @@ extension MemoryService {
                 content: try body.string("content"), memoryType: try body.optionalString("memory_type") ?? "episodic",
                 importance: try body.optionalDouble("importance") ?? 0.5, tags: try body.optionalStrings("tags") ?? [],
                 metadata: try body.optionalObject("metadata") ?? .emptyObject, ttlSeconds: ttl,
-                expiresAt: try body.optionalTime("expires_at"), supersedes: try body.optionalStrings("supersedes") ?? [])
+                expiresAt: try body.optionalTime("expires_at"), supersedes: try body.optionalStrings("supersedes") ?? [],
+                createdAt: try body.optionalTime("created_at"))
         } catch let error as FieldError where !field.isEmpty {
             throw APIError.invalid(field + error.field, error.reason)
         } catch let error as APIError where !field.isEmpty {

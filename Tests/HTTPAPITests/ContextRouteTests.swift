@@ -58,9 +58,12 @@ import TestSupport
                 }
                 // The change statement names the old database; the fact it superseded is gone.
                 #expect(!text.contains("The primary database is PostgreSQL 14"), "\(text)")
-                #expect(text.hasPrefix("Current facts:\n- The customer wants a weekly usage report."), "\(text)")
-                #expect(text.contains("\n\nHistory (newest first):\n"))
-                #expect(text.contains("\n\nOpen tasks:\n- Auth is done; rate limiting is next."))
+                // Consolidation kept the facts live: they are current facts, each said once, with its date.
+                #expect(text.hasPrefix("Current facts:\n- [2026-04-13] We migrated the database from PostgreSQL 14 to MySQL 8"), "\(text)")
+                for fact in ["built with FastAPI", "runs on AWS ECS", "AWS free tier only", "weekly usage report"] {
+                    #expect(text.components(separatedBy: fact).count == 2, "\(fact) once in:\n\(text)")
+                }
+                #expect(text.contains("\n\nOpen tasks:\n- [2026-06-08] Auth is done; rate limiting is next."), "\(text)")
                 guard case .number(let tokens)? = context.object["tokens"] else { Issue.record("no tokens"); return }
                 #expect(Int(tokens) <= 400)
                 #expect(Int(tokens) == ContextBuilder.estimatedTokens(text))
@@ -93,7 +96,8 @@ import TestSupport
                     #"{"budget_tokens": 200, "include": ["facts", "open_tasks"], "session_id": "\#(session.id)"}"#)
                 #expect(get.status == 200, "\(get.text)")
                 #expect(get.object["context"] == post.object["context"])
-                #expect(get.string("context") == "Current facts:\n- Deploys with Buildkite.\n- Runs on AlloyDB.")
+                let day = TimeFormat.day(h.clock.now())
+                #expect(get.string("context") == "Current facts:\n- [\(day)] Deploys with Buildkite.\n- [\(day)] Runs on AlloyDB.")
                 #expect(!get.text.contains(low.id) && !get.text.contains(old.id))
                 #expect(get.object["truncated"] == .bool(false))
             }
@@ -163,7 +167,7 @@ import TestSupport
                 #expect(refused.code == "NAMESPACE_ACCESS_DENIED")
                 #expect(!refused.text.contains("AlloyDB"))
                 let allowed = try await client.call(.get, "/v1/agents/\(Self.agent)/context", headers: AuthTests.bearer("mine"))
-                #expect(allowed.string("context") == "Current facts:\n- Runs on AlloyDB.")
+                #expect(allowed.string("context") == "Current facts:\n- [\(TimeFormat.day(h.clock.now()))] Runs on AlloyDB.")
                 let outcome = try await client.call(.get, "/v1/agents/\(Self.agent)/context").status
                 #expect(outcome == 401)
             }

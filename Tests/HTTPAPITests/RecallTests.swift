@@ -27,10 +27,13 @@ import TestSupport
             let expiring = try await h.store.storeMemory(
                 NewMemory(agentID: "a1", content: "PostgreSQL upgrade webinar this week", importance: 1, ttlSeconds: 60))
             let otherAgent = try await h.store.storeMemory(NewMemory(agentID: "a2", content: "PostgreSQL 14 everywhere", importance: 1))
-            // Consolidating a session archives its PostgreSQL fact (the summary replaces it).
+            // Consolidating a session archives its fact below the floor; the kept one stays live
+            // beside the summary.
             let session = try await h.store.startSession(SessionStart(agentID: "a1"))
             let archived = try await h.store.storeMemory(
-                NewMemory(agentID: "a1", sessionID: session.id, content: "moved the database to PostgreSQL 14", importance: 1))
+                NewMemory(agentID: "a1", sessionID: session.id, content: "asked about PostgreSQL 14 pricing once", importance: 0.3))
+            _ = try await h.store.storeMemory(
+                NewMemory(agentID: "a1", sessionID: session.id, content: "nightly backups of the warehouse run at 02:00", importance: 0.9))
             _ = try await h.store.endSession(id: session.id)
             let runner = JobRunner(store: h.store, configuration: MaintenanceConfiguration(), logger: APIHarness.logger)
             #expect(await runner.run(.consolidate, trigger: .once, now: h.clock.now(), dryRun: false, agent: "a1").changed == 1)
@@ -60,6 +63,34 @@ import TestSupport
             #expect(try await h.store.memory(id: fresh.id)!.accessCount >= 1)
             let outcome = try await h.store.memory(id: expiring.id)
             #expect(outcome == nil)
+        }
+    }
+
+    /// History filed late keeps when it was said, on store, batch store and export; recall's
+    /// recency counts from it.
+    @Test(arguments: TestBackend.allCases)
+    func aMemoryFiledLateKeepsWhenItWasSaid(backend: TestBackend) async throws {
+        try await APIHarness.with(backend) { h in
+            try await h.run { client in
+                let single = try await client.call(
+                    .post, "/v1/memory/store",
+                    #"{"agent_id": "a1", "content": "moved to Lisbon", "created_at": "2024-03-01T10:00:00Z"}"#)
+                #expect(single.status == 201, "\(single.text)")
+                #expect(single.object["memory"]?["created_at"] == .number(1_709_287_200))
+                let batch = try await client.call(
+                    .post, "/v1/memories/store/batch",
+                    #"{"agent_id": "a1", "memories": [{"content": "moved to Porto", "created_at": 1717236000}, {"content": "moved to Faro"}]}"#)
+                #expect(batch.status == 201 || batch.status == 200, "\(batch.text)")
+                guard case .array(let stored)? = batch.object["stored"] else { Issue.record("no stored"); return }
+                #expect(stored[0]["created_at"] == .number(1_717_236_000))
+                #expect(stored[1]["created_at"] == .number(Double(h.clock.now() / 1000)))
+                // The older of two equal matches ranks second: recency is of when it was said.
+                let reply = try await client.call(.post, "/v1/memory/recall", #"{"agent_id": "a1", "query": "moved", "top_k": 3}"#)
+                #expect(ids(reply).last == single.object["memory"]?["id"]?.text, "\(reply.text)")
+            }
+            #expect(try await h.store.memories(agentID: "a1", limit: 10).contains { $0.createdAt == 1_709_287_200_000 })
+            let exported = try await h.test.exportText(agentID: "a1")
+            #expect(exported.contains("2024-03-01T10:00:00.000Z"))
         }
     }
 

@@ -26,7 +26,7 @@ import Testing
             Self.fact("db", "Primary database is PostgreSQL 14.", at: 2, importance: 0.9),
         ])
         #expect(plan.decisions["thanks"] == .init(fate: .belowFloor, ref: nil, topic: nil))
-        #expect(plan.topics.map(\.extractiveText) == ["- Primary database is PostgreSQL 14."])
+        #expect(plan.topics.map(\.extractiveText) == ["- [1970-01-01] Primary database is PostgreSQL 14."])
     }
 
     @Test func aLaterChangeStatementSupersedesAnEarlierFactAtAnyDistance() {
@@ -93,20 +93,34 @@ import Testing
         #expect(plan.decisions["a"]?.fate == fate)
     }
 
-    @Test func criticalFactsComeFirstThenDecisionsAndTheCapLeavesTheRestOut() {
-        let plan = Self.planner { $0.maxSummaryCharacters = 130 }.plan([
+    @Test func criticalFactsComeFirstThenDecisionsAndALongTopicContinuesInAnotherSummary() {
+        let plan = Self.planner { $0.maxSummaryCharacters = 160 }.plan([
             Self.fact("likes", "Likes dark mode in every tool they use at work", at: 1, importance: 0.6),
             Self.fact("decided", "Decided to use Redis for caching", at: 2, importance: 0.6),
             Self.fact("critical", "Production must stay on AWS free tier", at: 3, importance: 0.9),
             Self.fact("more", "Asked about the roadmap for the mobile application", at: 4, importance: 0.7),
         ])
-        #expect(plan.topics[0].lines.map(\.text) == [
-            "Production must stay on AWS free tier", "Decided to use Redis for caching",
-            "Asked about the roadmap for the mobile application",
+        #expect(plan.topics.map { $0.lines.map(\.text) } == [
+            ["Production must stay on AWS free tier", "Decided to use Redis for caching"],
+            ["Asked about the roadmap for the mobile application", "Likes dark mode in every tool they use at work"],
         ])
-        #expect(plan.decisions["likes"]?.fate == .overCap)
-        #expect(plan.topics[0].extractiveText.count <= 130)
-        #expect(plan.decisions["more"]?.fate == .kept)
+        #expect(plan.topics.allSatisfy { $0.extractiveText.count <= 160 })
+        #expect(plan.decisions.values.allSatisfy { $0.fate == .kept }, "no fact is left out for a size")
+        #expect(plan.decisions["likes"]?.topic == 1)
+        #expect(plan.topics[1].sourceIDs == ["likes", "more"])
+    }
+
+    @Test func everyLineSaysWhenItWasSaid() {
+        let day: Int64 = 1440
+        let plan = Self.planner().plan([
+            Self.fact("a", "Discussed invoice 7001 line items", at: 19_850 * day),
+            Self.fact("b", "Discussed invoice 7002 line items", at: 19_880 * day),
+            Self.fact("c", "Prefers email over phone calls", at: 19_881 * day),
+        ])
+        #expect(plan.topics[0].extractiveText.split(separator: "\n").map(String.init).sorted() == [
+            "- [2024-05-07 – 2024-06-06] Discussed invoice 7002 line items (2 times, invoices 7001–7002, May–Jun)",
+            "- [2024-06-07] Prefers email over phone calls",
+        ])
     }
 
     @Test func aSingleFactLongerThanTheCapIsCutAtAWord() {

@@ -83,7 +83,32 @@ import Testing
         ("Now uses Linear instead of Jira", ["jira"]),
     ])
     func changeStatementsNameWhatNoLongerHolds(text: String, term: [String]) {
-        #expect(Supersession.supersededTerms(in: text) == [term])
+        #expect(Supersession.supersededTerms(in: text).map(\.named) == [term])
+    }
+
+    /// Changes said by their structure, with verbs and phrasings that appear nowhere in the code:
+    /// what no longer holds, and what the change is about.
+    @Test(arguments: [
+        ("The team rewrote the services from Python to Go.", ["python"], ["team", "rewrote", "services"]),
+        ("Our office relocated from Leeds to York in March", ["leeds"], ["office", "relocated"]),
+        ("Headcount grew from twelve to forty people", ["twelve"], ["headcount", "grew"]),
+        ("Python is no longer our backend language", ["python"], ["backend", "language"]),
+        ("Zoom is no longer our meeting tool", ["zoom"], ["meeting", "tool"]),
+    ])
+    func changesByStructureNameWhatTheyAreAbout(text: String, named: [String], about: [String]) {
+        #expect(Supersession.supersededTerms(in: text) == [Supersession.Change(named: named, about: about)])
+    }
+
+    @Test(arguments: [
+        ("The team rewrote the services from Python to Go.", "Backend services are written in Python.", true),
+        ("The team rewrote the services from Python to Go.", "Took a Python course last spring.", false),
+        ("Python is no longer our backend language", "The backend is written in Python", true),
+        ("Python is no longer our backend language", "Python notebooks for the analysts", false),
+        ("Headcount grew from twelve to forty people", "Headcount is twelve engineers", true),
+    ])
+    func aStructuralChangeRetiresOnlyFactsAboutTheSameThing(statement: String, fact: String, stale: Bool) {
+        let tokens = Set(FactText.sentences(fact).joined())
+        #expect(Supersession.supersedes(changes: Supersession.supersededTerms(in: statement), tokens: tokens, own: []) == stale)
     }
 
     @Test(arguments: [
@@ -94,6 +119,8 @@ import Testing
         "The webhook was not removed.",
         "Customer is no longer interested in the webinar",
         "Paid by card instead of invoice",
+        "Flew from Paris to Rome for the conference",
+        "Works from nine to five",
         "Replaced",
         "Moved from the",
     ])

@@ -26,7 +26,7 @@ import Testing
             fact("f3", "Deploys go through GitHub Actions.", day: 160),
         ],
         summaries: [
-            summary("s2", ["Asked about connection pooling.", "Enabled gzip on the API."], from: "2026-03-02T00:00:00Z", to: "2026-04-20T00:00:00Z"),
+            summary("s2", ["[2026-03-02] Asked about connection pooling.", "[2026-03-10 – 2026-04-20] Enabled gzip on the API."], from: "2026-03-02T00:00:00Z", to: "2026-04-20T00:00:00Z"),
             summary("s1", ["Set up the project skeleton."], from: "2026-01-05T00:00:00Z", to: "2026-02-27T00:00:00Z"),
         ],
         supersededSources: [:])
@@ -36,22 +36,32 @@ import Testing
         #expect(
             block.text == """
                 Current facts:
-                - Constraint: AWS free tier only.
-                - Deploys go through GitHub Actions.
+                - [2026-05-31] Constraint: AWS free tier only.
+                - [2026-06-10] Deploys go through GitHub Actions.
 
                 History (newest first):
                 2026-03 to 2026-04:
-                - Asked about connection pooling.
-                - Enabled gzip on the API.
+                - [2026-03-02] Asked about connection pooling.
+                - [2026-03-10 – 2026-04-20] Enabled gzip on the API.
                 2026-01 to 2026-02:
                 - Set up the project skeleton.
 
                 Open tasks:
-                - Auth is done; rate limiting is next.
+                - [2026-06-20] Auth is done; rate limiting is next.
                 """)
         #expect(block.memoryIDs == ["f1", "f3", "s2", "s1", "f2"])
         #expect(!block.truncated)
         #expect(block.tokens == ContextBuilder.estimatedTokens(block.text))
+    }
+
+    /// Consolidation keeps kept facts live: a summary line that is also a current fact is said
+    /// once, as the fact.
+    @Test func aSummaryLineThatIsACurrentFactIsSaidOnce() {
+        var material = Self.material
+        material.facts.append(Self.fact("f4", "Enabled gzip on the API.", day: 100))
+        let text = ContextBuilder(budgetTokens: 400).build(material).text
+        #expect(text.components(separatedBy: "Enabled gzip on the API.").count == 2, "\(text)")
+        #expect(text.contains("- [2026-04-11] Enabled gzip on the API."))
     }
 
     @Test(arguments: [1, 5, 12, 20, 30, 45, 60, 400])

@@ -9,6 +9,7 @@ Prints "all ok" at the end; any failed check raises.
 import asyncio
 import json
 import os
+import re
 import sys
 
 from mcp import ClientSession, StdioServerParameters
@@ -68,8 +69,9 @@ async def exercise(session):
 
     context = await session.call_tool("get_context", {"session_id": session_id})
     text = context.content[0].text
-    assert text.startswith("Current facts:\n- The primary database is AlloyDB."), text
-    assert "Open tasks:\n- Auth is done; rate limiting is next." in text, text
+    # Each line says when it was said: "- [2026-05-28] …".
+    assert re.match(r"Current facts:\n- \[\d{4}-\d{2}-\d{2}\] The primary database is AlloyDB\.", text), text
+    assert re.search(r"Open tasks:\n- \[\d{4}-\d{2}-\d{2}\] Auth is done; rate limiting is next\.", text), text
     assert "Said thanks" not in text, text
     block = answer(context)
     assert block["tokens"] <= 400 and stack_id in block["memories"] and not block["truncated"], block

@@ -15,8 +15,14 @@ public struct SummaryPlan: Sendable {
         public var priority: Int
         /// When its newest member was written.
         public var newest: UnixMillis
+        /// When its oldest member or duplicate was written.
+        public var oldest: UnixMillis
 
         public var representativeID: String { memberIDs.last! }
+
+        /// The line as a summary shows it: with when it was said, "- [2023-05-08] …", or the
+        /// span of its members and duplicates, "- [2023-03-01 – 2023-05-08] …".
+        public var rendered: String { SummaryLine.render(text, oldest: oldest, newest: newest) }
     }
 
     public struct Topic: Sendable, Equatable {
@@ -27,13 +33,12 @@ public struct SummaryPlan: Sendable {
         public var importance: Double
         public var periodStart: UnixMillis
         public var periodEnd: UnixMillis
-        /// Every source that belongs to the topic: its lines' members, their duplicates, and
-        /// the lines left out over the cap.
+        /// Every source that belongs to the summary: its lines' members and their duplicates.
         public var sourceIDs: [String]
         public var sessionIDs: [String]
 
-        /// The extractive text: one "- " line per fact.
-        public var extractiveText: String { lines.map { "- " + $0.text }.joined(separator: "\n") }
+        /// The extractive text: one dated "- " line per fact.
+        public var extractiveText: String { lines.map(\.rendered).joined(separator: "\n") }
     }
 
     public struct Decision: Sendable, Equatable {

@@ -8,7 +8,8 @@ import MemoryStore
 ///    newest wording with the group's highest importance;
 /// 4. lines are grouped into at most `maxTopics` topics (vectors, else tags);
 /// 5. each topic orders critical facts (≥ 0.8) first, then decisions, open tasks, constraints and
-///    state changes, then by importance and recency, and stops at `maxSummaryCharacters`.
+///    state changes, then by importance and recency, each line dated; a topic longer than
+///    `maxSummaryCharacters` continues in another summary: nothing is left out for its size.
 public struct SummaryPlanner: Sendable {
     public var configuration: MaintenanceConfiguration.Consolidation
     /// Word-set Jaccard similarity from which two facts without vectors count as the same.
@@ -26,14 +27,14 @@ public struct SummaryPlanner: Sendable {
         var words: Set<String>
         /// Its words without stop words, for duplicate checks.
         var contentWords: Set<String>
-        var terms: [[String]]
+        var changes: [Supersession.Change]
 
         init(_ fact: ConsolidationFact) {
             self.fact = fact
             let sentences = FactText.sentences(fact.content)
             words = Set(sentences.joined())
             contentWords = words.subtracting(FactText.stopwords)
-            terms = sentences.flatMap(Supersession.terms(sentence:))
+            changes = sentences.flatMap(Supersession.terms(sentence:))
         }
     }
 
@@ -57,11 +58,11 @@ public struct SummaryPlanner: Sendable {
         }
         var changes = changes
         changes.add(batch.lazy.filter { decisions[$0.fact.id] == nil }.map {
-            (id: $0.fact.id, createdAt: $0.fact.createdAt, terms: $0.terms)
+            (id: $0.fact.id, createdAt: $0.fact.createdAt, changes: $0.changes)
         })
         for item in batch where decisions[item.fact.id] == nil {
             if let successor = changes.successor(
-                of: item.fact.id, createdAt: item.fact.createdAt, words: item.words, ownTerms: item.terms)
+                of: item.fact.id, createdAt: item.fact.createdAt, words: item.words, own: item.changes)
             {
                 decisions[item.fact.id] = .init(fate: .supersededBy, ref: successor, topic: nil)
             }
@@ -70,8 +71,9 @@ public struct SummaryPlanner: Sendable {
         var lines = mergeTemplates(remaining, into: &decisions)
         lines = dropDuplicates(lines, facts: Dictionary(uniqueKeysWithValues: remaining.map { ($0.fact.id, $0) }), into: &decisions)
         let byID = Dictionary(uniqueKeysWithValues: batch.map { ($0.fact.id, $0.fact) })
-        let topics = group(lines, facts: byID).enumerated().map { index, topicLines in
-            topic(topicLines, index: index, facts: byID, into: &decisions)
+        var topics: [SummaryPlan.Topic] = []
+        for topicLines in group(lines, facts: byID) {
+            topics += parts(topicLines, firstIndex: topics.count, facts: byID, into: &decisions)
         }
         return SummaryPlan(topics: topics, decisions: decisions)
     }
@@ -98,7 +100,8 @@ public struct SummaryPlanner: Sendable {
             }
             return SummaryPlan.Line(
                 text: text, memberIDs: members.map(\.fact.id), importance: members.map(\.fact.importance).max()!,
-                priority: members.map { Self.priority($0) }.min()!, newest: newest.createdAt)
+                priority: members.map { Self.priority($0) }.min()!, newest: newest.createdAt,
+                oldest: members[0].fact.createdAt)
         }
     }
 
@@ -122,6 +125,7 @@ public struct SummaryPlanner: Sendable {
             }
             kept[same].importance = max(kept[same].importance, line.importance)
             kept[same].priority = min(kept[same].priority, line.priority)
+            kept[same].oldest = min(kept[same].oldest, line.oldest)
             for id in line.memberIDs + line.duplicateIDs {
                 kept[same].duplicateIDs.append(id)
                 decisions[id] = .init(fate: .duplicateOf, ref: kept[same].representativeID, topic: nil)
@@ -141,30 +145,44 @@ public struct SummaryPlanner: Sendable {
         return clusters.map { $0.map { lines[$0] } }
     }
 
-    /// A topic's summary: its lines in order, up to the character and line caps; the rest
-    /// `over_cap`.
-    func topic(
-        _ lines: [SummaryPlan.Line], index: Int, facts: [String: ConsolidationFact],
+    /// A topic's summaries: its lines in order, a summary continued in the next whenever the
+    /// next line would take it past `maxSummaryCharacters` or `maxSummaryFacts`, so that no line
+    /// is left out for its size (a single line longer than a summary is cut; its memory stays).
+    func parts(
+        _ lines: [SummaryPlan.Line], firstIndex: Int, facts: [String: ConsolidationFact],
         into decisions: inout [String: SummaryPlan.Decision]
-    ) -> SummaryPlan.Topic {
+    ) -> [SummaryPlan.Topic] {
         let ordered = lines.sorted { a, b in
             (a.importance >= Self.criticalImportance ? 0 : 1, a.priority, -a.importance, -a.newest, a.text)
                 < (b.importance >= Self.criticalImportance ? 0 : 1, b.priority, -b.importance, -b.newest, b.text)
         }
-        var included: [SummaryPlan.Line] = []
+        var chunks: [[SummaryPlan.Line]] = [[]]
         var length = 0
         for var line in ordered {
-            let added = line.text.count + 2 + (included.isEmpty ? 0 : 1)
-            if included.isEmpty, added > configuration.maxSummaryCharacters {
-                line.text = Self.truncated(line.text, to: configuration.maxSummaryCharacters - 2)
-            } else if length + added > configuration.maxSummaryCharacters || included.count >= configuration.maxSummaryFacts {
-                for id in line.memberIDs + line.duplicateIDs { decisions[id] = .init(fate: .overCap, ref: nil, topic: index) }
-                continue
+            let added = line.rendered.count + (chunks[chunks.count - 1].isEmpty ? 0 : 1)
+            if !chunks[chunks.count - 1].isEmpty,
+                length + added > configuration.maxSummaryCharacters
+                    || chunks[chunks.count - 1].count >= configuration.maxSummaryFacts
+            {
+                chunks.append([])
+                length = 0
             }
-            included.append(line)
-            length += added
+            let overflow = line.rendered.count - configuration.maxSummaryCharacters
+            if overflow > 0 { line.text = Self.truncated(line.text, to: line.text.count - overflow) }
+            length += line.rendered.count + (chunks[chunks.count - 1].isEmpty ? 0 : 1)
+            chunks[chunks.count - 1].append(line)
         }
-        let sourceIDs = lines.flatMap { $0.memberIDs + $0.duplicateIDs }.sorted()
+        return chunks.enumerated().map { offset, included in
+            topic(included, index: firstIndex + offset, facts: facts, into: &decisions)
+        }
+    }
+
+    /// One summary of `included` lines: its sources are the lines' members and duplicates.
+    func topic(
+        _ included: [SummaryPlan.Line], index: Int, facts: [String: ConsolidationFact],
+        into decisions: inout [String: SummaryPlan.Decision]
+    ) -> SummaryPlan.Topic {
+        let sourceIDs = included.flatMap { $0.memberIDs + $0.duplicateIDs }.sorted()
         for id in sourceIDs { decisions[id]?.topic = index }
         let sources = sourceIDs.map { facts[$0]! }
         var tagCounts: [String: Int] = [:]

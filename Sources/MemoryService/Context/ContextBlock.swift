@@ -54,6 +54,8 @@ public struct ContextBuilder: Sendable {
     struct HistoryLine {
         var summaryID: String
         var period: String
+        /// When it was said ("[2023-05-08]"), for lines of dated summaries.
+        var date: String?
         var text: String
         /// When its period ends: a change stated later makes it stale.
         var time: UnixMillis
@@ -91,7 +93,12 @@ public struct ContextBuilder: Sendable {
         var candidates: [Item] = []
         if include.contains(.openTasks) { candidates += facts.filter(Self.isOpenTask).map(Item.task) }
         if include.contains(.facts) { candidates += facts.filter { !Self.isOpenTask($0) }.map(Item.fact) }
-        if include.contains(.summaries) { candidates += history.map(Item.history) }
+        // A summary line whose fact is itself among the facts (consolidation keeps kept facts
+        // live) is said once, as a fact.
+        let factTexts = Set(facts.map { Self.oneLine($0.content).trimmingCharacters(in: .whitespaces) })
+        if include.contains(.summaries) {
+            candidates += history.filter { !factTexts.contains($0.text.trimmingCharacters(in: .whitespaces)) }.map(Item.history)
+        }
 
         // Words are counted as items are added, so choosing is linear in the candidates; the
         // rendered text is checked once at the end (a period repeated out of order is the only
@@ -138,9 +145,10 @@ public struct ContextBuilder: Sendable {
         material.summaries.flatMap { summary in
             let stale = material.supersededSources[summary.id] ?? []
             return summary.content.split(separator: "\n").compactMap { raw -> HistoryLine? in
-                let text = raw.hasPrefix("- ") ? String(raw.dropFirst(2)) : String(raw)
+                let (date, text) = SummaryLine.parse(raw)
                 guard !text.trimmingCharacters(in: .whitespaces).isEmpty, !stale.contains(text) else { return nil }
-                return HistoryLine(summaryID: summary.id, period: period(summary), text: text, time: periodEnd(summary))
+                return HistoryLine(
+                    summaryID: summary.id, period: period(summary), date: date, text: text, time: periodEnd(summary))
             }
         }
     }
@@ -151,15 +159,15 @@ public struct ContextBuilder: Sendable {
     static func staleByLaterChange(_ texts: [(text: String, time: UnixMillis)]) -> Set<Int> {
         let parsed = texts.map { text, time in
             let sentences = FactText.sentences(text)
-            return (tokens: Set(sentences.joined()), terms: sentences.flatMap(Supersession.terms(sentence:)), time: time)
+            return (tokens: Set(sentences.joined()), changes: sentences.flatMap(Supersession.terms(sentence:)), time: time)
         }
-        let changes = parsed.filter { !$0.terms.isEmpty }
+        let changes = parsed.filter { !$0.changes.isEmpty }
         guard !changes.isEmpty else { return [] }
         return Set(parsed.indices.filter { index in
             let fact = parsed[index]
             return changes.contains { change in
                 change.time > fact.time
-                    && Supersession.supersedes(terms: change.terms, tokens: fact.tokens, ownTerms: fact.terms)
+                    && Supersession.supersedes(changes: change.changes, tokens: fact.tokens, own: fact.changes)
             }
         })
     }
@@ -185,11 +193,12 @@ public struct ContextBuilder: Sendable {
         items.enumerated().sorted { ($0.element.section, $0.offset) < ($1.element.section, $1.offset) }.map(\.element)
     }
 
-    /// An item's line: "- " and its text on one line.
+    /// An item's line: "- ", when it was said, and its text on one line.
     static func line(_ item: Item) -> String {
         switch item {
-        case .task(let memory), .fact(let memory): "- " + oneLine(memory.content)
-        case .history(let line): "- " + oneLine(line.text)
+        case .task(let memory), .fact(let memory):
+            "- " + SummaryLine.date(oldest: memory.createdAt, newest: memory.createdAt) + " " + oneLine(memory.content)
+        case .history(let line): "- " + (line.date.map { $0 + " " } ?? "") + oneLine(line.text)
         }
     }
 

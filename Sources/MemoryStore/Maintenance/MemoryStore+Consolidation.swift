@@ -29,6 +29,10 @@ public struct ConsolidationCommit: Sendable {
     /// Every source with its fate.
     public var sources: [ConsolidationSource]
 
+    /// The sources that go: every one but the kept facts, which stay live memories (their own
+    /// text, date, session and vector), so that each stays recallable on its own.
+    public var archivedIDs: [String] { sources.filter { $0.fate != .kept }.map(\.sourceMemoryID) }
+
     public init(
         consolidationID: String, agentID: String, sessionIDs: [String], sourceIDs: [String], summaries: [Memory],
         sources: [ConsolidationSource]
@@ -219,9 +223,9 @@ extension MemoryStore {
     }
 
     /// Writes consolidations in one transaction, each all or nothing, set-based: summaries,
-    /// every source's fate, archived sources and consolidated sessions. One whose sessions or
-    /// memories another writer changed since they were read writes nothing (false in the answer,
-    /// in order); the next run picks it up again.
+    /// every source's fate, archived sources (all but the kept facts) and consolidated sessions.
+    /// One whose sessions or memories another writer changed since they were read writes nothing
+    /// (false in the answer, in order); the next run picks it up again.
     /// Writes consolidations in one transaction, in order, until `bound` says its time is up
     /// (at least one is written). Returns, for each one attempted, whether it was written; the
     /// rest (past the returned count) were not attempted and go in the next transaction.
@@ -279,7 +283,7 @@ extension MemoryStore {
                     base_importance = importance, decay_ref_at = :now
                 WHERE id IN (SELECT value FROM json_each(:ids)) AND archived_at IS NULL
                 """
-        ).execute(arguments: ["now": now, "ids": Memory.tagsText(commit.sourceIDs)])
+        ).execute(arguments: ["now": now, "ids": Memory.tagsText(commit.archivedIDs)])
         try db.cachedStatement(
             sql: """
                 UPDATE sessions SET consolidated_at = :now, consolidated_into = :consolidation
@@ -287,6 +291,24 @@ extension MemoryStore {
                 """
         ).execute(arguments: ["now": now, "consolidation": commit.consolidationID, "ids": sessionIDs])
         return true
+    }
+
+    /// The consolidations of `agentID` (every agent's with nil), oldest first, with their agent:
+    /// what `memkeepd reconsolidate` redoes.
+    public func consolidations(agentID: String?) async throws -> [(id: String, agentID: String)] {
+        if let agentID { try Validation.agentID(agentID) }
+        if case .postgres(let postgres) = engine { return try await postgres.consolidations(agentID: agentID) }
+        return try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT consolidated_into, min(agent_id) FROM sessions
+                    WHERE consolidated_into IS NOT NULL AND (:agent IS NULL OR agent_id = :agent)
+                    GROUP BY consolidated_into ORDER BY consolidated_into
+                    """,
+                arguments: ["agent": agentID]
+            ).map { ($0[0], $0[1]) }
+        }
     }
 
     /// The consolidation an id names: a consolidation id itself, or one of its summaries.

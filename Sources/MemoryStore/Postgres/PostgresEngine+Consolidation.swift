@@ -168,7 +168,7 @@ extension PostgresEngine {
             """
             UPDATE memories SET archived_at = \(now), archived_reason = 'consolidated',
                 base_importance = importance, decay_ref_at = \(now)
-            WHERE id = ANY(\(commit.sourceIDs)) AND archived_at IS NULL
+            WHERE id = ANY(\(commit.archivedIDs)) AND archived_at IS NULL
             """, logger: logger)
         try await connection.query(
             """
@@ -214,6 +214,20 @@ extension PostgresEngine {
         guard try await connection.query("SELECT 1 FROM memories WHERE id = \(id)", logger: logger).scalar(Int32.self) != nil
         else { throw StoreError.consolidationNotFound(id) }
         throw StoreError.notRestorable(id: id, reason: "it is not a consolidation summary")
+    }
+
+    func consolidations(agentID: String?) async throws -> [(id: String, agentID: String)] {
+        try await withConnection { connection in
+            var result: [(id: String, agentID: String)] = []
+            let rows = try await connection.query(
+                """
+                SELECT consolidated_into, min(agent_id) FROM sessions
+                WHERE consolidated_into IS NOT NULL AND (\(agentID)::text IS NULL OR agent_id = \(agentID))
+                GROUP BY consolidated_into ORDER BY consolidated_into
+                """, logger: self.logger)
+            for try await (id, agent) in rows.decode((String, String).self) { result.append((id, agent)) }
+            return result
+        }
     }
 
     func restore(id: String, now: UnixMillis) async throws -> RestoreResult {

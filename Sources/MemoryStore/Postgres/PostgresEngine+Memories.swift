@@ -37,6 +37,7 @@ extension PostgresEngine {
                 }
                 try await self.insert(memory, on: connection)
                 try await self.supersede(superseded, by: memory, now: now, on: connection)
+                try await self.supersedeByChange(memory, now: now, on: connection)
             }
             if let vectors {
                 for (memory, vector) in zip(batch, vectors.values) {
@@ -68,6 +69,27 @@ extension PostgresEngine {
             """, logger: logger
         ).scalar(String.self)
         guard inserted != nil else { throw StoreError.alreadyExists(kind: "memory", id: memory.id) }
+    }
+
+    /// `MemoryStore.supersedeByChange` on PostgreSQL.
+    func supersedeByChange(_ memory: Memory, now: UnixMillis, on connection: PostgresConnection) async throws {
+        let changes = Supersession.supersededTerms(in: memory.content)
+        let words = Supersession.searchWords(changes)
+        guard !words.isEmpty else { return }
+        let rows = try await connection.query(
+            """
+            SELECT id, content FROM memories
+            WHERE agent_id = \(memory.agentID) AND content_search @@ to_tsquery('simple', \(Self.tsQuery(words)))
+              AND id <> \(memory.id) AND superseded_by IS NULL AND archived_at IS NULL AND created_at <= \(memory.createdAt)
+              AND (expires_at IS NULL OR expires_at > \(now))
+              AND NOT EXISTS (SELECT 1 FROM consolidation_sources WHERE summary_id = memories.id)
+            """, logger: logger)
+        var stale: [String] = []
+        for try await (id, content) in rows.decode((String, String).self)
+        where Supersession.makesStale(changes, content: content) {
+            stale.append(id)
+        }
+        try await supersede(stale, by: memory, now: now, on: connection)
     }
 
     /// Marks `ids` superseded by `memory`: each must be a visible memory of the same agent.

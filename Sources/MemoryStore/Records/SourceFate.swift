@@ -1,6 +1,6 @@
 /// What a consolidation did with one of its sources, recorded for `explain`.
 public enum SourceFate: String, Sendable, Codable, CaseIterable, Hashable {
-    /// Its text is a line of a summary.
+    /// Its text is a line of a summary, and the memory stays live: recallable on its own.
     case kept
     /// Collapsed with facts that differ only in numbers, ids, dates or quoted names into one
     /// counted line (the reference is that line).
@@ -11,6 +11,8 @@ public enum SourceFate: String, Sendable, Codable, CaseIterable, Hashable {
     case supersededBy = "superseded_by"
     /// Below `consolidation.min_fact_importance`: archived, in no summary.
     case belowFloor = "below_floor"
-    /// Its summary was full (`consolidation.max_summary_chars`): archived, in no summary.
+    /// Written by earlier releases, which left a fact out when its summary was full:
+    /// archived, in no summary. No consolidation writes it now; `memkeepd reconsolidate`
+    /// brings such facts back.
     case overCap = "over_cap"
 }

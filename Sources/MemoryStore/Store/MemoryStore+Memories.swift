@@ -14,14 +14,18 @@ public struct NewMemory: Sendable {
     public var expiresAt: UnixMillis?
     /// Memories of the same agent this one replaces: marked `superseded_by` it at once.
     public var supersedes: [String]
+    /// When it was said, for agents that file history late (not in the future); nil: now. Decay
+    /// and a `ttl_seconds` still count from when it is stored.
+    public var createdAt: UnixMillis?
 
     public init(
         id: String? = nil, agentID: String, sessionID: String? = nil, content: String,
         memoryType: String = MemoryType.episodic.rawValue, importance: Double = 0.5, tags: [String] = [],
         metadata: JSONValue = .emptyObject, ttlSeconds: Int64? = nil, expiresAt: UnixMillis? = nil,
-        supersedes: [String] = []
+        supersedes: [String] = [], createdAt: UnixMillis? = nil
     ) {
         self.supersedes = supersedes
+        self.createdAt = createdAt
         self.id = id
         self.agentID = agentID
         self.sessionID = sessionID
@@ -107,6 +111,7 @@ extension MemoryStore {
                 }
                 try memory.insert(db)
                 try Self.supersede(db, ids: new.supersedes, by: memory, now: now)
+                try Self.supersedeByChange(db, memory, now: now)
             }
             if let vectors {
                 for (memory, vector) in zip(batch, vectors.values) {
@@ -134,6 +139,31 @@ extension MemoryStore {
         }
     }
 
+    /// A stored change statement ("the team rewrote the services from Python to Go") marks the
+    /// agent's earlier live facts it makes stale (`Supersession`) superseded by it at once:
+    /// recall hides them from then on, not only after the next consolidation. Summaries are left
+    /// alone: they restate many facts, and the context block drops their stale lines itself.
+    static func supersedeByChange(_ db: Database, _ memory: Memory, now: UnixMillis) throws {
+        let changes = Supersession.supersededTerms(in: memory.content)
+        let words = Supersession.searchWords(changes)
+        guard !words.isEmpty else { return }
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT id, content FROM memories
+                WHERE rowid IN (SELECT rowid FROM memories_fts WHERE memories_fts MATCH :match)
+                  AND agent_id = :agent AND id <> :id AND superseded_by IS NULL AND archived_at IS NULL
+                  AND created_at <= :created AND \(visibleMemory)
+                  AND NOT EXISTS (SELECT 1 FROM consolidation_sources WHERE summary_id = memories.id)
+                """,
+            arguments: [
+                "match": "{agent}: \(agentToken(memory.agentID)) AND {content}: (\(words.map { "\"\($0)\"" }.joined(separator: " OR ")))",
+                "agent": memory.agentID, "id": memory.id, "created": memory.createdAt, "now": now,
+            ])
+        let stale = rows.filter { Supersession.makesStale(changes, content: $0[1]) }.map { $0[0] as String }
+        try supersede(db, ids: stale, by: memory, now: now)
+    }
+
     static func validated(_ new: NewMemory, now: UnixMillis) throws(StoreError) -> Memory {
         try Validation.agentID(new.agentID)
         if let id = new.id { try Validation.recordID(id) }
@@ -144,10 +174,11 @@ extension MemoryStore {
         try Validation.tags(new.tags)
         try Validation.metadata(new.metadata)
         if let ttl = new.ttlSeconds { try Validation.ttl(ttl) }
+        if let createdAt = new.createdAt { try Validation.notInFuture(createdAt, now: now, field: "created_at") }
         return Memory(
             id: new.id ?? newID(now: now), agentID: new.agentID, sessionID: new.sessionID, content: new.content,
             memoryType: type, importance: new.importance, decayRefAt: now, tags: new.tags, metadata: new.metadata,
-            createdAt: now, expiresAt: new.expiresAt ?? new.ttlSeconds.map { now + $0 * 1000 })
+            createdAt: new.createdAt ?? now, updatedAt: now, expiresAt: new.expiresAt ?? new.ttlSeconds.map { now + $0 * 1000 })
     }
 
     /// A visible memory (archived ones included: they are still readable by id).

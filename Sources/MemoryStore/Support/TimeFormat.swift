@@ -15,6 +15,9 @@ public enum TimeFormat {
             c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!, Int(ms))
     }
 
+    /// `2026-06-01`: the UTC day, as summaries and context blocks date what was said.
+    public static func day(_ millis: UnixMillis) -> String { String(rfc3339(millis).prefix(10)) }
+
     /// Accepts `YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)`; returns nil for anything else.
     public static func parseRFC3339(_ text: String) -> UnixMillis? {
         let s = Array(text.utf8)

@@ -1,7 +1,25 @@
 /// Change statements: a later fact that says "migrated the database from X to Y" makes every
 /// earlier fact that mentions X stale. Patterns work anywhere within one sentence, never across
-/// sentences, and never on similarity alone.
+/// sentences, and never on similarity alone. An explicit change verb ("migrated", "replaced",
+/// "retired", "no longer uses") names X and is enough; a change said by its structure alone, any
+/// verb ("rewrote the services from Python to Go", "Python is no longer our backend language"),
+/// also needs the fact to share a word of what the statement is about ("services", "backend"),
+/// so that "flew from Paris to Rome" retires nothing.
 public enum Supersession {
+    /// What one change statement says no longer holds.
+    public struct Change: Sendable, Hashable {
+        /// The naming words of X: a stale fact names every one.
+        public var named: [String]
+        /// What the change is about: a stale fact also shares one of these words (empty: naming
+        /// X is enough).
+        public var about: [String]
+
+        public init(named: [String], about: [String] = []) {
+            self.named = named
+            self.about = about
+        }
+    }
+
     static let changeVerbs: Set<String> = [
         "switched", "moved", "migrated", "changed", "upgraded", "downgraded", "transitioned", "went", "swapped",
         "converted", "ported",
@@ -32,35 +50,47 @@ public enum Supersession {
     /// Every word a change statement needs: the store finds the candidates of an agent by them
     /// in its full-text index.
     public static var triggerWords: [String] {
-        (changeVerbs.union(retireWords).union(["replaced", "longer", "instead"])).sorted()
+        (changeVerbs.union(retireWords).union(["replaced", "longer", "instead", "from"])).sorted()
     }
 
-    /// What each change statement of `text` says no longer holds: the naming words of X.
-    public static func supersededTerms(in text: String) -> [[String]] {
+    /// What each change statement of `text` says no longer holds.
+    public static func supersededTerms(in text: String) -> [Change] {
         FactText.sentences(text).flatMap(terms(sentence:))
     }
 
-    public static func terms(sentence s: [String]) -> [[String]] {
-        var terms: [[String]] = []
+    public static func terms(sentence s: [String]) -> [Change] {
+        var changes: [Change] = []
+        var explicitFrom = false
         for (i, word) in s.enumerated() {
-            var term: [String] = []
+            var change: Change?
             if changeVerbs.contains(word), let from = s[(i + 1)...].firstIndex(of: "from") {
-                term = phrase(s, after: from)
+                change = Change(named: phrase(s, after: from))
+                explicitFrom = true
             } else if word == "replaced" {
                 let next = i + 1 < s.count ? s[i + 1] : ""
-                term = next == "by" || next == "with" || isPassive(s, verb: i) ? phrase(s, before: auxiliaryStart(s, verb: i)) : phrase(s, after: i)
+                change = Change(
+                    named: next == "by" || next == "with" || isPassive(s, verb: i)
+                        ? phrase(s, before: auxiliaryStart(s, verb: i)) : phrase(s, after: i))
             } else if retireWords.contains(word), isPassive(s, verb: i) {
-                term = phrase(s, before: auxiliaryStart(s, verb: i))
+                change = Change(named: phrase(s, before: auxiliaryStart(s, verb: i)))
             } else if word == "longer", i > 0, s[i - 1] == "no", i + 1 < s.count {
                 if noLongerVerbs.contains(s[i + 1]) || noLongerPrepositions.contains(s[i + 1]) {
-                    term = phrase(s, after: i + 1)
+                    change = Change(named: phrase(s, after: i + 1))
+                } else if i > 1, auxiliaries.contains(s[i - 2]) {
+                    // "Python is no longer our backend language": X before, what it was after.
+                    change = Change(named: phrase(s, before: i - 2), about: naming(s[(i + 1)...]))
                 }
             } else if word == "instead", i + 1 < s.count, s[i + 1] == "of", s[..<i].contains(where: insteadMarkers.contains) {
-                term = phrase(s, after: i + 1)
+                change = Change(named: phrase(s, after: i + 1))
+            } else if word == "from", !explicitFrom, s[(i + 1)...].contains(where: { $0 == "to" || $0 == "into" }) {
+                // "… from X to Y" with any verb: about what comes before it, which must hold more
+                // than the verb alone ("rewrote the services", not "flew").
+                let about = naming(s[..<i])
+                if about.count >= 2 { change = Change(named: phrase(s, after: i), about: about) }
             }
-            if !term.isEmpty { terms.append(term) }
+            if let change, !change.named.isEmpty { changes.append(change) }
         }
-        return terms
+        return changes
     }
 
     /// "… was retired", "… has been replaced", "… was now dropped": an auxiliary right before the
@@ -97,9 +127,26 @@ public enum Supersession {
         words.filter { !FactText.stopwords.contains($0) && !phraseNoise.contains($0) }
     }
 
-    /// Whether a statement of change whose terms are `terms` makes a fact with `tokens` stale:
-    /// the fact names every word of one term, and does not state that same change itself.
-    public static func supersedes(terms: [[String]], tokens: Set<String>, ownTerms: [[String]]) -> Bool {
-        terms.contains { term in term.allSatisfy(tokens.contains) && !ownTerms.contains(term) }
+    /// Whether `changes` (of a later statement) make the fact `content` stale.
+    public static func makesStale(_ changes: [Change], content: String) -> Bool {
+        let sentences = FactText.sentences(content)
+        return supersedes(changes: changes, tokens: Set(sentences.joined()), own: sentences.flatMap(terms(sentence:)))
+    }
+
+    /// The words a store searches its full-text index by for the facts `changes` may make
+    /// stale: the first naming word of each (a stale fact holds every one).
+    public static func searchWords(_ changes: [Change]) -> [String] {
+        Array(Set(changes.map { $0.named[0].filter { $0 != "\"" && $0 != "'" } }.filter { !$0.isEmpty })).sorted()
+    }
+
+    /// Whether a statement of `changes` makes a fact with `tokens` stale: the fact names every
+    /// word of one change's X, shares a word of what it is about (when it says), and does not
+    /// state that same change itself.
+    public static func supersedes(changes: [Change], tokens: Set<String>, own: [Change]) -> Bool {
+        changes.contains { change in
+            change.named.allSatisfy(tokens.contains)
+                && (change.about.isEmpty || change.about.contains { tokens.contains($0) && !change.named.contains($0) })
+                && !own.contains { $0.named == change.named }
+        }
     }
 }

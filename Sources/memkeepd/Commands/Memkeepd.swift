@@ -9,8 +9,9 @@ struct Memkeepd: AsyncParsableCommand {
         commandName: "memkeepd",
         abstract: "Maintenance daemon for AI-agent memory stores.",
         subcommands: [
-            ServeCommand.self, RunCommand.self, StatusCommand.self, ImportCommand.self, ExportCommand.self, RestoreCommand.self, ExplainCommand.self,
-            CloseSessionCommand.self, MigrateCommand.self, CheckConfigCommand.self, MCPCommand.self, CopyStoreCommand.self,
+            ServeCommand.self, RunCommand.self, StatusCommand.self, ImportCommand.self, ExportCommand.self, RestoreCommand.self,
+            ReconsolidateCommand.self, ExplainCommand.self, CloseSessionCommand.self, MigrateCommand.self,
+            CheckConfigCommand.self, MCPCommand.self, CopyStoreCommand.self,
         ])
 }
 
