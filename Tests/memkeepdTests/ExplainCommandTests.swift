@@ -52,6 +52,39 @@ import Testing
     }
 }
 
+/// `memkeepd reconsolidate` as a subprocess: its scope, its dry run, its report.
+@Suite struct ReconsolidateCommandTests {
+    @Test func aDryRunListsTheFatesAndARealRunRedoesTheConsolidation() async throws {
+        let m = try Memkeepd()
+        #expect(try await m.run("import", try m.write("h.jsonl", ExplainCommandTests.history)).status == 0)
+        let run = try await m.run("run", "consolidate", "--agent", "acme", "--json")
+        let report = try #require(try JSONValue.parse(run.stdout).objectValue?["jobs"]?.arrayValue?.first?.objectValue)
+        let consolidation = try #require(report["consolidations"]?.arrayValue?.first?.text)
+
+        let unscoped = try await m.run("reconsolidate")
+        #expect(unscoped.status == 64)
+        #expect(unscoped.stderr.contains("name exactly one of --agent AGENT, --consolidation ID or --all"))
+        let badAgent = try await m.run("reconsolidate", "--agent", "bad id")
+        #expect(badAgent.status == 64 && badAgent.stderr.contains("--agent"))
+
+        let before = try await m.run("export").stdout
+        let dry = try await m.run("reconsolidate", "--all", "--dry-run", "--json")
+        #expect(dry.status == 0, "\(dry.stderr)")
+        let listed = try #require(try JSONValue.parse(dry.stdout).objectValue?["consolidations"]?.arrayValue)
+        #expect(listed.map { $0["consolidation_id"]?.text } == [consolidation])
+        #expect(listed.first?["fates"]?["below_floor"] == .number(1))
+        #expect(listed.first?["undone"] == .bool(false))
+        #expect(try await m.run("export").stdout == before, "a dry run changes nothing")
+
+        let redo = try await m.run("reconsolidate", "--consolidation", consolidation)
+        #expect(redo.status == 0, "\(redo.stderr)")
+        #expect(redo.stdout.contains("\(consolidation) (acme): below_floor 1, kept 1, merged 2, superseded_by 1; undone"))
+        #expect(redo.stdout.contains("consolidated again: ok, 1 sessions"))
+        let unknown = try await m.run("reconsolidate", "--consolidation", "nothing-here")
+        #expect(unknown.status == 65)
+    }
+}
+
 /// `consolidation.summarizer: llm` end to end: the daemon's one-shot run against a loopback
 /// chat server, the key from `$CREDENTIALS_DIRECTORY`.
 @Suite struct LLMSummarizerCommandTests {
@@ -64,7 +97,7 @@ import Testing
         (#"{"topics": [{"topic": 1, "sentences": [{"text": "The primary database is AlloyDB.", "cites": ["db"]}]}]}"#, "llm",
          "The primary database is AlloyDB."),
         (#"{"topics": [{"topic": 1, "sentences": [{"text": "The primary database is AlloyDB 16.", "cites": ["db"]}]}]}"#,
-         "extractive", "- Primary database is AlloyDB."),
+         "extractive", "- [2023-11-14] Primary database is AlloyDB."),
     ])
     func aOneShotRunWritesTheGatedTextAndSaysWhoWroteIt(answer: String, writer: String, content: String) async throws {
         let server = FakeChatServer([.content(answer)])
@@ -111,7 +144,7 @@ import Testing
             let run = try await m.run("run", "consolidate", "--agent", "acme", "--dry-run")
             #expect(run.status == 0, "\(run.stderr)")
             #expect(run.stdout.contains(
-                "summary of acme, written by extractive (the LLM's text fell back: unsupported_claim: \"16\" is in no fact the sentence cites):\n- Primary database is AlloyDB."))
+                "summary of acme, written by extractive (the LLM's text fell back: unsupported_claim: \"16\" is in no fact the sentence cites):\n- [2023-11-14] Primary database is AlloyDB."))
             #expect(try await m.run("export").stdout == before, "a dry run writes nothing")
         }
     }
