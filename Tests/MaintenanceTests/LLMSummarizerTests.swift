@@ -45,7 +45,7 @@ import TestSupport
         let texts = try await Self.write([.content(content)])
         #expect(texts.topics.map(\.writer) == ["llm"])
         #expect(texts.topics[0].promptVersion == SummaryPrompt.version)
-        #expect(texts.topics[0].text.hasPrefix("In March 2026 the customer migrated"))
+        #expect(texts.topics[0].text.hasPrefix("[2026-03-04 – 2026-03-07] In March 2026 the customer migrated"))
         #expect(texts.usage == LLMUsage(calls: 1, promptTokens: 100, completionTokens: 20))
     }
 

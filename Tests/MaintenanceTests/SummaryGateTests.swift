@@ -33,7 +33,8 @@ import Testing
 
     @Test func aFaithfulTextIsAccepted() throws {
         let text = try check(Self.faithful).get()
-        #expect(text.hasPrefix("In March 2026 the customer migrated") && text.hasSuffix("over phone calls."))
+        #expect(text.hasPrefix("[2026-03-04 – 2026-03-07] In March 2026 the customer migrated"), "dated as extractive lines are")
+        #expect(text.hasSuffix("over phone calls."))
     }
 
     @Test(arguments: [
@@ -56,7 +57,8 @@ import Testing
     }
 
     @Test func overTheCapOrEmptyIsRefused() {
-        let length = Self.faithful.map(\.text.count).reduce(0, +) + Self.faithful.count - 1
+        let date = "[2026-03-04 – 2026-03-07] "
+        let length = date.count + Self.faithful.map(\.text.count).reduce(0, +) + Self.faithful.count - 1
         #expect(check(Self.faithful, maxCharacters: length - 1) == .failure(.tooLong(length)))
         #expect((try? check(Self.faithful, maxCharacters: length).get()) != nil)
         #expect(check([]) == .failure(.noSentences))

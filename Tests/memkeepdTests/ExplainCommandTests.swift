@@ -95,7 +95,7 @@ import Testing
 
     @Test(arguments: [
         (#"{"topics": [{"topic": 1, "sentences": [{"text": "The primary database is AlloyDB.", "cites": ["db"]}]}]}"#, "llm",
-         "The primary database is AlloyDB."),
+         "[2023-11-14] The primary database is AlloyDB."),
         (#"{"topics": [{"topic": 1, "sentences": [{"text": "The primary database is AlloyDB 16.", "cites": ["db"]}]}]}"#,
          "extractive", "- [2023-11-14] Primary database is AlloyDB."),
     ])

@@ -47,7 +47,8 @@ public struct SummaryGate: Sendable {
         }
     }
 
-    /// The topic's text (its sentences joined) when every check passes.
+    /// The topic's text (its sentences joined, after the span of its facts' dates) when every
+    /// check passes.
     public func check(
         _ sentences: [LLMAnswer.Sentence], topic: SummaryPlan.Topic, plan: SummaryPlan,
         facts: [String: ConsolidationFact]
@@ -77,7 +78,9 @@ public struct SummaryGate: Sendable {
                 return .failure(.missingFact(line.representativeID))
             }
         }
-        let text = sentences.map { $0.text.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: " ")
+        // Dated as the extractive lines are: the span of the topic's facts.
+        let text = SummaryLine.date(oldest: topic.periodStart, newest: topic.periodEnd) + " "
+            + sentences.map { $0.text.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: " ")
         guard text.count <= maxCharacters else { return .failure(.tooLong(text.count)) }
         return .success(text)
     }
