@@ -58,6 +58,7 @@ enum MemoryTool: String, CaseIterable, Sendable {
                     "top_k": ["type": "integer", "minimum": 1, "maximum": 100, "default": 5],
                     "min_importance": Self.importance, "tags": Self.tags, "session_id": Self.sessionID,
                     "include_archived": ["type": "boolean"], "include_superseded": ["type": "boolean"],
+                    "include_summaries": ["type": "boolean", "description": "Consolidation summaries too."],
                 ]),
                 annotations: .init(readOnlyHint: true))
         case .getContext:

@@ -76,6 +76,7 @@ extension MemoryService {
         query.until = try body.optionalTime("until")
         query.includeArchived = try body.optionalBool("include_archived") ?? false
         query.includeSuperseded = try body.optionalBool("include_superseded") ?? false
+        query.includeSummaries = try body.optionalBool("include_summaries") ?? false
         return query
     }
 

@@ -55,9 +55,18 @@ import TestSupport
                 // Filters.
                 let important = try await client.call(.get, "/v1/memory/recall?agent_id=a1&query=PostgreSQL&top_k=10&min_importance=0.72")
                 #expect(!ids(important).contains(stale.id) && ids(important).contains(fresh.id))
+                // The consolidation's summary restates a fact that stays live: recall answers with
+                // the fact, and the summary only when asked for.
                 let semantic = try await client.call(
-                    .post, "/v1/memory/recall", #"{"agent_id": "a1", "query": "PostgreSQL", "memory_type": "semantic"}"#)
-                #expect(ids(semantic).count == 1 && !ids(semantic).contains(fresh.id))
+                    .post, "/v1/memory/recall", #"{"agent_id": "a1", "query": "PostgreSQL backups", "memory_type": "semantic"}"#)
+                #expect(ids(semantic).isEmpty, "\(semantic.text)")
+                let summaries = try await client.call(
+                    .post, "/v1/memory/recall",
+                    #"{"agent_id": "a1", "query": "PostgreSQL backups", "memory_type": "semantic", "include_summaries": true}"#)
+                #expect(ids(summaries).count == 1 && !ids(summaries).contains(fresh.id), "\(summaries.text)")
+                let byTag = try await client.call(
+                    .get, "/v1/memory/recall?agent_id=a1&query=backups&tags=historical-summary")
+                #expect(ids(byTag) == ids(summaries))
             }
             // What recall returned counts as accessed.
             #expect(try await h.store.memory(id: fresh.id)!.accessCount >= 1)

@@ -14,7 +14,7 @@ extension APIHandlers {
         }
         routes.on(.get, "/v1/memory/recall") { request, context in
             let body = try QueryParameters(request).asBody(
-                numbers: ["top_k", "min_importance"], booleans: ["include_archived", "include_superseded"], lists: ["tags"])
+                numbers: ["top_k", "min_importance"], booleans: ["include_archived", "include_superseded", "include_summaries"], lists: ["tags"])
             return JSONResponse.make(try await service.recall(body, principal: context.principal, logger: context.logger))
         }
         routes.on(.get, "/v1/memory/get/{id}") { request, context in

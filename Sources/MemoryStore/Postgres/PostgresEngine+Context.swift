@@ -27,7 +27,7 @@ extension PostgresEngine {
                     .hits.map(\.memory).filter { !$0.tags.contains(Memory.summaryTag) }
             }
             var statement = PostgresStatement("SELECT \(Memory.columns) FROM memories WHERE ")
-            Self.recallFilter(RecallQuery(agentID: query.agentID, query: ""), now: now, into: &statement)
+            Self.recallFilter(RecallQuery.summaries(of: query.agentID), now: now, into: &statement)
             statement.append(
                 " AND \(Self.isSummary) ORDER BY memories.metadata::json->>'period_end' DESC NULLS LAST, created_at DESC, id LIMIT ")
             statement.bind(summaryLimit)

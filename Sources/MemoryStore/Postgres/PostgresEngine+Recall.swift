@@ -118,6 +118,7 @@ extension PostgresEngine {
         statement.append(")")
         if !query.includeArchived { statement.append(" AND memories.archived_at IS NULL") }
         if !query.includeSuperseded { statement.append(" AND memories.superseded_by IS NULL") }
+        if !query.asksForSummaries { statement.append(" AND NOT \(Self.isSummary)") }
         if let minImportance = query.minImportance {
             statement.append(" AND memories.importance >= ")
             statement.bind(minImportance)

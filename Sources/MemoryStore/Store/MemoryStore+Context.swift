@@ -55,7 +55,7 @@ extension MemoryStore {
                     .hits.map(\.memory)
                     .filter { !$0.tags.contains(Memory.summaryTag) }
             }
-            var (conditions, arguments) = Self.recallFilter(RecallQuery(agentID: query.agentID, query: ""), now: now)
+            var (conditions, arguments) = Self.recallFilter(RecallQuery.summaries(of: query.agentID), now: now)
             arguments["limit"] = summaryLimit
             let summaries = try Memory.fetchAll(
                 db,

@@ -31,12 +31,27 @@ public struct RecallQuery: Sendable {
     public var until: UnixMillis?
     public var includeArchived = false
     public var includeSuperseded = false
+    /// Consolidation summaries restate facts that stay live memories: recall answers with the
+    /// facts, and summaries serve the context block and the overview. They come back when asked
+    /// for (this, or `tags` naming `historical-summary`).
+    public var includeSummaries = false
     /// The query's vector; nil ranks by full text alone.
     public var embedding: QueryEmbedding?
 
     public init(agentID: String, query: String) {
         self.agentID = agentID
         self.query = query
+    }
+}
+
+extension RecallQuery {
+    var asksForSummaries: Bool { includeSummaries || tags?.contains(Memory.summaryTag) == true }
+
+    /// The filter of the context block's summaries: the agent's visible, live ones.
+    static func summaries(of agentID: String) -> RecallQuery {
+        var query = RecallQuery(agentID: agentID, query: "")
+        query.includeSummaries = true
+        return query
     }
 }
 
@@ -355,6 +370,7 @@ extension MemoryStore {
         var arguments: [String: (any DatabaseValueConvertible)?] = ["agent": query.agentID, "now": now]
         if !query.includeArchived { conditions.append("memories.archived_at IS NULL") }
         if !query.includeSuperseded { conditions.append("memories.superseded_by IS NULL") }
+        if !query.asksForSummaries { conditions.append("NOT \(isSummary)") }
         if let minImportance = query.minImportance {
             conditions.append("memories.importance >= :min_importance")
             arguments["min_importance"] = minImportance
@@ -409,6 +425,7 @@ extension MemoryStore {
         }
         let now = clock.now()
         var base = RecallQuery(agentID: agentID, query: "")
+        base.includeSummaries = true
         base.minImportance = filter.minImportance
         base.memoryType = filter.memoryType
         base.tags = filter.tags
