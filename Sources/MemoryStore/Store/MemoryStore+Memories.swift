@@ -14,8 +14,8 @@ public struct NewMemory: Sendable {
     public var expiresAt: UnixMillis?
     /// Memories of the same agent this one replaces: marked `superseded_by` it at once.
     public var supersedes: [String]
-    /// When it was said, for agents that file history late (not in the future); nil: now. Decay
-    /// and a `ttl_seconds` still count from when it is stored.
+    /// When it was said, for agents that file history late; nil: now. Decay and a `ttl_seconds`
+    /// still count from when it is stored.
     public var createdAt: UnixMillis?
 
     public init(
@@ -174,7 +174,6 @@ extension MemoryStore {
         try Validation.tags(new.tags)
         try Validation.metadata(new.metadata)
         if let ttl = new.ttlSeconds { try Validation.ttl(ttl) }
-        if let createdAt = new.createdAt { try Validation.notInFuture(createdAt, now: now, field: "created_at") }
         return Memory(
             id: new.id ?? newID(now: now), agentID: new.agentID, sessionID: new.sessionID, content: new.content,
             memoryType: type, importance: new.importance, decayRefAt: now, tags: new.tags, metadata: new.metadata,

@@ -86,14 +86,6 @@ public enum Validation {
         }
     }
 
-    /// A time something already happened at: from 1970 up to `now`.
-    public static func notInFuture(_ time: UnixMillis, now: UnixMillis, field: String) throws(StoreError) {
-        guard time >= 0, time <= now else {
-            throw .invalidArgument(
-                field: field, reason: "must be a time from 1970 up to now (\(TimeFormat.rfc3339(now))), not \(TimeFormat.rfc3339(time))")
-        }
-    }
-
     public static func metadata(_ value: JSONValue) throws(StoreError) {
         guard value.objectValue != nil else {
             throw .invalidArgument(field: "metadata", reason: "must be a JSON object")
