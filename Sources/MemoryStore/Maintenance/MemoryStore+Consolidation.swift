@@ -173,8 +173,7 @@ extension MemoryStore {
         if case .postgres(let postgres) = engine {
             return try await postgres.changeFacts(agentIDs: agentIDs, words: words, since: since, now: now)
         }
-        let agents = agentIDs.map(Self.agentToken).joined(separator: " OR ")
-        let words = words.map { "\"\($0)\"" }.joined(separator: " OR ")
+        let match = Self.changeMatch(agentIDs: agentIDs, words: words)
         return try await read { db in
             try Self.fetchFacts(
                 db, model: nil, now: now, liveOnly: false,
@@ -183,8 +182,15 @@ extension MemoryStore {
                       AND memories.created_at > :since
                       AND NOT EXISTS (SELECT 1 FROM consolidation_sources WHERE summary_id = memories.id)
                     """,
-                arguments: ["match": "{agent}: (\(agents)) AND {content}: (\(words))", "since": since])
+                arguments: ["match": match, "since": since])
         }
+    }
+
+    /// The full-text query for the memories of `agentIDs` that hold any of `words`: how the
+    /// statements of a change and the facts it retires are found.
+    static func changeMatch(agentIDs: [String], words: [String]) -> String {
+        let agents = agentIDs.map(agentToken).joined(separator: " OR ")
+        return "{agent}: (\(agents)) AND {content}: (\(words.map { "\"\($0)\"" }.joined(separator: " OR ")))"
     }
 
     static func fetchFacts(

@@ -157,7 +157,7 @@ extension MemoryStore {
                   AND NOT EXISTS (SELECT 1 FROM consolidation_sources WHERE summary_id = memories.id)
                 """,
             arguments: [
-                "match": "{agent}: \(agentToken(memory.agentID)) AND {content}: (\(words.map { "\"\($0)\"" }.joined(separator: " OR ")))",
+                "match": changeMatch(agentIDs: [memory.agentID], words: words),
                 "agent": memory.agentID, "id": memory.id, "created": memory.createdAt, "now": now,
             ])
         let stale = rows.filter { Supersession.makesStale(changes, content: $0[1]) }.map { $0[0] as String }
