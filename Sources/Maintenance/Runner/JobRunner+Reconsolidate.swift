@@ -35,8 +35,7 @@ extension JobRunner {
         var report = ReconsolidationReport(consolidations: [], runs: [])
         var agents: [String] = []
         for (id, agent) in chosen {
-            let explanation = try await store.explain(id: id)
-            let fates = explanation.entries.reduce(into: [SourceFate: Int]()) { $0[$1.source.fate, default: 0] += 1 }
+            let fates = try await store.explain(id: id).fateCounts
             var entry = ReconsolidationReport.Consolidation(id: id, agentID: agent, fates: fates, undone: false)
             if !dryRun {
                 do {

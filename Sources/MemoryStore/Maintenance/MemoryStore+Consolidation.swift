@@ -416,6 +416,9 @@ extension MemoryStore {
 }
 
 extension ConsolidationExplanation {
+    /// How many of the entries have each fate.
+    public var fateCounts: [SourceFate: Int] { entries.reduce(into: [:]) { $0[$1.source.fate, default: 0] += 1 } }
+
     /// The wire form shared by `GET /v1/memory/{id}/sources` and `memkeepd explain --json`.
     public var json: JSONValue {
         func entry(_ entry: Entry) -> JSONValue {
@@ -429,7 +432,7 @@ extension ConsolidationExplanation {
                 "importance": entry.importance.map(JSONValue.number) ?? .null,
             ])
         }
-        let counts = entries.reduce(into: [String: Int]()) { $0[$1.source.fate.rawValue, default: 0] += 1 }
+        let counts = Dictionary(uniqueKeysWithValues: fateCounts.map { ($0.key.rawValue, $0.value) })
         return .object([
             "consolidation_id": .string(consolidationID),
             "summary_ids": .array(summaryIDs.map(JSONValue.string)),
